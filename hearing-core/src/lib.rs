@@ -1,0 +1,1 @@
+//! OpenCourt domain, storage and services.

@@ -1,0 +1,22 @@
+//! Compiles `court/v1/*.proto` with the protoc binary vendored by `protoc-bin-vendored`,
+//! so no system protobuf compiler is needed.
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["auth", "case", "common", "hearing"]
+        .map(|name| PathBuf::from(format!("court/v1/{name}.proto")));
+    for p in &protos {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let mut config = tonic_prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("court_descriptor.bin"))
+        .compile_with_config(
+            config,
+            &protos,
+            &[PathBuf::from("."), protoc_bin_vendored::include_path()?],
+        )?;
+    Ok(())
+}

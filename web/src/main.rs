@@ -1,0 +1,23 @@
+//! `opencourt`: the server and the command-line tools.
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "opencourt", version, about = "OpenCourt: online court hearings", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Placeholder until the control plane lands.
+    Version,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => println!("{}", env!("CARGO_PKG_VERSION")),
+    }
+    Ok(())
+}
