@@ -10,10 +10,11 @@ packages=(
   # Python clients in the tests (grpcio) live in a virtualenv
   python3 python3-venv python3-pip
 )
-# crates and tests that later issues add append their packages here
-if [[ -f scripts/packages.d/extra.txt ]]; then
-  while read -r p; do [[ -n "$p" && "$p" != \#* ]] && packages+=("$p"); done < scripts/packages.d/extra.txt
-fi
+# each crate lists the packages it adds in scripts/packages.d/<crate>.txt (one a line, # comments)
+for list in scripts/packages.d/*.txt; do
+  [[ -e "$list" ]] || continue
+  while read -r p; do p=${p%%#*}; p=${p//[[:space:]]/}; [[ -n "$p" ]] && packages+=("$p"); done < "$list"
+done
 
 missing=()
 for p in "${packages[@]}"; do
