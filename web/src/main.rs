@@ -1,23 +1,231 @@
 //! `opencourt`: the server and the command-line tools.
-use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hearing_core::app::App;
+use hearing_core::domain::{DisplayName, HearingId, Role, Username};
+use hearing_core::store::Store;
 
 #[derive(Parser)]
-#[command(name = "opencourt", version, about = "OpenCourt: online court hearings", long_about = None)]
+#[command(
+    name = "opencourt",
+    version,
+    about = "OpenCourt: online court hearings, recorded and transcribed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Placeholder until the control plane lands.
-    Version,
+/// Where the case record lives.
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Data directory (the SQLite database, media and models live here).
+    #[arg(long, env = "OPENCOURT_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB. Default: DATA/opencourt.db.
+    #[arg(long, env = "OPENCOURT_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Version => println!("{}", env!("CARGO_PKG_VERSION")),
+impl DbArgs {
+    async fn store(&self) -> anyhow::Result<Store> {
+        let url = match &self.database_url {
+            Some(u) => u.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data)
+                    .with_context(|| format!("creating {}", self.data.display()))?;
+                format!("sqlite://{}", self.data.join("opencourt.db").display())
+            }
+        };
+        Store::connect(&url)
+            .await
+            .with_context(|| format!("opening the database at {}", redact(&url)))
     }
-    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gRPC API (and /metrics) on one port.
+    ///
+    /// Example: opencourt serve --listen 127.0.0.1:7400 --demo
+    #[command(
+        after_help = "Example:\n  opencourt serve --listen 127.0.0.1:7400 --data ./data --demo\n  opencourt serve --database-url postgres://court@db.internal/opencourt"
+    )]
+    Serve(ServeArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Recompute a hearing's event-log hash chain straight from the database.
+    #[command(
+        after_help = "Example:\n  opencourt verify --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10\n\nExit status 0 when the log verifies, 1 when it does not."
+    )]
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OPENCOURT_LISTEN", default_value = "127.0.0.1:7400")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Seed (once) a judge, a clerk, a case, a hearing and invitations, and print them.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account; the password is read from standard input.
+    #[command(
+        after_help = "Example:\n  echo 's3cret-passw0rd' | opencourt user add --username judge.wang --role judge --display-name 'Judge Wang' --password-stdin"
+    )]
+    Add(UserAddArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StaffRole {
+    Judge,
+    Clerk,
+    Admin,
+}
+
+#[derive(Args)]
+struct UserAddArgs {
+    #[arg(long)]
+    username: String,
+    #[arg(long, value_enum)]
+    role: StaffRole,
+    #[arg(long)]
+    display_name: String,
+    /// Read the password from standard input (required: passwords never go on the command line).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The hearing whose log to verify.
+    #[arg(long)]
+    hearing: String,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("OPENCOURT_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    init_tracing();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve(a) => {
+            let store = a.db.store().await?;
+            let app = App::new(store);
+            if a.demo {
+                opencourt::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(a.listen)
+                .await
+                .with_context(|| format!("listening on {}", a.listen))?;
+            println!("opencourt listening on {}", listener.local_addr()?);
+            opencourt::server::serve(app, listener, shutdown_signal()).await?;
+        }
+        Command::User(UserCommand::Add(a)) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let role = match a.role {
+                StaffRole::Judge => Role::Judge,
+                StaffRole::Clerk => Role::Clerk,
+                StaffRole::Admin => Role::Admin,
+            };
+            let app = App::new(a.db.store().await?);
+            let user = app
+                .add_user(
+                    Username::parse("username", &a.username)?,
+                    DisplayName::parse("display_name", &a.display_name)?,
+                    role,
+                    password,
+                )
+                .await?;
+            println!(
+                "added {} {} ({}) id {}",
+                user.role,
+                user.username.as_str(),
+                user.display_name,
+                user.id
+            );
+        }
+        Command::Verify(a) => {
+            let id = HearingId::parse("hearing", &a.hearing)?;
+            let store = a.db.store().await?;
+            let v = store.verify_log(id).await?;
+            if v.ok {
+                println!(
+                    "ok: hearing {id}: {} events verified, head {}",
+                    v.events_checked, v.head_hash
+                );
+            } else {
+                println!(
+                    "FAILED: hearing {id}: first bad event is seq {} ({}); {} events verified before it",
+                    v.first_bad_seq.unwrap_or(0),
+                    v.problem.unwrap_or_default(),
+                    v.events_checked
+                );
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
 }

@@ -1,0 +1,793 @@
+//! The application: every use case of the control plane, on domain types. The gRPC layer
+//! authenticates, converts and calls in here; so do the CLI, the demo seeding and the tests.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth;
+use crate::domain::events::EventPayload;
+use crate::domain::machine::{self, Command, Rejection};
+use crate::domain::permissions::{may_read_case, role_may};
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+use crate::hub::Hub;
+use crate::store::{Decision, ListPage, Session, SideWrite, Store};
+
+pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Who is calling, as established from their bearer token.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Staff(User),
+    /// An invited participant: bound to one hearing, participant and role.
+    Participant {
+        hearing_id: HearingId,
+        participant_id: ParticipantId,
+        role: Role,
+    },
+}
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        match self {
+            Caller::Staff(u) => u.role,
+            Caller::Participant { role, .. } => *role,
+        }
+    }
+
+    fn ids(&self) -> (Option<UserId>, Option<ParticipantId>, Role) {
+        match self {
+            Caller::Staff(u) => (Some(u.id), None, u.role),
+            Caller::Participant {
+                participant_id,
+                role,
+                ..
+            } => (None, Some(*participant_id), *role),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub hub: Hub,
+}
+
+fn rejection(r: Rejection) -> CoreError {
+    match r {
+        Rejection::Denied { reason, .. } => CoreError::PermissionDenied(reason),
+        Rejection::Precondition(m) => CoreError::FailedPrecondition(m),
+        Rejection::NotFound(m) => CoreError::NotFound(m),
+    }
+}
+
+impl App {
+    pub fn new(store: Store) -> Self {
+        App {
+            store,
+            hub: Hub::default(),
+        }
+    }
+
+    // ---- accounts ----
+
+    pub async fn add_user(
+        &self,
+        username: Username,
+        display_name: DisplayName,
+        role: Role,
+        password: String,
+    ) -> Result<User> {
+        if !role.is_staff() {
+            return Err(CoreError::invalid(
+                "role",
+                "staff accounts are judge, clerk or admin",
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(CoreError::invalid(
+                "password",
+                "must be at least 8 characters",
+            ));
+        }
+        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let user = User {
+            id: UserId::new(),
+            username,
+            display_name,
+            role,
+        };
+        self.store.insert_user(&user, &hash).await?;
+        Ok(user)
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(String, User, DateTime<Utc>)> {
+        let bad = || CoreError::Unauthenticated("wrong username or password".into());
+        let found = self.store.user_by_username(username.trim()).await?;
+        let password = password.to_string();
+        let (user, ok) = match found {
+            Some((user, hash)) => {
+                let ok =
+                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                        .await
+                        .map_err(|e| CoreError::Internal(e.to_string()))?;
+                (Some(user), ok)
+            }
+            None => (None, false),
+        };
+        let user = user.filter(|_| ok).ok_or_else(bad)?;
+        let token = auth::new_token();
+        let expires_at = Utc::now() + STAFF_TOKEN_TTL;
+        let session = Session {
+            user_id: Some(user.id),
+            participant_id: None,
+            hearing_id: None,
+            role: user.role,
+            expires_at,
+            revoked: false,
+        };
+        self.store
+            .insert_session(&auth::secret_hash(&token), &session)
+            .await?;
+        Ok((token, user, expires_at))
+    }
+
+    /// Redeems a one-time code for a token bound to the participant's hearing and role.
+    pub async fn redeem_invite(
+        &self,
+        code: &str,
+    ) -> Result<(String, Participant, HearingId, DateTime<Utc>)> {
+        let code_hash = auth::secret_hash(code);
+        let (hearing_id, pid) = self.store.invite(&code_hash).await?.ok_or_else(|| {
+            CoreError::Unauthenticated("invitation code is not valid or was already used".into())
+        })?;
+        let token = auth::new_token();
+        let token_hash = auth::secret_hash(&token);
+        let expires_at = Utc::now() + PARTICIPANT_TOKEN_TTL;
+        let (p, hearing, events) = self
+            .store
+            .append(hearing_id, |h| {
+                let p = h
+                    .participant(pid)
+                    .ok_or_else(|| CoreError::NotFound(format!("participant {pid} not found")))?;
+                let actor = actor_of_participant(p);
+                let out = machine::apply(h, &actor, Command::RedeemInvite, Utc::now())
+                    .map_err(rejection)?;
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor,
+                    hearing: out.hearing,
+                    events: out.events,
+                    side: vec![
+                        SideWrite::ConsumeInvite {
+                            participant_id: pid,
+                            code_hash: code_hash.clone(),
+                        },
+                        SideWrite::InsertSession {
+                            token_hash: token_hash.clone(),
+                            session: Session {
+                                user_id: None,
+                                participant_id: Some(pid),
+                                hearing_id: Some(hearing_id),
+                                role: p.role,
+                                expires_at,
+                                revoked: false,
+                            },
+                        },
+                    ],
+                    value: p.clone(),
+                })
+            })
+            .await?;
+        self.hub.publish(hearing.id, &events);
+        Ok((token, p, hearing_id, expires_at))
+    }
+
+    /// Resolves a bearer token to its caller.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
+        let bad = |why: &str| CoreError::Unauthenticated(why.to_string());
+        let session = self
+            .store
+            .session(&auth::secret_hash(token))
+            .await?
+            .ok_or_else(|| bad("the token is not valid"))?;
+        if session.revoked {
+            return Err(bad("the token was revoked"));
+        }
+        if session.expires_at <= Utc::now() {
+            return Err(bad("the token has expired"));
+        }
+        match (session.user_id, session.participant_id, session.hearing_id) {
+            (Some(uid), _, _) => {
+                let user = self
+                    .store
+                    .user(uid)
+                    .await?
+                    .ok_or_else(|| bad("the account no longer exists"))?;
+                Ok(Caller::Staff(user))
+            }
+            (None, Some(participant_id), Some(hearing_id)) => Ok(Caller::Participant {
+                hearing_id,
+                participant_id,
+                role: session.role,
+            }),
+            _ => Err(bad("the token is not valid")),
+        }
+    }
+
+    async fn deny_outside_hearing(
+        &self,
+        caller: &Caller,
+        action: Action,
+        target: &str,
+        reason: String,
+    ) -> CoreError {
+        if let Err(e) = self
+            .store
+            .insert_denial(caller.ids(), action, target, &reason)
+            .await
+        {
+            tracing::error!(error = %e, "could not log a denial");
+        }
+        metrics::counter!("opencourt_denials_total").increment(1);
+        CoreError::PermissionDenied(reason)
+    }
+
+    // ---- cases ----
+
+    pub async fn create_case(
+        &self,
+        caller: &Caller,
+        case_number: CaseNumber,
+        title: Title,
+        visibility: Visibility,
+    ) -> Result<Case> {
+        if !role_may(caller.role(), Action::CreateCase) || !matches!(caller, Caller::Staff(_)) {
+            let why = format!("a {} may not create cases", caller.role());
+            return Err(self
+                .deny_outside_hearing(caller, Action::CreateCase, case_number.as_str(), why)
+                .await);
+        }
+        let Caller::Staff(user) = caller else {
+            unreachable!()
+        };
+        let case = Case {
+            id: CaseId::new(),
+            case_number,
+            title,
+            visibility,
+            created_at: Utc::now(),
+        };
+        self.store.insert_case(&case, user.id).await?;
+        Ok(case)
+    }
+
+    /// Whether the caller may read `case` (PUBLIC: anyone; RESTRICTED: staff and the case's
+    /// participants; SEALED: judges and clerks).
+    async fn can_read_case(&self, caller: &Caller, case: &Case) -> Result<bool> {
+        let is_case_participant = match caller {
+            Caller::Staff(_) => false,
+            Caller::Participant { participant_id, .. } => self
+                .store
+                .participant_hearing(*participant_id)
+                .await?
+                .is_some_and(|(_, c)| c == case.id),
+        };
+        Ok(may_read_case(
+            caller.role(),
+            is_case_participant,
+            case.visibility,
+        ))
+    }
+
+    pub async fn get_case(&self, caller: &Caller, id: CaseId) -> Result<Case> {
+        let case = self
+            .store
+            .case(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("case {id} not found")))?;
+        if !self.can_read_case(caller, &case).await? {
+            let why = format!(
+                "a {} may not read a {} case",
+                caller.role(),
+                case.visibility
+            );
+            return Err(self
+                .deny_outside_hearing(caller, Action::ReadHearing, &id.to_string(), why)
+                .await);
+        }
+        Ok(case)
+    }
+
+    pub async fn list_cases(
+        &self,
+        caller: &Caller,
+        query: &str,
+        limit: u32,
+        after: Option<(i64, String)>,
+    ) -> Result<ListPage<Case>> {
+        let all = [
+            Visibility::Public,
+            Visibility::Restricted,
+            Visibility::Sealed,
+        ];
+        let visible: Vec<Visibility> = all
+            .into_iter()
+            .filter(|v| may_read_case(caller.role(), false, *v))
+            .collect();
+        let own_case = match caller {
+            Caller::Participant { participant_id, .. } => self
+                .store
+                .participant_hearing(*participant_id)
+                .await?
+                .map(|(_, c)| c),
+            Caller::Staff(_) => None,
+        };
+        // A participant's own case, unless it is sealed.
+        let own_case = match own_case {
+            Some(c) => self
+                .store
+                .case(c)
+                .await?
+                .filter(|case| case.visibility != Visibility::Sealed)
+                .map(|case| case.id),
+            None => None,
+        };
+        self.store
+            .list_cases(query, &visible, own_case, after, limit)
+            .await
+    }
+
+    // ---- hearings ----
+
+    pub async fn schedule_hearing(
+        &self,
+        caller: &Caller,
+        case_id: CaseId,
+        title: Title,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        judge_id: Option<UserId>,
+    ) -> Result<Hearing> {
+        let Caller::Staff(user) = caller else {
+            let why = format!("a {} may not schedule hearings", caller.role());
+            return Err(self
+                .deny_outside_hearing(caller, Action::ScheduleHearing, &case_id.to_string(), why)
+                .await);
+        };
+        if !role_may(user.role, Action::ScheduleHearing) {
+            let why = format!("a {} may not schedule hearings", user.role);
+            return Err(self
+                .deny_outside_hearing(caller, Action::ScheduleHearing, &case_id.to_string(), why)
+                .await);
+        }
+        let judge = match (user.role, judge_id) {
+            (Role::Judge, None) => user.clone(),
+            (Role::Judge, Some(j)) if j == user.id => user.clone(),
+            (Role::Judge, Some(_)) => {
+                let why = "a judge schedules hearings over which they preside; a clerk may name another judge".to_string();
+                return Err(self
+                    .deny_outside_hearing(
+                        caller,
+                        Action::ScheduleHearing,
+                        &case_id.to_string(),
+                        why,
+                    )
+                    .await);
+            }
+            (_, None) => {
+                return Err(CoreError::invalid(
+                    "judge_id",
+                    "is required when a clerk schedules a hearing",
+                ))
+            }
+            (_, Some(j)) => {
+                let judge = self
+                    .store
+                    .user(j)
+                    .await?
+                    .ok_or_else(|| CoreError::NotFound(format!("judge {j} not found")))?;
+                if judge.role != Role::Judge {
+                    return Err(CoreError::invalid(
+                        "judge_id",
+                        format!("user {j} is not a judge"),
+                    ));
+                }
+                judge
+            }
+        };
+        self.get_case(caller, case_id).await?;
+        let presiding = Participant {
+            id: ParticipantId::new(),
+            display_name: judge.display_name.clone(),
+            role: Role::Judge,
+            presence: Presence::Invited,
+            muted: false,
+            court_muted: false,
+            user_id: Some(judge.id),
+        };
+        let hearing = Hearing {
+            id: HearingId::new(),
+            case_id,
+            title,
+            starts_at,
+            ends_at,
+            state: HearingState::Scheduled,
+            presiding_judge: judge.id,
+            presiding_participant: presiding.id,
+            opened_at: None,
+            participants: vec![presiding],
+        };
+        let actor = Actor {
+            participant_id: None,
+            user_id: Some(user.id),
+            role: user.role,
+            display_name: user.display_name.to_string(),
+        };
+        let event = EventPayload::Scheduled {
+            case_id,
+            title: hearing.title.to_string(),
+            starts_at_ms: starts_at.timestamp_millis(),
+            ends_at_ms: ends_at.timestamp_millis(),
+            presiding_judge_id: judge.id,
+        };
+        self.store
+            .schedule_hearing(&hearing, &actor, &event)
+            .await?;
+        Ok(hearing)
+    }
+
+    /// The caller as an actor in hearing `h`, or a denial when they have no standing in it.
+    fn actor_in(&self, caller: &Caller, h: &Hearing) -> std::result::Result<Actor, String> {
+        match caller {
+            Caller::Staff(u) => {
+                let p = h.participant_of_user(u.id);
+                Ok(Actor {
+                    participant_id: p.map(|p| p.id),
+                    user_id: Some(u.id),
+                    role: u.role,
+                    display_name: u.display_name.to_string(),
+                })
+            }
+            Caller::Participant {
+                hearing_id,
+                participant_id,
+                ..
+            } => {
+                if *hearing_id != h.id {
+                    return Err("the invitation is for another hearing".into());
+                }
+                let p = h
+                    .participant(*participant_id)
+                    .ok_or_else(|| "not a participant of this hearing".to_string())?;
+                Ok(actor_of_participant(p))
+            }
+        }
+    }
+
+    /// Checks read access to a hearing (GetHearing, WatchHearing, VerifyHearingLog).
+    async fn read_hearing(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        action: Action,
+    ) -> Result<(Hearing, u64, String)> {
+        let (h, last, head) = self
+            .store
+            .hearing(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("hearing {id} not found")))?;
+        let denied = match caller {
+            _ if !role_may(caller.role(), action) => {
+                Some(format!("a {} may not {}", caller.role(), action.as_str()))
+            }
+            Caller::Participant { hearing_id, .. } if *hearing_id != id => {
+                Some("the invitation is for another hearing".to_string())
+            }
+            Caller::Participant { .. } => None,
+            Caller::Staff(_) => {
+                let case = self
+                    .store
+                    .case(h.case_id)
+                    .await?
+                    .ok_or_else(|| CoreError::Internal(format!("hearing {id} has no case")))?;
+                (!self.can_read_case(caller, &case).await?).then(|| {
+                    format!(
+                        "a {} may not read a {} case",
+                        caller.role(),
+                        case.visibility
+                    )
+                })
+            }
+        };
+        if let Some(reason) = denied {
+            return Err(self.log_denial(caller, &h, action, reason, None).await);
+        }
+        Ok((h, last, head))
+    }
+
+    pub async fn get_hearing(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+    ) -> Result<(Hearing, u64, String)> {
+        self.read_hearing(caller, id, Action::ReadHearing).await
+    }
+
+    pub async fn list_hearings(
+        &self,
+        caller: &Caller,
+        case_id: Option<CaseId>,
+        day: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        judge: Option<UserId>,
+        limit: u32,
+        after: Option<(i64, String)>,
+    ) -> Result<ListPage<Hearing>> {
+        if !matches!(caller, Caller::Staff(_)) || !role_may(caller.role(), Action::ListHearings) {
+            let why = format!("a {} may not list hearings", caller.role());
+            return Err(self
+                .deny_outside_hearing(caller, Action::ListHearings, "", why)
+                .await);
+        }
+        self.store
+            .list_hearings(case_id, day, judge, after, limit)
+            .await
+    }
+
+    /// Appends an `ActionDenied` event to the hearing's log and returns PERMISSION_DENIED.
+    async fn log_denial(
+        &self,
+        caller: &Caller,
+        h: &Hearing,
+        action: Action,
+        reason: String,
+        target: Option<ParticipantId>,
+    ) -> CoreError {
+        metrics::counter!("opencourt_denials_total").increment(1);
+        let actor = self.actor_in(caller, h).unwrap_or_else(|_| {
+            let (user_id, participant_id, role) = caller.ids();
+            Actor {
+                participant_id,
+                user_id,
+                role,
+                display_name: match caller {
+                    Caller::Staff(u) => u.display_name.to_string(),
+                    Caller::Participant { .. } => String::new(),
+                },
+            }
+        });
+        let payload = EventPayload::Denied {
+            action: action.as_str().to_string(),
+            reason: reason.clone(),
+            target_participant_id: target,
+        };
+        let res = self
+            .store
+            .append(h.id, |cur| {
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor: actor.clone(),
+                    hearing: cur.clone(),
+                    events: vec![payload.clone()],
+                    side: vec![],
+                    value: (),
+                })
+            })
+            .await;
+        match res {
+            Ok((_, _, events)) => self.hub.publish(h.id, &events),
+            Err(e) => tracing::error!(error = %e, hearing = %h.id, "could not log a denial"),
+        }
+        CoreError::PermissionDenied(reason)
+    }
+
+    /// Runs a hearing command for `caller`: permission, state rules, then one durable commit.
+    /// Returns the hearing after the change and the events appended.
+    pub async fn command(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        make: impl Fn(&Hearing) -> Command,
+    ) -> Result<(Hearing, Vec<StoredEvent>)> {
+        self.command_with(caller, id, make, Vec::new()).await
+    }
+
+    /// `command`, with `extra` writes committed in the same transaction.
+    async fn command_with(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        make: impl Fn(&Hearing) -> Command,
+        extra: Vec<SideWrite>,
+    ) -> Result<(Hearing, Vec<StoredEvent>)> {
+        let mut denied: Option<(Action, String, Option<ParticipantId>, Hearing)> = None;
+        let res = self
+            .store
+            .append(id, |h| {
+                let actor = match self.actor_in(caller, h) {
+                    Ok(a) => a,
+                    Err(reason) => {
+                        denied = Some((Action::Join, reason.clone(), None, h.clone()));
+                        return Err(CoreError::PermissionDenied(reason));
+                    }
+                };
+                let now = Utc::now();
+                match machine::apply(h, &actor, make(h), now) {
+                    Ok(out) => {
+                        let mut side = extra.clone();
+                        for e in &out.events {
+                            if let EventPayload::Removed { participant_id, .. } = e {
+                                side.push(SideWrite::RevokeSessions {
+                                    participant_id: *participant_id,
+                                });
+                            }
+                        }
+                        Ok(Decision {
+                            now,
+                            actor,
+                            hearing: out.hearing,
+                            events: out.events,
+                            side,
+                            value: (),
+                        })
+                    }
+                    Err(Rejection::Denied {
+                        action,
+                        reason,
+                        target,
+                    }) => {
+                        denied = Some((action, reason.clone(), target, h.clone()));
+                        Err(CoreError::PermissionDenied(reason))
+                    }
+                    Err(r) => Err(rejection(r)),
+                }
+            })
+            .await;
+        match res {
+            Ok(((), hearing, events)) => {
+                self.hub.publish(id, &events);
+                Ok((hearing, events))
+            }
+            Err(CoreError::PermissionDenied(_)) if denied.is_some() => {
+                let (action, reason, target, h) = denied.expect("checked");
+                Err(self.log_denial(caller, &h, action, reason, target).await)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        display_name: DisplayName,
+        role: Role,
+    ) -> Result<(Participant, String)> {
+        if role.is_staff() {
+            return Err(CoreError::invalid(
+                "role",
+                "judges and clerks take part with their own accounts; invite another role",
+            ));
+        }
+        let pid = ParticipantId::new();
+        let code = auth::new_invite_code();
+        let code_hash = auth::secret_hash(&code);
+        let (hearing, _) = self
+            .command_with(
+                caller,
+                id,
+                |_| Command::Invite {
+                    participant_id: pid,
+                    display_name: display_name.clone(),
+                    role,
+                },
+                vec![SideWrite::SetInviteCode {
+                    participant_id: pid,
+                    code_hash,
+                }],
+            )
+            .await?;
+        let p = hearing
+            .participant(pid)
+            .cloned()
+            .ok_or_else(|| CoreError::Internal("invited participant missing".into()))?;
+        Ok((p, code))
+    }
+
+    pub async fn verify_log(&self, caller: &Caller, id: HearingId) -> Result<Verification> {
+        self.read_hearing(caller, id, Action::VerifyLog).await?;
+        self.store.verify_log(id).await
+    }
+
+    /// Events after `after_seq`, then live ones as they commit: no gap, no repeat. Ends after
+    /// the caller's own removal.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        after_seq: u64,
+    ) -> Result<impl Stream<Item = Result<StoredEvent>> + Send + 'static> {
+        self.read_hearing(caller, id, Action::Watch).await?;
+        let store = self.store.clone();
+        let hub = self.hub.clone();
+        let mut rx = hub.subscribe(id);
+        let own = match caller {
+            Caller::Participant { participant_id, .. } => Some(*participant_id),
+            Caller::Staff(_) => None,
+        };
+        Ok(async_stream::try_stream! {
+            let _gauge = WatchGauge::new();
+            let mut last = after_seq;
+            let mut catch_up = true;
+            loop {
+                if catch_up {
+                    loop {
+                        let batch = store.events_after(id, last, 500).await?;
+                        let n = batch.len();
+                        for e in batch {
+                            last = e.seq;
+                            let removed_me = is_removal_of(&e, own);
+                            yield e;
+                            if removed_me { return; }
+                        }
+                        if n < 500 { break; }
+                    }
+                    catch_up = false;
+                }
+                // Wait for a live event; poll the log now and then for other nodes' appends.
+                match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+                    Ok(Ok(e)) if e.seq == last + 1 => {
+                        last = e.seq;
+                        let removed_me = is_removal_of(&e, own);
+                        yield e;
+                        if removed_me { return; }
+                    }
+                    Ok(Ok(e)) if e.seq <= last => {}
+                    Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) | Err(_) => catch_up = true,
+                    Ok(Err(RecvError::Closed)) => {
+                        rx = hub.subscribe(id);
+                        catch_up = true;
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn is_removal_of(e: &StoredEvent, own: Option<ParticipantId>) -> bool {
+    own.is_some()
+        && matches!(e.payload(), Some(EventPayload::Removed { participant_id, .. }) if Some(participant_id) == own)
+}
+
+fn actor_of_participant(p: &Participant) -> Actor {
+    Actor {
+        participant_id: Some(p.id),
+        user_id: p.user_id,
+        role: p.role,
+        display_name: p.display_name.to_string(),
+    }
+}
+
+struct WatchGauge;
+
+impl WatchGauge {
+    fn new() -> Self {
+        metrics::gauge!("opencourt_watchers").increment(1.0);
+        WatchGauge
+    }
+}
+
+impl Drop for WatchGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("opencourt_watchers").decrement(1.0);
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain: no transport, storage or media types in here.
+pub mod events;
+pub mod ids;
+pub mod machine;
+pub mod model;
+pub mod permissions;
+pub mod values;
+
+pub use events::{Actor, EventPayload, StoredEvent, Verification};
+pub use ids::{CaseId, HearingId, ParticipantId, UserId};
+pub use machine::{apply, Command, Outcome, Rejection};
+pub use model::{Case, Hearing, HearingState, Participant, Presence, Role, User, Visibility};
+pub use permissions::Action;
+pub use values::{CaseNumber, DisplayName, NoteText, Reason, Title, Username};
+
+#[cfg(test)]
+mod machine_tests;

@@ -1,0 +1,133 @@
+//! Who may do what: one table, deny by default. `machine` adds the rules that depend on the
+//! hearing (the presiding judge, the target of an action); `visibility` covers reading cases.
+use super::model::{Role, Visibility};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    CreateCase,
+    ScheduleHearing,
+    ListHearings,
+    Invite,
+    Open,
+    Join,
+    Leave,
+    Admit,
+    StandDown,
+    Remove,
+    /// Mute or unmute someone else.
+    Mute,
+    MuteSelf,
+    UnmuteSelf,
+    GoOnRecord,
+    GoOffRecord,
+    Adjourn,
+    Cancel,
+    AddNote,
+    Watch,
+    ReadHearing,
+    VerifyLog,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CreateCase => "create_case",
+            Action::ScheduleHearing => "schedule_hearing",
+            Action::ListHearings => "list_hearings",
+            Action::Invite => "invite_participant",
+            Action::Open => "open_hearing",
+            Action::Join => "join_hearing",
+            Action::Leave => "leave_hearing",
+            Action::Admit => "admit_participant",
+            Action::StandDown => "stand_down_participant",
+            Action::Remove => "remove_participant",
+            Action::Mute => "mute_participant",
+            Action::MuteSelf => "mute_self",
+            Action::UnmuteSelf => "unmute_self",
+            Action::GoOnRecord => "go_on_record",
+            Action::GoOffRecord => "go_off_record",
+            Action::Adjourn => "adjourn_hearing",
+            Action::Cancel => "cancel_hearing",
+            Action::AddNote => "add_note",
+            Action::Watch => "watch_hearing",
+            Action::ReadHearing => "get_hearing",
+            Action::VerifyLog => "verify_hearing_log",
+        }
+    }
+
+    /// Actions that conduct a hearing: a judge may take them only in a hearing they preside over.
+    pub fn needs_presiding_judge(self) -> bool {
+        !matches!(
+            self,
+            Action::CreateCase
+                | Action::ScheduleHearing
+                | Action::ListHearings
+                | Action::Watch
+                | Action::ReadHearing
+                | Action::VerifyLog
+        )
+    }
+}
+
+/// The permission table. Anything not listed is denied.
+pub fn role_may(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        CreateCase | ScheduleHearing | ListHearings | Invite | Open | Admit | StandDown
+        | Remove | Mute | Cancel | AddNote => matches!(role, Judge | Clerk),
+        // Only the presiding judge changes the record state.
+        GoOnRecord | GoOffRecord | Adjourn => role == Judge,
+        Join | Leave | MuteSelf | Watch | ReadHearing => role != Admin,
+        // An observer can never be unmuted.
+        UnmuteSelf => !matches!(role, Admin | Observer),
+        VerifyLog => matches!(role, Judge | Clerk | Admin),
+    }
+}
+
+/// Whether a staff member (or a participant of one of the case's hearings) may read a case.
+pub fn may_read_case(role: Role, is_case_participant: bool, visibility: Visibility) -> bool {
+    match visibility {
+        Visibility::Public => true,
+        Visibility::Restricted => role.is_staff() || is_case_participant,
+        Visibility::Sealed => matches!(role, Role::Judge | Role::Clerk),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_denies_by_default_and_keeps_the_record_with_the_judge() {
+        for role in Role::ALL.iter().copied() {
+            assert_eq!(
+                role_may(role, Action::GoOnRecord),
+                role == Role::Judge,
+                "{role}"
+            );
+            assert!(!role_may(Role::Observer, Action::UnmuteSelf));
+            if !role.is_court() {
+                assert!(!role_may(role, Action::Admit), "{role}");
+                assert!(!role_may(role, Action::Mute), "{role}");
+            }
+        }
+        assert!(!role_may(Role::Admin, Action::Join));
+        assert!(role_may(Role::Admin, Action::VerifyLog));
+    }
+
+    #[test]
+    fn visibility_rules() {
+        assert!(may_read_case(Role::Observer, false, Visibility::Public));
+        assert!(!may_read_case(
+            Role::Observer,
+            false,
+            Visibility::Restricted
+        ));
+        assert!(may_read_case(Role::Counsel, true, Visibility::Restricted));
+        assert!(may_read_case(Role::Admin, false, Visibility::Restricted));
+        assert!(!may_read_case(Role::Admin, false, Visibility::Sealed));
+        assert!(!may_read_case(Role::Counsel, true, Visibility::Sealed));
+        assert!(may_read_case(Role::Clerk, false, Visibility::Sealed));
+    }
+}

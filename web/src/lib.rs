@@ -1,0 +1,4 @@
+//! The `opencourt` binary's library: the server (so tests start the real thing on an ephemeral
+//! port) and the command-line tools.
+pub mod demo;
+pub mod server;
