@@ -1,1 +1,299 @@
-//! Helpers shared by the end-to-end tests.
+//! The `TestApp`: a real server on an ephemeral port, over a fresh SQLite file or a fresh
+//! PostgreSQL database, with real tonic clients. `both_dbs!` runs a test body on each backend.
+use std::net::SocketAddr;
+
+use hearing_core::app::App;
+use hearing_core::domain::{DisplayName, Role, Username};
+use hearing_core::store::Store;
+use opencourt_proto::v1 as pb;
+use pb::auth_service_client::AuthServiceClient;
+use pb::case_service_client::CaseServiceClient;
+use pb::hearing_service_client::HearingServiceClient;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server `make test` starts; tests on PostgreSQL fail without it (they never
+/// pass silently).
+pub fn postgres_admin_url() -> String {
+    std::env::var("OPENCOURT_TEST_POSTGRES_URL").expect(
+        "OPENCOURT_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL",
+    )
+}
+
+/// A fresh, empty database of the given kind; returns its URL (and the temp dir it lives in).
+pub async fn fresh_database(db: Db) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    match db {
+        Db::Sqlite => (format!("sqlite://{}", dir.path().join("opencourt.db").display()), dir),
+        Db::Postgres => {
+            use sqlx::Connection;
+            let admin = postgres_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
+            let name = format!("oc_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').expect("url has a database").0;
+            (format!("{base}/{name}"), dir)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub db: Db,
+    pub database_url: String,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn start(db: Db) -> TestApp {
+        let (database_url, dir) = fresh_database(db).await;
+        let store = Store::connect(&database_url).await.expect("open store");
+        let app = App::new(store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_app = app.clone();
+        let server = tokio::spawn(async move {
+            opencourt::server::serve(server_app, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+        });
+        TestApp {
+            addr,
+            app,
+            db,
+            database_url,
+            dir,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    pub async fn auth(&self) -> AuthServiceClient<Channel> {
+        AuthServiceClient::new(self.channel().await)
+    }
+
+    pub async fn cases(&self) -> CaseServiceClient<Channel> {
+        CaseServiceClient::new(self.channel().await)
+    }
+
+    pub async fn hearings(&self) -> HearingServiceClient<Channel> {
+        HearingServiceClient::new(self.channel().await)
+    }
+
+    /// Adds a staff account and signs in over gRPC; returns (token, user).
+    pub async fn staff(&self, username: &str, role: Role, name: &str) -> (String, pb::User) {
+        let password = format!("pw-{username}-0123456789");
+        self.app
+            .add_user(
+                Username::parse("username", username).unwrap(),
+                DisplayName::parse("display_name", name).unwrap(),
+                role,
+                password.clone(),
+            )
+            .await
+            .expect("add user");
+        let r = self
+            .auth()
+            .await
+            .login(pb::LoginRequest {
+                username: username.into(),
+                password,
+            })
+            .await
+            .expect("login")
+            .into_inner();
+        (r.token, r.user.expect("user"))
+    }
+}
+
+/// A request with `authorization: Bearer <token>`.
+pub fn authed<T>(token: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+    r
+}
+
+pub fn ts_in(hours: i64) -> prost_types::Timestamp {
+    let t = chrono::Utc::now() + chrono::Duration::hours(hours);
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Asserts a gRPC error's code and that its message mentions `needle`.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, needle: &str) {
+    match r {
+        Ok(v) => panic!("expected {code:?} mentioning {needle:?}, got Ok({v:?})"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "message: {}", s.message());
+            assert!(
+                s.message().contains(needle),
+                "expected {needle:?} in {:?}",
+                s.message()
+            );
+        }
+    }
+}
+
+/// A scheduled hearing in a fresh case, with a judge, a clerk and invited participants.
+pub struct Scene {
+    pub judge: String,
+    pub judge_user: pb::User,
+    pub clerk: String,
+    pub case: pb::Case,
+    pub hearing: pb::Hearing,
+    /// (role, participant, token from the redeemed invitation)
+    pub people: Vec<(Role, pb::Participant, String)>,
+}
+
+impl Scene {
+    pub fn token(&self, role: Role) -> &str {
+        &self.people.iter().find(|(r, _, _)| *r == role).expect("role in scene").2
+    }
+
+    pub fn participant(&self, role: Role) -> &pb::Participant {
+        &self.people.iter().find(|(r, _, _)| *r == role).expect("role in scene").1
+    }
+}
+
+pub const INVITED_ROLES: [(Role, pb::Role); 7] = [
+    (Role::Prosecutor, pb::Role::Prosecutor),
+    (Role::Counsel, pb::Role::Counsel),
+    (Role::Party, pb::Role::Party),
+    (Role::Witness, pb::Role::Witness),
+    (Role::Expert, pb::Role::Expert),
+    (Role::Interpreter, pb::Role::Interpreter),
+    (Role::Observer, pb::Role::Observer),
+];
+
+impl TestApp {
+    /// Builds a `Scene`: staff accounts, a case of `visibility`, a hearing and one redeemed
+    /// invitation per invited role.
+    pub async fn scene(&self, tag: &str, visibility: pb::Visibility) -> Scene {
+        let (judge, judge_user) = self.staff(&format!("judge-{tag}"), Role::Judge, "Judge Wang").await;
+        let (clerk, _) = self.staff(&format!("clerk-{tag}"), Role::Clerk, "Clerk Li").await;
+        let mut cases = self.cases().await;
+        let case = cases
+            .create_case(authed(
+                &judge,
+                pb::CreateCaseRequest {
+                    case_number: format!("CV-{tag}"),
+                    title: "Zhang v. Harbour Shipping".into(),
+                    visibility: visibility as i32,
+                },
+            ))
+            .await
+            .expect("create case")
+            .into_inner();
+        let mut hs = self.hearings().await;
+        let hearing = hs
+            .schedule_hearing(authed(
+                &judge,
+                pb::ScheduleHearingRequest {
+                    case_id: case.id.clone(),
+                    title: "Preliminary hearing".into(),
+                    starts_at: Some(ts_in(1)),
+                    ends_at: Some(ts_in(3)),
+                    judge_id: String::new(),
+                },
+            ))
+            .await
+            .expect("schedule")
+            .into_inner();
+        let mut people = Vec::new();
+        let mut auth = self.auth().await;
+        for (role, pb_role) in INVITED_ROLES {
+            let inv = hs
+                .invite_participant(authed(
+                    &clerk,
+                    pb::InviteParticipantRequest {
+                        hearing_id: hearing.id.clone(),
+                        display_name: format!("{role} person"),
+                        role: pb_role as i32,
+                    },
+                ))
+                .await
+                .expect("invite")
+                .into_inner();
+            let red = auth
+                .redeem_invite(pb::RedeemInviteRequest { code: inv.code })
+                .await
+                .expect("redeem")
+                .into_inner();
+            people.push((role, red.participant.expect("participant"), red.token));
+        }
+        Scene {
+            judge,
+            judge_user,
+            clerk,
+            case,
+            hearing,
+            people,
+        }
+    }
+}
+
+/// Instantiates `async fn name(db: Db)` test bodies once per database.
+#[macro_export]
+macro_rules! both_dbs {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Db::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub fn code_of<T>(r: &Result<T, Status>) -> Code {
+    match r {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    }
+}
