@@ -297,3 +297,23 @@ pub fn code_of<T>(r: &Result<T, Status>) -> Code {
         Err(s) => s.code(),
     }
 }
+
+/// The `opencourt` binary built from this workspace (built on demand when a plain
+/// `cargo test -p opencourt-tests` did not build it).
+pub fn opencourt_bin() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test exe");
+            let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+            let bin = dir.join("opencourt");
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "opencourt", "--bin", "opencourt"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build");
+            assert!(status.success() && bin.exists(), "could not build {}", bin.display());
+            bin
+        })
+        .clone()
+}
