@@ -76,38 +76,76 @@ pub async fn serve(
     Ok(())
 }
 
-/// Counts RPCs by method and status, and turns tonic's "message too large" into INVALID_ARGUMENT.
+/// Counts RPCs by method and status, and turns tonic's "message too large" (OUT_OF_RANGE)
+/// into INVALID_ARGUMENT, whether it travels in the headers or in the trailers.
 async fn observe(req: Request, next: Next) -> Response {
     let method = req.uri().path().to_string();
-    let mut res = next.run(req).await;
-    let headers = res.headers_mut();
-    let code = headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok());
-    if code == Some(tonic::Code::OutOfRange as i32) {
-        let too_large = headers
-            .get("grpc-message")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|m| m.contains("too large"));
-        if too_large {
-            headers.insert(
-                "grpc-status",
-                HeaderValue::from(tonic::Code::InvalidArgument as i32),
-            );
-            let msg = format!("request: message is larger than the {MAX_REQUEST_BYTES}-byte limit")
-                .replace(' ', "%20");
-            headers.insert("grpc-message", HeaderValue::from_str(&msg).expect("ascii"));
-        }
+    let res = next.run(req).await;
+    let (mut parts, body) = res.into_parts();
+    rewrite_too_large(&mut parts.headers);
+    let mut method = method.starts_with("/court.v1.").then_some(method);
+    // A trailers-only response carries its status in the headers; others in the trailers.
+    if parts.headers.contains_key("grpc-status") {
+        count_rpc(&mut method, &parts.headers);
     }
-    if method.starts_with("/court.v1.") {
-        let code = res
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("0")
-            .to_string();
+    Response::from_parts(parts, axum::body::Body::new(RewriteTrailers { body, method }))
+}
+
+fn count_rpc(method: &mut Option<String>, headers: &http::HeaderMap) {
+    if let Some(method) = method.take() {
+        let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string();
         metrics::counter!("opencourt_rpc_total", "method" => method, "code" => code).increment(1);
     }
-    res
+}
+
+fn rewrite_too_large(headers: &mut http::HeaderMap) {
+    let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
+    if code == Some(tonic::Code::OutOfRange as i32) && too_large {
+        headers.insert("grpc-status", HeaderValue::from(tonic::Code::InvalidArgument as i32));
+        let msg = format!("request: message is larger than the {MAX_REQUEST_BYTES}-byte limit").replace(' ', "%20");
+        headers.insert("grpc-message", HeaderValue::from_str(&msg).expect("ascii"));
+    }
+}
+
+struct RewriteTrailers {
+    body: axum::body::Body,
+    /// Set until the RPC has been counted.
+    method: Option<String>,
+}
+
+impl http_body::Body for RewriteTrailers {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = std::pin::Pin::new(&mut this.body).poll_frame(cx);
+        polled.map(|frame| {
+            frame.map(|f| {
+                f.map(|frame| match frame.into_trailers() {
+                    Ok(mut trailers) => {
+                        rewrite_too_large(&mut trailers);
+                        count_rpc(&mut this.method, &trailers);
+                        http_body::Frame::trailers(trailers)
+                    }
+                    Err(frame) => frame,
+                })
+            })
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
