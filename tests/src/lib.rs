@@ -317,3 +317,43 @@ pub fn opencourt_bin() -> std::path::PathBuf {
         })
         .clone()
 }
+
+/// The real `opencourt serve` binary as a child process on an ephemeral port.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str, data: &std::path::Path) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(opencourt_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .arg("--data")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn opencourt serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            if let Some(a) = line.strip_prefix("opencourt listening on ") {
+                break a.trim().parse().expect("address");
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, addr }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.expect("connect")
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+}
