@@ -1,4 +1,5 @@
 //! The `opencourt` binary's library: the server (so tests start the real thing on an ephemeral
 //! port) and the command-line tools.
+pub mod bench;
 pub mod demo;
 pub mod server;

@@ -71,6 +71,9 @@ enum Command {
         after_help = "Example:\n  opencourt verify --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10\n\nExit status 0 when the log verifies, 1 when it does not."
     )]
     Verify(VerifyArgs),
+    /// Load generator: many hearings at once over real gRPC; reports throughput and event delay.
+    #[command(after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench")]
+    Bench(opencourt::bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -194,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 user.id
             );
         }
+        Command::Bench(a) => bench(a).await?,
         Command::Verify(a) => {
             let id = HearingId::parse("hearing", &a.hearing)?;
             let store = a.db.store().await?;
@@ -215,6 +219,28 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn bench(a: opencourt::bench::BenchArgs) -> anyhow::Result<()> {
+    let (h, p) = (a.hearings, a.participants);
+    let db = match &a.database_url {
+        Some(u) if u.starts_with("postgres") => "postgresql",
+        _ => "sqlite",
+    };
+    let r = opencourt::bench::run(a).await?;
+    let secs = r.elapsed.as_secs_f64();
+    println!(
+        "{db}: {h} hearings x {p} participants: {} rpcs in {secs:.2} s = {:.0} rpc/s; {} events, {} deliveries; \
+         commit-to-watcher delay p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        r.rpcs,
+        r.rpcs as f64 / secs,
+        r.events,
+        r.deliveries,
+        r.p50_ms,
+        r.p99_ms,
+        r.max_ms
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
