@@ -30,11 +30,16 @@ pub fn postgres_admin_url() -> String {
 pub async fn fresh_database(db: Db) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     match db {
-        Db::Sqlite => (format!("sqlite://{}", dir.path().join("opencourt.db").display()), dir),
+        Db::Sqlite => (
+            format!("sqlite://{}", dir.path().join("opencourt.db").display()),
+            dir,
+        ),
         Db::Postgres => {
             use sqlx::Connection;
             let admin = postgres_admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL");
             let name = format!("oc_test_{}", uuid::Uuid::new_v4().simple());
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
@@ -61,7 +66,9 @@ impl TestApp {
         let (database_url, dir) = fresh_database(db).await;
         let store = Store::connect(&database_url).await.expect("open store");
         let app = App::new(store);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_app = app.clone();
@@ -141,8 +148,10 @@ impl TestApp {
 /// A request with `authorization: Bearer <token>`.
 pub fn authed<T>(token: &str, msg: T) -> Request<T> {
     let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
     r
 }
 
@@ -183,11 +192,21 @@ pub struct Scene {
 
 impl Scene {
     pub fn token(&self, role: Role) -> &str {
-        &self.people.iter().find(|(r, _, _)| *r == role).expect("role in scene").2
+        &self
+            .people
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .expect("role in scene")
+            .2
     }
 
     pub fn participant(&self, role: Role) -> &pb::Participant {
-        &self.people.iter().find(|(r, _, _)| *r == role).expect("role in scene").1
+        &self
+            .people
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .expect("role in scene")
+            .1
     }
 }
 
@@ -205,8 +224,12 @@ impl TestApp {
     /// Builds a `Scene`: staff accounts, a case of `visibility`, a hearing and one redeemed
     /// invitation per invited role.
     pub async fn scene(&self, tag: &str, visibility: pb::Visibility) -> Scene {
-        let (judge, judge_user) = self.staff(&format!("judge-{tag}"), Role::Judge, "Judge Wang").await;
-        let (clerk, _) = self.staff(&format!("clerk-{tag}"), Role::Clerk, "Clerk Li").await;
+        let (judge, judge_user) = self
+            .staff(&format!("judge-{tag}"), Role::Judge, "Judge Wang")
+            .await;
+        let (clerk, _) = self
+            .staff(&format!("clerk-{tag}"), Role::Clerk, "Clerk Li")
+            .await;
         let mut cases = self.cases().await;
         let case = cases
             .create_case(authed(
@@ -312,7 +335,11 @@ pub fn opencourt_bin() -> std::path::PathBuf {
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("cargo build");
-            assert!(status.success() && bin.exists(), "could not build {}", bin.display());
+            assert!(
+                status.success() && bin.exists(),
+                "could not build {}",
+                bin.display()
+            );
             bin
         })
         .clone()
@@ -328,7 +355,13 @@ impl ServerProcess {
     pub fn start(database_url: &str, data: &std::path::Path) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(opencourt_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
             .arg("--data")
             .arg(data)
             .env("RUST_LOG", "warn")
@@ -338,7 +371,10 @@ impl ServerProcess {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
         let addr = loop {
-            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .expect("read stdout");
             if let Some(a) = line.strip_prefix("opencourt listening on ") {
                 break a.trim().parse().expect("address");
             }
@@ -348,7 +384,11 @@ impl ServerProcess {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.expect("connect")
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
     }
 
     /// SIGKILL: no shutdown, no flush.

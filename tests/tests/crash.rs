@@ -18,21 +18,43 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
     {
         let app = App::new(Store::connect(&url).await.unwrap());
         let clerk = app
-            .add_user(Username::parse("u", "clerk").unwrap(), DisplayName::parse("d", "Clerk Li").unwrap(), Role::Clerk, password.clone())
+            .add_user(
+                Username::parse("u", "clerk").unwrap(),
+                DisplayName::parse("d", "Clerk Li").unwrap(),
+                Role::Clerk,
+                password.clone(),
+            )
             .await
             .unwrap();
         let judge = app
-            .add_user(Username::parse("u", "judge").unwrap(), DisplayName::parse("d", "Judge Wang").unwrap(), Role::Judge, password.clone())
+            .add_user(
+                Username::parse("u", "judge").unwrap(),
+                DisplayName::parse("d", "Judge Wang").unwrap(),
+                Role::Judge,
+                password.clone(),
+            )
             .await
             .unwrap();
         let as_judge = app::Caller::Staff(judge);
         let case = app
-            .create_case(&as_judge, CaseNumber::parse("c", "KILL-1").unwrap(), Title::parse("t", "Crash").unwrap(), Visibility::Public)
+            .create_case(
+                &as_judge,
+                CaseNumber::parse("c", "KILL-1").unwrap(),
+                Title::parse("t", "Crash").unwrap(),
+                Visibility::Public,
+            )
             .await
             .unwrap();
         let now = chrono::Utc::now();
         let h = app
-            .schedule_hearing(&as_judge, case.id, Title::parse("t", "Crash").unwrap(), now, now + chrono::Duration::hours(1), None)
+            .schedule_hearing(
+                &as_judge,
+                case.id,
+                Title::parse("t", "Crash").unwrap(),
+                now,
+                now + chrono::Duration::hours(1),
+                None,
+            )
             .await
             .unwrap();
         hearing_id = h.id;
@@ -46,7 +68,10 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
         let ch = server.channel().await;
         let mut auth = pb::auth_service_client::AuthServiceClient::new(ch.clone());
         let token = auth
-            .login(pb::LoginRequest { username: "clerk".into(), password: password.clone() })
+            .login(pb::LoginRequest {
+                username: "clerk".into(),
+                password: password.clone(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -59,7 +84,16 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
                 let mut hs = HearingServiceClient::new(ch);
                 for i in 0.. {
                     let text = format!("round {round} writer {w} note {i}");
-                    match hs.add_note(authed(&token, pb::AddNoteRequest { hearing_id: hid.clone(), text: text.clone() })).await {
+                    match hs
+                        .add_note(authed(
+                            &token,
+                            pb::AddNoteRequest {
+                                hearing_id: hid.clone(),
+                                text: text.clone(),
+                            },
+                        ))
+                        .await
+                    {
                         Ok(r) => {
                             let e = r.into_inner();
                             acked.lock().unwrap().insert(text, (e.seq, e.hash));
@@ -77,7 +111,11 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
     }
 
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 20, "only {} notes were acknowledged", acked.len());
+    assert!(
+        acked.len() > 20,
+        "only {} notes were acknowledged",
+        acked.len()
+    );
     let store = Store::connect(&url).await.unwrap();
     let events = store.events_after(hearing_id, 0, 1_000_000).await.unwrap();
     let stored: BTreeMap<String, (u64, String)> = events
@@ -88,7 +126,11 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
         })
         .collect();
     for (text, ack) in &acked {
-        assert_eq!(stored.get(text), Some(ack), "acknowledged note {text:?} lost or changed after kill -9");
+        assert_eq!(
+            stored.get(text),
+            Some(ack),
+            "acknowledged note {text:?} lost or changed after kill -9"
+        );
     }
     let v = store.verify_log(hearing_id).await.unwrap();
     assert!(v.ok, "{v:?}");

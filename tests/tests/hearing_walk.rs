@@ -11,13 +11,29 @@ async fn full_walk(db: Db) {
     let s = t.scene("walk", pb::Visibility::Restricted).await;
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
-    let req = |token: &str| authed(token, pb::JoinHearingRequest { hearing_id: hid.clone() });
+    let req = |token: &str| {
+        authed(
+            token,
+            pb::JoinHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        )
+    };
 
     // Before opening, nobody can join.
-    assert_status(hs.join_hearing(req(s.token(Role::Counsel))).await, Code::FailedPrecondition, "scheduled");
+    assert_status(
+        hs.join_hearing(req(s.token(Role::Counsel))).await,
+        Code::FailedPrecondition,
+        "scheduled",
+    );
 
     let h = hs
-        .open_hearing(authed(&s.clerk, pb::OpenHearingRequest { hearing_id: hid.clone() }))
+        .open_hearing(authed(
+            &s.clerk,
+            pb::OpenHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -28,12 +44,24 @@ async fn full_walk(db: Db) {
     let judge = hs.join_hearing(req(&s.judge)).await.unwrap().into_inner();
     assert_eq!(judge.presence, pb::Presence::Admitted as i32);
     assert_eq!(judge.id, s.hearing.presiding_participant_id);
-    let counsel = hs.join_hearing(req(s.token(Role::Counsel))).await.unwrap().into_inner();
+    let counsel = hs
+        .join_hearing(req(s.token(Role::Counsel)))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(counsel.presence, pb::Presence::Waiting as i32);
-    let witness = hs.join_hearing(req(s.token(Role::Witness))).await.unwrap().into_inner();
+    let witness = hs
+        .join_hearing(req(s.token(Role::Witness)))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(witness.presence, pb::Presence::Waiting as i32);
     // Joining again changes nothing.
-    let again = hs.join_hearing(req(s.token(Role::Counsel))).await.unwrap().into_inner();
+    let again = hs
+        .join_hearing(req(s.token(Role::Counsel)))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(again.presence, pb::Presence::Waiting as i32);
 
     let admit = |pid: &str, token: &str| {
@@ -45,17 +73,45 @@ async fn full_walk(db: Db) {
             },
         )
     };
-    let c = hs.admit_participant(admit(&counsel.id, &s.judge)).await.unwrap().into_inner();
+    let c = hs
+        .admit_participant(admit(&counsel.id, &s.judge))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(c.presence, pb::Presence::Admitted as i32);
-    let w = hs.admit_participant(admit(&witness.id, &s.clerk)).await.unwrap().into_inner();
+    let w = hs
+        .admit_participant(admit(&witness.id, &s.clerk))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(w.presence, pb::Presence::Admitted as i32);
 
-    let on = |token: &str| authed(token, pb::GoOnRecordRequest { hearing_id: hid.clone() });
-    assert_eq!(hs.go_on_record(on(&s.judge)).await.unwrap().into_inner().state, pb::HearingState::OnRecord as i32);
+    let on = |token: &str| {
+        authed(
+            token,
+            pb::GoOnRecordRequest {
+                hearing_id: hid.clone(),
+            },
+        )
+    };
+    assert_eq!(
+        hs.go_on_record(on(&s.judge))
+            .await
+            .unwrap()
+            .into_inner()
+            .state,
+        pb::HearingState::OnRecord as i32
+    );
     // Off the record needs a reason.
     assert_status(
-        hs.go_off_record(authed(&s.judge, pb::GoOffRecordRequest { hearing_id: hid.clone(), reason: " ".into() }))
-            .await,
+        hs.go_off_record(authed(
+            &s.judge,
+            pb::GoOffRecordRequest {
+                hearing_id: hid.clone(),
+                reason: " ".into(),
+            },
+        ))
+        .await,
         Code::InvalidArgument,
         "reason",
     );
@@ -101,34 +157,67 @@ async fn full_walk(db: Db) {
         .into_inner();
     assert_eq!(left.presence, pb::Presence::Left as i32);
     let note = hs
-        .add_note(authed(&s.clerk, pb::AddNoteRequest { hearing_id: hid.clone(), text: "Exhibit A received".into() }))
+        .add_note(authed(
+            &s.clerk,
+            pb::AddNoteRequest {
+                hearing_id: hid.clone(),
+                text: "Exhibit A received".into(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     assert!(matches!(note.payload, Some(Payload::Note(_))));
 
     let adj = hs
-        .adjourn_hearing(authed(&s.judge, pb::AdjournHearingRequest { hearing_id: hid.clone(), reason: "concluded".into() }))
+        .adjourn_hearing(authed(
+            &s.judge,
+            pb::AdjournHearingRequest {
+                hearing_id: hid.clone(),
+                reason: "concluded".into(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(adj.state, pb::HearingState::Adjourned as i32);
     // Final: nothing moves it again.
-    assert_status(hs.go_on_record(on(&s.judge)).await, Code::FailedPrecondition, "adjourned");
+    assert_status(
+        hs.go_on_record(on(&s.judge)).await,
+        Code::FailedPrecondition,
+        "adjourned",
+    );
 
     let got = hs
-        .get_hearing(authed(&s.clerk, pb::GetHearingRequest { hearing_id: hid.clone() }))
+        .get_hearing(authed(
+            &s.clerk,
+            pb::GetHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
-    let presence = |id: &str| got.participants.iter().find(|p| p.id == id).unwrap().presence;
+    let presence = |id: &str| {
+        got.participants
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .presence
+    };
     assert_eq!(presence(&counsel.id), pb::Presence::Admitted as i32);
     assert_eq!(presence(&witness.id), pb::Presence::Left as i32);
     assert_eq!(got.participants.len(), 1 + INVITED_ROLES.len());
 
     // The log holds every step in order, chained, and verifies.
     let mut stream = hs
-        .watch_hearing(authed(&s.clerk, pb::WatchHearingRequest { hearing_id: hid.clone(), after_seq: 0 }))
+        .watch_hearing(authed(
+            &s.clerk,
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: 0,
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -158,9 +247,16 @@ async fn full_walk(db: Db) {
             (pb::HearingState::Adjourned as i32, "concluded".into()),
         ]
     );
-    assert!(kinds.iter().any(|p| matches!(p, Payload::Left(l) if l.reason == "excused")));
+    assert!(kinds
+        .iter()
+        .any(|p| matches!(p, Payload::Left(l) if l.reason == "excused")));
     let v = hs
-        .verify_hearing_log(authed(&s.clerk, pb::VerifyHearingLogRequest { hearing_id: hid.clone() }))
+        .verify_hearing_log(authed(
+            &s.clerk,
+            pb::VerifyHearingLogRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -245,7 +341,11 @@ async fn scheduling_rules(db: Db) {
             },
         )
     };
-    let page = hs.list_hearings(list(&s.case.id, "", "")).await.unwrap().into_inner();
+    let page = hs
+        .list_hearings(list(&s.case.id, "", ""))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(page.hearings.len(), 1);
     assert_eq!(page.hearings[0].id, s.hearing.id);
     let mut next = list(&s.case.id, &s.judge_user.id, "");
@@ -253,12 +353,23 @@ async fn scheduling_rules(db: Db) {
     let page2 = hs.list_hearings(next).await.unwrap().into_inner();
     assert_eq!(page2.hearings[0].id, ok.id);
     assert!(page2.next_page_token.is_empty());
-    let far_day = hs.list_hearings(list("", "", "2031-01-01")).await.unwrap().into_inner();
+    let far_day = hs
+        .list_hearings(list("", "", "2031-01-01"))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(far_day.hearings.is_empty());
 
     // ListCases finds by number or title.
     let found = cases
-        .list_cases(authed(&s.clerk, pb::ListCasesRequest { query: "harbour".into(), page_size: 0, page_token: String::new() }))
+        .list_cases(authed(
+            &s.clerk,
+            pb::ListCasesRequest {
+                query: "harbour".into(),
+                page_size: 0,
+                page_token: String::new(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -271,31 +382,62 @@ async fn removal_revokes_the_token(db: Db) {
     let s = t.scene("remove", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
-    hs.open_hearing(authed(&s.judge, pb::OpenHearingRequest { hearing_id: hid.clone() })).await.unwrap();
+    hs.open_hearing(authed(
+        &s.judge,
+        pb::OpenHearingRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
     let party = s.participant(Role::Party).id.clone();
     let removed = hs
         .remove_participant(authed(
             &s.clerk,
-            pb::RemoveParticipantRequest { hearing_id: hid.clone(), participant_id: party, reason: "disruptive".into() },
+            pb::RemoveParticipantRequest {
+                hearing_id: hid.clone(),
+                participant_id: party,
+                reason: "disruptive".into(),
+            },
         ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(removed.presence, pb::Presence::Removed as i32);
-    let again = hs.join_hearing(authed(s.token(Role::Party), pb::JoinHearingRequest { hearing_id: hid.clone() })).await;
+    let again = hs
+        .join_hearing(authed(
+            s.token(Role::Party),
+            pb::JoinHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await;
     assert_status(again, Code::Unauthenticated, "revoked");
     // An invitation code works once.
     let inv = hs
         .invite_participant(authed(
             &s.judge,
-            pb::InviteParticipantRequest { hearing_id: hid.clone(), display_name: "Late counsel".into(), role: pb::Role::Counsel as i32 },
+            pb::InviteParticipantRequest {
+                hearing_id: hid.clone(),
+                display_name: "Late counsel".into(),
+                role: pb::Role::Counsel as i32,
+            },
         ))
         .await
         .unwrap()
         .into_inner();
     let mut auth = t.auth().await;
-    auth.redeem_invite(pb::RedeemInviteRequest { code: inv.code.clone() }).await.unwrap();
-    assert_status(auth.redeem_invite(pb::RedeemInviteRequest { code: inv.code }).await, Code::Unauthenticated, "already used");
+    auth.redeem_invite(pb::RedeemInviteRequest {
+        code: inv.code.clone(),
+    })
+    .await
+    .unwrap();
+    assert_status(
+        auth.redeem_invite(pb::RedeemInviteRequest { code: inv.code })
+            .await,
+        Code::Unauthenticated,
+        "already used",
+    );
     t.stop().await;
 }
 

@@ -13,7 +13,12 @@ const DROP_TRIGGERS_PG: &str = "DROP TRIGGER hearing_events_no_update ON hearing
 async fn verify_rpc(t: &TestApp, s: &Scene) -> pb::VerifyHearingLogResponse {
     t.hearings()
         .await
-        .verify_hearing_log(authed(&s.clerk, pb::VerifyHearingLogRequest { hearing_id: s.hearing.id.clone() }))
+        .verify_hearing_log(authed(
+            &s.clerk,
+            pb::VerifyHearingLogRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -22,11 +27,20 @@ async fn verify_rpc(t: &TestApp, s: &Scene) -> pb::VerifyHearingLogResponse {
 /// Runs `opencourt verify` against the test's database; returns (success, stdout).
 fn verify_cli(t: &TestApp, hearing: &str) -> (bool, String) {
     let out = Command::new(opencourt_bin())
-        .args(["verify", "--hearing", hearing, "--database-url", &t.database_url])
+        .args([
+            "verify",
+            "--hearing",
+            hearing,
+            "--database-url",
+            &t.database_url,
+        ])
         .env("RUST_LOG", "error")
         .output()
         .expect("run opencourt verify");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 async fn tampering_is_detected(db: Db) {
@@ -34,9 +48,15 @@ async fn tampering_is_detected(db: Db) {
     let s = t.scene("tamper", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     for i in 0..5 {
-        hs.add_note(authed(&s.clerk, pb::AddNoteRequest { hearing_id: s.hearing.id.clone(), text: format!("note {i}") }))
-            .await
-            .unwrap();
+        hs.add_note(authed(
+            &s.clerk,
+            pb::AddNoteRequest {
+                hearing_id: s.hearing.id.clone(),
+                text: format!("note {i}"),
+            },
+        ))
+        .await
+        .unwrap();
     }
     let good = verify_rpc(&t, &s).await;
     assert!(good.ok && good.first_bad_seq == 0, "{good:?}");
@@ -49,8 +69,17 @@ async fn tampering_is_detected(db: Db) {
     let pool = t.app.store.pool();
     let hid = &s.hearing.id;
     let edit = format!("UPDATE hearing_events SET payload = REPLACE(payload, 'note 2', 'note X') WHERE hearing_id = '{hid}' AND seq = {}", n - 2);
-    assert!(pool.execute(edit.as_str()).await.is_err(), "triggers must refuse updates");
-    pool.execute(if db == Db::Sqlite { DROP_TRIGGERS_SQLITE } else { DROP_TRIGGERS_PG }).await.unwrap();
+    assert!(
+        pool.execute(edit.as_str()).await.is_err(),
+        "triggers must refuse updates"
+    );
+    pool.execute(if db == Db::Sqlite {
+        DROP_TRIGGERS_SQLITE
+    } else {
+        DROP_TRIGGERS_PG
+    })
+    .await
+    .unwrap();
 
     // 1. Edit one payload.
     pool.execute(edit.as_str()).await.unwrap();
@@ -62,7 +91,10 @@ async fn tampering_is_detected(db: Db) {
     pool.execute(format!("UPDATE hearing_events SET payload = REPLACE(payload, 'note X', 'note 2') WHERE hearing_id = '{hid}'").as_str())
         .await
         .unwrap();
-    assert!(verify_rpc(&t, &s).await.ok, "restoring the bytes restores the chain");
+    assert!(
+        verify_rpc(&t, &s).await.ok,
+        "restoring the bytes restores the chain"
+    );
 
     // 2. Reorder: swap the seq numbers of two events.
     let swap = format!(
@@ -87,12 +119,20 @@ async fn tampering_is_detected(db: Db) {
         .unwrap();
 
     // 4. Delete the last event.
-    pool.execute(format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}' AND seq = {n}").as_str()).await.unwrap();
+    pool.execute(
+        format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}' AND seq = {n}").as_str(),
+    )
+    .await
+    .unwrap();
     let v = verify_rpc(&t, &s).await;
     assert_eq!((v.ok, v.first_bad_seq as i64), (false, n), "{v:?}");
 
     // 5. Delete one in the middle.
-    pool.execute(format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}' AND seq = 7").as_str()).await.unwrap();
+    pool.execute(
+        format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}' AND seq = 7").as_str(),
+    )
+    .await
+    .unwrap();
     let v = verify_rpc(&t, &s).await;
     assert_eq!((v.ok, v.first_bad_seq), (false, 7), "{v:?}");
     let (ok, out) = verify_cli(&t, hid);

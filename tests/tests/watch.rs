@@ -9,9 +9,15 @@ use opencourt_tests::*;
 async fn add_notes(t: &TestApp, s: &Scene, n: usize, tag: &str) {
     let mut hs = t.hearings().await;
     for i in 0..n {
-        hs.add_note(authed(&s.clerk, pb::AddNoteRequest { hearing_id: s.hearing.id.clone(), text: format!("{tag} {i}") }))
-            .await
-            .unwrap();
+        hs.add_note(authed(
+            &s.clerk,
+            pb::AddNoteRequest {
+                hearing_id: s.hearing.id.clone(),
+                text: format!("{tag} {i}"),
+            },
+        ))
+        .await
+        .unwrap();
     }
 }
 
@@ -20,17 +26,40 @@ async fn reconnect_and_resume(db: Db) {
     let s = t.scene("watch", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
-    hs.open_hearing(authed(&s.judge, pb::OpenHearingRequest { hearing_id: hid.clone() })).await.unwrap();
+    hs.open_hearing(authed(
+        &s.judge,
+        pb::OpenHearingRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
 
     // A participant watches from the start while notes are appended concurrently.
     let writer = {
         let (clerk, hid, addr) = (s.clerk.clone(), hid.clone(), t.addr);
         tokio::spawn(async move {
-            let ch = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+            let ch = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
             let mut hs = pb::hearing_service_client::HearingServiceClient::new(ch);
             for i in 0..=60 {
-                let text = if i == 60 { "the end".to_string() } else { format!("live {i}") };
-                hs.add_note(authed(&clerk, pb::AddNoteRequest { hearing_id: hid.clone(), text })).await.unwrap();
+                let text = if i == 60 {
+                    "the end".to_string()
+                } else {
+                    format!("live {i}")
+                };
+                hs.add_note(authed(
+                    &clerk,
+                    pb::AddNoteRequest {
+                        hearing_id: hid.clone(),
+                        text,
+                    },
+                ))
+                .await
+                .unwrap();
             }
         })
     };
@@ -40,7 +69,13 @@ async fn reconnect_and_resume(db: Db) {
     // Drop and reconnect the stream every 7 events.
     'outer: loop {
         let mut st = hs
-            .watch_hearing(authed(&token, pb::WatchHearingRequest { hearing_id: hid.clone(), after_seq: last }))
+            .watch_hearing(authed(
+                &token,
+                pb::WatchHearingRequest {
+                    hearing_id: hid.clone(),
+                    after_seq: last,
+                },
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -50,7 +85,8 @@ async fn reconnect_and_resume(db: Db) {
                     assert_eq!(e.hearing_id, hid);
                     seen.push(e.seq);
                     last = e.seq;
-                    if matches!(&e.payload, Some(pb::hearing_event::Payload::Note(n)) if n.text == "the end") {
+                    if matches!(&e.payload, Some(pb::hearing_event::Payload::Note(n)) if n.text == "the end")
+                    {
                         break 'outer;
                     }
                 }
@@ -65,12 +101,22 @@ async fn reconnect_and_resume(db: Db) {
 
     // Live after replay: a new event arrives on an open stream.
     let mut st = hs
-        .watch_hearing(authed(&token, pb::WatchHearingRequest { hearing_id: hid.clone(), after_seq: last }))
+        .watch_hearing(authed(
+            &token,
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: last,
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     add_notes(&t, &s, 1, "after").await;
-    let e = tokio::time::timeout(Duration::from_secs(5), st.message()).await.unwrap().unwrap().unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), st.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(e.seq, last + 1);
     t.stop().await;
 }
@@ -81,20 +127,35 @@ async fn removed_watcher_stream_ends(db: Db) {
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
     let mut st = hs
-        .watch_hearing(authed(s.token(Role::Party), pb::WatchHearingRequest { hearing_id: hid.clone(), after_seq: 0 }))
+        .watch_hearing(authed(
+            s.token(Role::Party),
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: 0,
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     hs.remove_participant(authed(
         &s.judge,
-        pb::RemoveParticipantRequest { hearing_id: hid, participant_id: s.participant(Role::Party).id.clone(), reason: "contempt".into() },
+        pb::RemoveParticipantRequest {
+            hearing_id: hid,
+            participant_id: s.participant(Role::Party).id.clone(),
+            reason: "contempt".into(),
+        },
     ))
     .await
     .unwrap();
     let mut saw_removal = false;
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), st.message()).await.expect("stream did not end") {
-            Ok(Some(e)) => saw_removal |= matches!(e.payload, Some(pb::hearing_event::Payload::Removed(_))),
+        match tokio::time::timeout(Duration::from_secs(10), st.message())
+            .await
+            .expect("stream did not end")
+        {
+            Ok(Some(e)) => {
+                saw_removal |= matches!(e.payload, Some(pb::hearing_event::Payload::Removed(_)))
+            }
             Ok(None) => break,
             Err(status) => panic!("{status}"),
         }

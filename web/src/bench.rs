@@ -46,7 +46,10 @@ pub struct Report {
 
 fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii"),
+    );
     r
 }
 
@@ -56,7 +59,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", tmp.join("bench.db").display()));
-    let app = App::new(Store::connect(&url).await.context("opening the bench database")?);
+    let app = App::new(
+        Store::connect(&url)
+            .await
+            .context("opening the bench database")?,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -68,7 +75,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let password = "bench-password".to_string();
     let mut plans = Vec::new();
-    eprintln!("bench: setting up {} hearings x {} participants", args.hearings, args.participants);
+    eprintln!(
+        "bench: setting up {} hearings x {} participants",
+        args.hearings, args.participants
+    );
     for i in 0..args.hearings {
         let judge = app
             .add_user(
@@ -89,15 +99,36 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
             .await?;
         let now = Utc::now();
         let h = app
-            .schedule_hearing(&as_judge, case.id, Title::parse("title", "Bench")?, now, now + chrono::Duration::hours(1), None)
+            .schedule_hearing(
+                &as_judge,
+                case.id,
+                Title::parse("title", "Bench")?,
+                now,
+                now + chrono::Duration::hours(1),
+                None,
+            )
             .await?;
         let mut codes = Vec::new();
         for p in 1..args.participants {
-            let role = [Role::Counsel, Role::Party, Role::Witness, Role::Prosecutor, Role::Interpreter][p % 5];
-            let (_, code) = app.invite(&as_judge, h.id, DisplayName::parse("display_name", &format!("P{p}"))?, role).await?;
+            let role = [
+                Role::Counsel,
+                Role::Party,
+                Role::Witness,
+                Role::Prosecutor,
+                Role::Interpreter,
+            ][p % 5];
+            let (_, code) = app
+                .invite(
+                    &as_judge,
+                    h.id,
+                    DisplayName::parse("display_name", &format!("P{p}"))?,
+                    role,
+                )
+                .await?;
             codes.push(code);
         }
-        app.command(&as_judge, h.id, |_| machine::Command::Open).await?;
+        app.command(&as_judge, h.id, |_| machine::Command::Open)
+            .await?;
         plans.push((judge.username.as_str().to_string(), h.id.to_string(), codes));
     }
 
@@ -107,9 +138,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let start = Instant::now();
     eprintln!("bench: running");
     let hearings = plans.into_iter().map(|(judge, hid, codes)| {
-        let (endpoint, rpcs, latencies, password) = (endpoint.clone(), rpcs.clone(), latencies.clone(), password.clone());
+        let (endpoint, rpcs, latencies, password) = (
+            endpoint.clone(),
+            rpcs.clone(),
+            latencies.clone(),
+            password.clone(),
+        );
         let notes = args.notes;
-        async move { run_hearing(endpoint, judge, password, hid, codes, notes, rpcs, latencies).await }
+        async move {
+            run_hearing(
+                endpoint, judge, password, hid, codes, notes, rpcs, latencies,
+            )
+            .await
+        }
     });
     let events_per_hearing = try_join_all(hearings).await?;
     let elapsed = start.elapsed();
@@ -119,7 +160,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
 
     let mut l = latencies.lock().await.clone();
     l.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| l.get(((l.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     Ok(Report {
         rpcs: rpcs.load(std::sync::atomic::Ordering::Relaxed),
         elapsed,
@@ -157,15 +202,36 @@ async fn run_hearing(
     let ch = endpoint.connect().await?;
     let mut auth = AuthServiceClient::new(ch.clone());
     let mut hs = HearingServiceClient::new(ch.clone());
-    let jt = auth.login(pb::LoginRequest { username: judge, password }).await?.into_inner().token;
+    let jt = auth
+        .login(pb::LoginRequest {
+            username: judge,
+            password,
+        })
+        .await?
+        .into_inner()
+        .token;
     count();
     let mut tokens = vec![jt.clone()];
     for code in codes {
-        tokens.push(auth.redeem_invite(pb::RedeemInviteRequest { code }).await?.into_inner().token);
+        tokens.push(
+            auth.redeem_invite(pb::RedeemInviteRequest { code })
+                .await?
+                .into_inner()
+                .token,
+        );
         count();
     }
     // Measure live delivery only: watchers start at the head, after the invitations are redeemed.
-    let start_seq = hs.get_hearing(authed(&jt, pb::GetHearingRequest { hearing_id: hid.clone() })).await?.into_inner().last_seq;
+    let start_seq = hs
+        .get_hearing(authed(
+            &jt,
+            pb::GetHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .last_seq;
     count();
     let last_note = format!("final note of {hid}");
     // Watchers first, from the current head, so they see every event of the run.
@@ -173,7 +239,13 @@ async fn run_hearing(
     for t in &tokens {
         let mut own = HearingServiceClient::new(endpoint.connect().await?);
         let mut st = own
-            .watch_hearing(authed(t, pb::WatchHearingRequest { hearing_id: hid.clone(), after_seq: start_seq }))
+            .watch_hearing(authed(
+                t,
+                pb::WatchHearingRequest {
+                    hearing_id: hid.clone(),
+                    after_seq: start_seq,
+                },
+            ))
             .await?
             .into_inner();
         count();
@@ -193,23 +265,54 @@ async fn run_hearing(
         }));
     }
     for t in &tokens {
-        let p = hs.join_hearing(authed(t, pb::JoinHearingRequest { hearing_id: hid.clone() })).await?.into_inner();
+        let p = hs
+            .join_hearing(authed(
+                t,
+                pb::JoinHearingRequest {
+                    hearing_id: hid.clone(),
+                },
+            ))
+            .await?
+            .into_inner();
         count();
         if p.presence == pb::Presence::Waiting as i32 {
-            hs.admit_participant(authed(&jt, pb::AdmitParticipantRequest { hearing_id: hid.clone(), participant_id: p.id }))
-                .await?;
+            hs.admit_participant(authed(
+                &jt,
+                pb::AdmitParticipantRequest {
+                    hearing_id: hid.clone(),
+                    participant_id: p.id,
+                },
+            ))
+            .await?;
             count();
         }
     }
     for i in 0..notes {
-        let text = if i + 1 == notes { last_note.clone() } else { format!("note {i}") };
-        hs.add_note(authed(&jt, pb::AddNoteRequest { hearing_id: hid.clone(), text })).await?;
+        let text = if i + 1 == notes {
+            last_note.clone()
+        } else {
+            format!("note {i}")
+        };
+        hs.add_note(authed(
+            &jt,
+            pb::AddNoteRequest {
+                hearing_id: hid.clone(),
+                text,
+            },
+        ))
+        .await?;
         count();
     }
     for w in watchers {
-        tokio::time::timeout(Duration::from_secs(120), w).await.context("a watcher stalled")???;
+        tokio::time::timeout(Duration::from_secs(120), w)
+            .await
+            .context("a watcher stalled")???;
     }
-    let end = hs.get_hearing(authed(&jt, pb::GetHearingRequest { hearing_id: hid })).await?.into_inner().last_seq;
+    let end = hs
+        .get_hearing(authed(&jt, pb::GetHearingRequest { hearing_id: hid }))
+        .await?
+        .into_inner()
+        .last_seq;
     count();
     Ok(end - start_seq)
 }

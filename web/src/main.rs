@@ -72,7 +72,9 @@ enum Command {
     )]
     Verify(VerifyArgs),
     /// Load generator: many hearings at once over real gRPC; reports throughput and event delay.
-    #[command(after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench")]
+    #[command(
+        after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench"
+    )]
     Bench(opencourt::bench::BenchArgs),
 }
 

@@ -88,25 +88,39 @@ async fn observe(req: Request, next: Next) -> Response {
     if parts.headers.contains_key("grpc-status") {
         count_rpc(&mut method, &parts.headers);
     }
-    Response::from_parts(parts, axum::body::Body::new(RewriteTrailers { body, method }))
+    Response::from_parts(
+        parts,
+        axum::body::Body::new(RewriteTrailers { body, method }),
+    )
 }
 
 fn count_rpc(method: &mut Option<String>, headers: &http::HeaderMap) {
     if let Some(method) = method.take() {
-        let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string();
+        let code = headers
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("0")
+            .to_string();
         metrics::counter!("opencourt_rpc_total", "method" => method, "code" => code).increment(1);
     }
 }
 
 fn rewrite_too_large(headers: &mut http::HeaderMap) {
-    let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok());
     let too_large = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
     if code == Some(tonic::Code::OutOfRange as i32) && too_large {
-        headers.insert("grpc-status", HeaderValue::from(tonic::Code::InvalidArgument as i32));
-        let msg = format!("request: message is larger than the {MAX_REQUEST_BYTES}-byte limit").replace(' ', "%20");
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(tonic::Code::InvalidArgument as i32),
+        );
+        let msg = format!("request: message is larger than the {MAX_REQUEST_BYTES}-byte limit")
+            .replace(' ', "%20");
         headers.insert("grpc-message", HeaderValue::from_str(&msg).expect("ascii"));
     }
 }

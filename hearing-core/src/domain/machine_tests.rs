@@ -75,7 +75,11 @@ fn only_the_designed_transitions_exist() {
     ];
     for from in HearingState::ALL.iter().copied() {
         for to in HearingState::ALL.iter().copied() {
-            assert_eq!(transition_allowed(from, to), legal.contains(&(from, to)), "{from} -> {to}");
+            assert_eq!(
+                transition_allowed(from, to),
+                legal.contains(&(from, to)),
+                "{from} -> {to}"
+            );
         }
     }
 }
@@ -85,7 +89,10 @@ fn rejections_change_nothing_and_name_the_state() {
     let h = hearing();
     let j = judge_actor(&h);
     let err = apply(&h, &j, Command::GoOnRecord, Utc::now()).unwrap_err();
-    assert_eq!(err, Rejection::Precondition("hearing is scheduled: cannot move to on_record".into()));
+    assert_eq!(
+        err,
+        Rejection::Precondition("hearing is scheduled: cannot move to on_record".into())
+    );
     let clerk = clerk_actor();
     let err = apply(&h, &clerk, Command::Adjourn { reason: None }, Utc::now()).unwrap_err();
     assert!(matches!(err, Rejection::Denied { .. }), "{err:?}");

@@ -1,0 +1,104 @@
+//! The binary as a user runs it: `--help` with examples, `user add`, `serve --demo` seeding once.
+use std::io::{BufRead, Write};
+use std::process::{Command, Stdio};
+
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for args in [vec!["serve"], vec!["user", "add"], vec!["verify"], vec!["bench"]] {
+        let out = Command::new(opencourt_bin()).args(&args).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example:"), "{args:?} --help has no example:\n{text}");
+    }
+}
+
+#[test]
+fn bad_arguments_fail_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(opencourt_bin())
+        .args(["verify", "--hearing", "nope", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hearing: \"nope\" is not a valid id"), "{err}");
+}
+
+fn user_add(data: &std::path::Path, username: &str, password: &str) -> std::process::Output {
+    let mut child = Command::new(opencourt_bin())
+        .args(["user", "add", "--username", username, "--role", "clerk", "--display-name", "Clerk Li", "--password-stdin", "--data"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_add_then_login_and_demo_seeds_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = user_add(dir.path(), "clerk.li", "a-long-password");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = user_add(dir.path(), "clerk.li", "a-long-password");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("username clerk.li is taken"));
+    let short = user_add(dir.path(), "clerk.two", "short");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: must be at least 8"));
+
+    // serve --demo prints credentials that work, and seeds only once.
+    let run_demo = || {
+        let mut child = Command::new(opencourt_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data"])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut text = String::new();
+        let addr = loop {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(a) = line.strip_prefix("opencourt listening on ") {
+                break a.to_string();
+            }
+            text.push_str(&line);
+            text.push('\n');
+        };
+        (child, addr, text)
+    };
+    let (mut child, addr, text) = run_demo();
+    assert!(text.contains("demo data seeded"), "{text}");
+    let password = text
+        .lines()
+        .find(|l| l.starts_with("judge:"))
+        .and_then(|l| l.split("password ").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let ch = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let login = pb::auth_service_client::AuthServiceClient::new(ch.clone())
+        .login(pb::LoginRequest { username: "judge".into(), password })
+        .await
+        .unwrap()
+        .into_inner();
+    let cases = pb::case_service_client::CaseServiceClient::new(ch)
+        .list_cases(authed(&login.token, pb::ListCasesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cases.cases.len(), 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, _, text) = run_demo();
+    assert!(text.contains("already seeded"), "{text}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
