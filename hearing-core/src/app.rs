@@ -791,3 +791,99 @@ impl Drop for WatchGauge {
         metrics::gauge!("opencourt_watchers").decrement(1.0);
     }
 }
+
+impl App {
+    /// A hearing's transcript with the case number and hearing title for its heading.
+    pub async fn transcript(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+    ) -> Result<(
+        crate::domain::transcript::Transcript,
+        crate::domain::transcript_export::Heading,
+    )> {
+        let (h, _, _) = self.read_hearing(caller, id, Action::ReadHearing).await?;
+        let t =
+            self.store.transcript(id).await?.ok_or_else(|| {
+                CoreError::NotFound(format!("hearing {id} has no transcript yet"))
+            })?;
+        let case = self.store.case(h.case_id).await?;
+        let heading = crate::domain::transcript_export::Heading {
+            case: case.map(|c| format!("{} {}", c.case_number.as_str(), c.title)),
+            hearing: Some(format!(
+                "{} ({})",
+                h.title,
+                h.starts_at.format("%Y-%m-%d %H:%M UTC")
+            )),
+        };
+        Ok((t, heading))
+    }
+
+    /// Transcript segments matching `query`, in cases the caller may read.
+    pub async fn search_transcripts(
+        &self,
+        caller: &Caller,
+        query: &str,
+        case: Option<CaseId>,
+        limit: u32,
+    ) -> Result<Vec<crate::store::SearchHit>> {
+        if query.trim().is_empty() {
+            return Err(CoreError::invalid("query", "is required"));
+        }
+        if let Some(c) = case {
+            self.get_case(caller, c).await?;
+        }
+        let all = [
+            Visibility::Public,
+            Visibility::Restricted,
+            Visibility::Sealed,
+        ];
+        let visible: Vec<Visibility> = all
+            .into_iter()
+            .filter(|v| may_read_case(caller.role(), false, *v))
+            .collect();
+        let own_case = match caller {
+            Caller::Participant { participant_id, .. } => {
+                match self.store.participant_hearing(*participant_id).await? {
+                    Some((_, c)) => self
+                        .store
+                        .case(c)
+                        .await?
+                        .filter(|c| c.visibility != Visibility::Sealed)
+                        .map(|c| c.id),
+                    None => None,
+                }
+            }
+            Caller::Staff(_) => None,
+        };
+        self.store
+            .search_transcripts(query, case, &visible, own_case, limit)
+            .await
+    }
+}
+
+/// The text around the first match of any query word, with the match in [brackets].
+pub fn snippet(text: &str, query: &str) -> String {
+    let lower = text.to_lowercase();
+    let found = query
+        .split_whitespace()
+        .filter_map(|w| lower.find(&w.to_lowercase()).map(|i| (i, w.len())))
+        .min();
+    let chars: Vec<char> = text.chars().collect();
+    let Some((byte_at, byte_len)) = found.filter(|_| lower.len() == text.len()) else {
+        return chars.iter().take(160).collect();
+    };
+    let at = text[..byte_at].chars().count();
+    let len = text[byte_at..byte_at + byte_len].chars().count();
+    let from = at.saturating_sub(60);
+    let to = (at + len + 60).min(chars.len());
+    let s = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
+    format!(
+        "{}{}[{}]{}{}",
+        if from > 0 { "…" } else { "" },
+        s(from, at),
+        s(at, at + len),
+        s(at + len, to),
+        if to < chars.len() { "…" } else { "" }
+    )
+}

@@ -7,11 +7,23 @@ use opencourt_tests::*;
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for args in [vec!["serve"], vec!["user", "add"], vec!["verify"], vec!["bench"]] {
-        let out = Command::new(opencourt_bin()).args(&args).arg("--help").output().unwrap();
+    for args in [
+        vec!["serve"],
+        vec!["user", "add"],
+        vec!["verify"],
+        vec!["bench"],
+    ] {
+        let out = Command::new(opencourt_bin())
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example:"), "{args:?} --help has no example:\n{text}");
+        assert!(
+            text.contains("Example:"),
+            "{args:?} --help has no example:\n{text}"
+        );
     }
 }
 
@@ -30,14 +42,30 @@ fn bad_arguments_fail_with_one_clear_line() {
 
 fn user_add(data: &std::path::Path, username: &str, password: &str) -> std::process::Output {
     let mut child = Command::new(opencourt_bin())
-        .args(["user", "add", "--username", username, "--role", "clerk", "--display-name", "Clerk Li", "--password-stdin", "--data"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            username,
+            "--role",
+            "clerk",
+            "--display-name",
+            "Clerk Li",
+            "--password-stdin",
+            "--data",
+        ])
         .arg(data)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -45,7 +73,11 @@ fn user_add(data: &std::path::Path, username: &str, password: &str) -> std::proc
 async fn user_add_then_login_and_demo_seeds_once() {
     let dir = tempfile::tempdir().unwrap();
     let out = user_add(dir.path(), "clerk.li", "a-long-password");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let again = user_add(dir.path(), "clerk.li", "a-long-password");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("username clerk.li is taken"));
@@ -82,9 +114,16 @@ async fn user_add_then_login_and_demo_seeds_once() {
         .and_then(|s| s.split_whitespace().next())
         .unwrap()
         .to_string();
-    let ch = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let ch = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let login = pb::auth_service_client::AuthServiceClient::new(ch.clone())
-        .login(pb::LoginRequest { username: "judge".into(), password })
+        .login(pb::LoginRequest {
+            username: "judge".into(),
+            password,
+        })
         .await
         .unwrap()
         .into_inner();

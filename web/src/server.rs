@@ -58,6 +58,7 @@ pub async fn serve(
         .add_service(services.auth())
         .add_service(services.cases())
         .add_service(services.hearings())
+        .add_service(services.record())
         .prepare()
         .into_axum_router();
 

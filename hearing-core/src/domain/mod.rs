@@ -4,6 +4,8 @@ pub mod ids;
 pub mod machine;
 pub mod model;
 pub mod permissions;
+pub mod transcript;
+pub mod transcript_export;
 pub mod values;
 
 pub use events::{Actor, EventPayload, StoredEvent, Verification};

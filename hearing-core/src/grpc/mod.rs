@@ -1,5 +1,6 @@
 //! The tonic services: authenticate, convert, call the application, convert back.
 mod convert;
+mod record;
 mod status;
 
 use std::pin::Pin;

@@ -1,7 +1,10 @@
 //! Storage: one implementation over sqlx's `Any` driver for SQLite and PostgreSQL. All SQL lives
 //! in this module; statements use `$N` placeholders, which both backends accept. The only
 //! dialect difference is row locking (`FOR UPDATE` on PostgreSQL; SQLite serialises writers).
+mod jobs;
 mod rows;
+
+pub use jobs::{Job, SearchHit};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -618,7 +621,7 @@ impl Store {
     }
 }
 
-fn like_pattern(query: &str) -> String {
+pub(crate) fn like_pattern(query: &str) -> String {
     let q = query.trim().to_lowercase();
     let escaped: String = q
         .chars()

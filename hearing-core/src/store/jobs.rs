@@ -1,0 +1,327 @@
+//! Durable jobs and the transcripts they produce. A job is claimed with a lease (one statement:
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writers take turns), its lease is renewed while
+//! it runs, and a job whose worker died is claimed again when the lease runs out. Completing a
+//! job stores its result in the same transaction that marks it done, and only while the lease is
+//! still the worker's: a retried job never duplicates a transcript.
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use super::{ms, rows, Backend, Store};
+use crate::domain::transcript::{Segment, Transcript, Word};
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub hearing_id: HearingId,
+    /// The job's input as JSON (for transcription: tracks, language).
+    pub spec: String,
+    pub state: String,
+    pub attempts: i64,
+    pub lease_owner: Option<String>,
+}
+
+/// A segment found by full-text search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchHit {
+    pub hearing_id: HearingId,
+    pub case_id: CaseId,
+    pub case_number: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub speaker: String,
+    pub text: String,
+}
+
+fn job(row: &sqlx::any::AnyRow) -> Result<Job> {
+    Ok(Job {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        hearing_id: HearingId(rows::uuid(row, "hearing_id")?),
+        spec: row.try_get("spec")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        lease_owner: row.try_get("lease_owner")?,
+    })
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F))
+}
+
+/// FTS5 query: each word quoted, all required.
+fn fts5_query(q: &str) -> String {
+    q.split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Store {
+    pub async fn enqueue_job(
+        &self,
+        kind: &str,
+        hearing: HearingId,
+        spec: &str,
+        max_attempts: i64,
+    ) -> Result<String> {
+        let _w = self.write_guard().await;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = ms(Utc::now());
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, hearing_id, spec, state, attempts, max_attempts, lease_owner, \
+             lease_expires_at, error, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'queued', 0, $5, NULL, NULL, NULL, $6, $6)",
+        )
+        .bind(&id)
+        .bind(kind)
+        .bind(hearing.to_string())
+        .bind(spec)
+        .bind(max_attempts)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Claims the oldest runnable job of `kind` (queued, or running with an expired lease).
+    pub async fn claim_job(&self, kind: &str, owner: &str, lease: Duration) -> Result<Option<Job>> {
+        let _w = self.write_guard().await;
+        let now = Utc::now();
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND attempts < max_attempts \
+               AND (state = 'queued' OR (state = 'running' AND lease_expires_at < $3)) \
+               ORDER BY created_at, id LIMIT 1{lock}) \
+             RETURNING *"
+        ))
+        .bind(owner)
+        .bind(ms(now + lease))
+        .bind(ms(now))
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| job(&r)).transpose()
+    }
+
+    /// Extends a running job's lease; `false` when the lease is no longer this worker's.
+    pub async fn renew_lease(
+        &self,
+        job_id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let _w = self.write_guard().await;
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(ms(until))
+        .bind(ms(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Marks a job failed for this attempt; it is queued again while attempts remain.
+    pub async fn fail_job(&self, job_id: &str, owner: &str, error: &str) -> Result<()> {
+        let _w = self.write_guard().await;
+        sqlx::query(
+            "UPDATE jobs SET state = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END, \
+             lease_owner = NULL, lease_expires_at = NULL, error = $3, updated_at = $4 \
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(error)
+        .bind(ms(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn job(&self, job_id: &str) -> Result<Option<Job>> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| job(&r)).transpose()
+    }
+
+    /// Stores a transcription job's transcript and marks the job done, atomically, if the
+    /// worker still holds the lease. Returns the transcript id.
+    pub async fn complete_transcription(
+        &self,
+        job: &Job,
+        owner: &str,
+        t: &Transcript,
+    ) -> Result<String> {
+        let _w = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let now = ms(Utc::now());
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $3 \
+             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(&job.id)
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(CoreError::FailedPrecondition(format!(
+                "job {} is no longer leased to {owner}",
+                job.id
+            )));
+        }
+        let tid = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO transcripts (id, hearing_id, job_id, language, model_name, model_sha256, duration_ms, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&tid)
+        .bind(job.hearing_id.to_string())
+        .bind(&job.id)
+        .bind(&t.language)
+        .bind(&t.model.name)
+        .bind(&t.model.sha256)
+        .bind(t.duration_ms as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                CoreError::AlreadyExists(format!("hearing {} already has a transcript", job.hearing_id))
+            }
+            _ => e.into(),
+        })?;
+        for (i, s) in t.segments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text, words) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&tid)
+            .bind(i as i64)
+            .bind(s.start_ms as i64)
+            .bind(s.end_ms as i64)
+            .bind(&s.speaker)
+            .bind(&s.text)
+            .bind(serde_json::to_string(&s.words).expect("words serialise"))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(tid)
+    }
+
+    pub async fn transcript(&self, hearing: HearingId) -> Result<Option<Transcript>> {
+        let Some(head) = sqlx::query("SELECT * FROM transcripts WHERE hearing_id = $1")
+            .bind(hearing.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let tid: String = head.try_get("id")?;
+        let rows = sqlx::query("SELECT start_ms, end_ms, speaker, text, words FROM transcript_segments WHERE transcript_id = $1 ORDER BY idx")
+            .bind(&tid)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut segments = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let words: String = r.try_get("words")?;
+            let words: Vec<Word> = serde_json::from_str(&words).map_err(|e| {
+                CoreError::Internal(format!("transcript {tid}: stored words unreadable: {e}"))
+            })?;
+            segments.push(Segment {
+                start_ms: r.try_get::<i64, _>("start_ms")? as u64,
+                end_ms: r.try_get::<i64, _>("end_ms")? as u64,
+                speaker: r.try_get("speaker")?,
+                text: r.try_get("text")?,
+                words,
+            });
+        }
+        Ok(Some(Transcript {
+            language: head.try_get("language")?,
+            model: crate::domain::transcript::ModelInfo {
+                name: head.try_get("model_name")?,
+                sha256: head.try_get("model_sha256")?,
+            },
+            duration_ms: head.try_get::<i64, _>("duration_ms")? as u64,
+            segments,
+        }))
+    }
+
+    /// Segments matching `query` in transcripts of cases the caller may read (`visible`
+    /// visibilities everywhere, plus `own_case`), optionally within one case.
+    pub async fn search_transcripts(
+        &self,
+        query: &str,
+        case: Option<CaseId>,
+        visible: &[Visibility],
+        own_case: Option<CaseId>,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>> {
+        let q = query.trim();
+        let (matcher, arg) = if has_cjk(q) {
+            // Neither FTS5's unicode61 nor the 'simple' configuration splits Chinese into words:
+            // match the phrase as a substring.
+            (
+                "s.text LIKE $1 ESCAPE '\\'".to_string(),
+                super::like_pattern(q),
+            )
+        } else {
+            match self.backend {
+                Backend::Sqlite => (
+                    "s.rowid IN (SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH $1)"
+                        .to_string(),
+                    fts5_query(q),
+                ),
+                Backend::Postgres => (
+                    "s.tsv @@ plainto_tsquery('simple', $1)".to_string(),
+                    q.to_string(),
+                ),
+            }
+        };
+        let vis = |i: usize| visible.get(i).map(|v| v.as_str()).unwrap_or("");
+        let rows = sqlx::query(&format!(
+            "SELECT h.id AS hearing_id, c.id AS case_id, c.case_number AS case_number, s.start_ms AS start_ms, \
+             s.end_ms AS end_ms, s.speaker AS speaker, s.text AS text \
+             FROM transcript_segments s JOIN transcripts t ON t.id = s.transcript_id \
+             JOIN hearings h ON h.id = t.hearing_id JOIN cases c ON c.id = h.case_id \
+             WHERE {matcher} AND (c.visibility IN ($2, $3, $4) OR c.id = $5) AND ($6 = '' OR c.id = $6) \
+             ORDER BY h.starts_at DESC, s.start_ms LIMIT $7"
+        ))
+        .bind(arg)
+        .bind(vis(0))
+        .bind(vis(1))
+        .bind(vis(2))
+        .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
+        .bind(case.map(|c| c.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SearchHit {
+                    hearing_id: HearingId(rows::uuid(r, "hearing_id")?),
+                    case_id: CaseId(rows::uuid(r, "case_id")?),
+                    case_number: r.try_get("case_number")?,
+                    start_ms: r.try_get::<i64, _>("start_ms")? as u64,
+                    end_ms: r.try_get::<i64, _>("end_ms")? as u64,
+                    speaker: r.try_get("speaker")?,
+                    text: r.try_get("text")?,
+                })
+            })
+            .collect()
+    }
+}

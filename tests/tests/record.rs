@@ -1,0 +1,236 @@
+//! Transcription jobs and the case record: leases, retries without duplicates, GetTranscript in
+//! every format, and SearchTranscripts with the visibility rules. (The worker that runs whisper
+//! on real audio is tested with the transcriber.)
+use chrono::Duration;
+use hearing_core::domain::transcript::{ModelInfo, Segment, Transcript, Word};
+use hearing_core::domain::{HearingId, Role};
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use tonic::Code;
+
+fn sample() -> Transcript {
+    let seg = |speaker: &str, start_ms: u64, text: &str| Segment {
+        start_ms,
+        end_ms: start_ms + 2000,
+        speaker: speaker.into(),
+        text: text.into(),
+        words: vec![Word {
+            start_ms,
+            end_ms: start_ms + 400,
+            text: text.split_whitespace().next().unwrap_or("").into(),
+            p: 0.9,
+        }],
+    };
+    Transcript {
+        language: "en".into(),
+        model: ModelInfo {
+            name: "tiny.en".into(),
+            sha256: "00ff".into(),
+        },
+        duration_ms: 20_000,
+        segments: vec![
+            seg(
+                "Judge Wang (judge)",
+                500,
+                "Please state the terms of the charter party.",
+            ),
+            seg(
+                "Counsel Chen (counsel)",
+                3_000,
+                "The vessel was chartered for twelve months.",
+            ),
+            seg("Ms. Liu (witness)", 6_000, "合同于三月签订。"),
+        ],
+    }
+}
+
+async fn jobs_and_transcripts(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("rec", pb::Visibility::Restricted).await;
+    let store = &t.app.store;
+    let hid = HearingId::parse("h", &s.hearing.id).unwrap();
+    let job_id = store
+        .enqueue_job("transcribe", hid, r#"{"tracks":[]}"#, 3)
+        .await
+        .unwrap();
+
+    // Worker A claims, then "dies": its lease runs out and worker B takes the job over.
+    let a = store
+        .claim_job("transcribe", "worker-a", Duration::milliseconds(200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.id.as_str(), a.attempts), (job_id.as_str(), 1));
+    assert!(
+        store
+            .claim_job("transcribe", "worker-b", Duration::seconds(30))
+            .await
+            .unwrap()
+            .is_none(),
+        "leased jobs are not claimed"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let b = store
+        .claim_job("transcribe", "worker-b", Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.id.as_str(), b.attempts), (job_id.as_str(), 2));
+    assert!(
+        !store
+            .renew_lease(&a.id, "worker-a", chrono::Utc::now())
+            .await
+            .unwrap(),
+        "A lost its lease"
+    );
+    // A wakes up and tries to finish: refused, nothing stored.
+    assert!(store
+        .complete_transcription(&a, "worker-a", &sample())
+        .await
+        .is_err());
+    store
+        .complete_transcription(&b, "worker-b", &sample())
+        .await
+        .unwrap();
+    assert_eq!(store.job(&job_id).await.unwrap().unwrap().state, "done");
+    assert!(
+        store
+            .complete_transcription(&b, "worker-b", &sample())
+            .await
+            .is_err(),
+        "a done job completes once"
+    );
+    assert_eq!(store.transcript(hid).await.unwrap().unwrap(), sample());
+    assert!(store
+        .claim_job("transcribe", "worker-c", Duration::seconds(30))
+        .await
+        .unwrap()
+        .is_none());
+
+    // GetTranscript in every format, for the case's participants.
+    let mut rec = pb::record_service_client::RecordServiceClient::new(t.channel().await);
+    let get = |token: &str, format: pb::TranscriptFormat| {
+        authed(
+            token,
+            pb::GetTranscriptRequest {
+                hearing_id: s.hearing.id.clone(),
+                format: format as i32,
+            },
+        )
+    };
+    let json = rec
+        .get_transcript(get(s.token(Role::Counsel), pb::TranscriptFormat::Json))
+        .await
+        .unwrap()
+        .into_inner();
+    let tr = json.transcript.unwrap();
+    assert_eq!(tr.segments.len(), 3);
+    assert_eq!(tr.segments[1].speaker, "Counsel Chen (counsel)");
+    let back: Transcript = serde_json::from_str(&json.rendered).unwrap();
+    assert_eq!(back, sample());
+    let vtt = rec
+        .get_transcript(get(&s.clerk, pb::TranscriptFormat::Vtt))
+        .await
+        .unwrap()
+        .into_inner()
+        .rendered;
+    assert!(
+        vtt.starts_with("WEBVTT") && vtt.contains("<v Judge Wang (judge)>Please state"),
+        "{vtt}"
+    );
+    let srt = rec
+        .get_transcript(get(&s.clerk, pb::TranscriptFormat::Srt))
+        .await
+        .unwrap()
+        .into_inner()
+        .rendered;
+    assert!(srt.contains("00:00:03,000 --> 00:00:05,000"), "{srt}");
+    let txt = rec
+        .get_transcript(get(&s.clerk, pb::TranscriptFormat::Txt))
+        .await
+        .unwrap()
+        .into_inner()
+        .rendered;
+    assert!(
+        txt.contains("Case: CV-rec") && txt.contains("COUNSEL CHEN (COUNSEL):"),
+        "{txt}"
+    );
+    assert_status(
+        rec.get_transcript(authed(
+            &s.clerk,
+            pb::GetTranscriptRequest {
+                hearing_id: s.hearing.id.clone(),
+                format: 9,
+            },
+        ))
+        .await,
+        Code::InvalidArgument,
+        "format",
+    );
+
+    // Search: English words, a Chinese phrase, and visibility.
+    let search = |token: &str, q: &str| {
+        authed(
+            token,
+            pb::SearchTranscriptsRequest {
+                query: q.into(),
+                case_id: String::new(),
+                page_size: 0,
+            },
+        )
+    };
+    let hits = rec
+        .search_transcripts(search(&s.clerk, "chartered"))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].speaker.as_str(), hits[0].start_ms),
+        ("Counsel Chen (counsel)", 3_000)
+    );
+    assert!(
+        hits[0].snippet.contains("[chartered]"),
+        "{}",
+        hits[0].snippet
+    );
+    let zh = rec
+        .search_transcripts(search(&s.clerk, "三月"))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert_eq!(zh.len(), 1);
+    assert_eq!(zh[0].speaker, "Ms. Liu (witness)");
+    assert!(rec
+        .search_transcripts(search(&s.clerk, "nonexistentword"))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits
+        .is_empty());
+    // Another hearing's participant cannot see this RESTRICTED case's transcript.
+    let other = t.scene("rec-o", pb::Visibility::Public).await;
+    assert!(rec
+        .search_transcripts(search(other.token(Role::Party), "chartered"))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits
+        .is_empty());
+    assert_status(
+        rec.get_transcript(get(other.token(Role::Party), pb::TranscriptFormat::Json))
+            .await,
+        Code::PermissionDenied,
+        "another hearing",
+    );
+    assert_status(
+        rec.search_transcripts(search(&s.clerk, " ")).await,
+        Code::InvalidArgument,
+        "query",
+    );
+    t.stop().await;
+}
+
+both_dbs!(jobs_and_transcripts);
