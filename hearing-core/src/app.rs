@@ -887,3 +887,174 @@ pub fn snippet(text: &str, query: &str) -> String {
         if to < chars.len() { "…" } else { "" }
     )
 }
+
+/// OpenCourt itself as an event's actor (the recorder, the transcription worker).
+pub fn system_actor(name: &str) -> Actor {
+    Actor {
+        participant_id: None,
+        user_id: None,
+        role: Role::System,
+        display_name: name.to_string(),
+    }
+}
+
+impl App {
+    /// Stores a finished transcription on the case record, marks its job done and logs the
+    /// transcript's hash in the hearing's log, all in one transaction, and only while `owner`
+    /// still holds the job's lease. Returns the transcript id.
+    pub async fn complete_transcription(
+        &self,
+        job: &crate::store::Job,
+        owner: &str,
+        transcript: &crate::domain::transcript::Transcript,
+    ) -> Result<String> {
+        let tid = uuid::Uuid::now_v7().to_string();
+        let event = EventPayload::TranscriptStored {
+            transcript_id: tid.clone(),
+            sha256: crate::store::transcript_sha256(transcript),
+            segments: transcript.segments.len() as u64,
+        };
+        let (_, _, events) = self
+            .store
+            .append(job.hearing_id, |h| {
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor: system_actor("transcription worker"),
+                    hearing: h.clone(),
+                    events: vec![event.clone()],
+                    side: vec![
+                        SideWrite::CompleteJob {
+                            job_id: job.id.clone(),
+                            owner: owner.to_string(),
+                        },
+                        SideWrite::InsertTranscript {
+                            transcript_id: tid.clone(),
+                            job_id: job.id.clone(),
+                            hearing_id: job.hearing_id,
+                            transcript: transcript.clone(),
+                        },
+                    ],
+                    value: (),
+                })
+            })
+            .await?;
+        self.hub.publish(job.hearing_id, &events);
+        Ok(tid)
+    }
+
+    /// Records closed media files and recording gaps: each becomes an event in the hearing's
+    /// log (with the file's hash) and a row on the case record, in one transaction.
+    pub async fn record_media(
+        &self,
+        hearing: HearingId,
+        files: &[crate::store::MediaFile],
+        gaps: &[(u64, u64, String)],
+    ) -> Result<Vec<StoredEvent>> {
+        let mut events: Vec<EventPayload> = files
+            .iter()
+            .map(|m| EventPayload::MediaClosed {
+                kind: m.kind,
+                file: m.file.clone(),
+                participant_id: m.participant_id,
+                sha256: m.sha256.clone(),
+                size: m.size,
+                duration_ms: m.duration_ms,
+                start_ms: m.start_ms,
+                end_ms: m.end_ms,
+            })
+            .collect();
+        events.extend(
+            gaps.iter()
+                .map(|(from_ms, to_ms, reason)| EventPayload::RecordingGap {
+                    from_ms: *from_ms,
+                    to_ms: *to_ms,
+                    reason: reason.clone(),
+                }),
+        );
+        let side: Vec<SideWrite> = files
+            .iter()
+            .map(|m| SideWrite::InsertMedia {
+                hearing_id: hearing,
+                media: m.clone(),
+            })
+            .collect();
+        let (_, _, stored) = self
+            .store
+            .append(hearing, |h| {
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor: system_actor("recorder"),
+                    hearing: h.clone(),
+                    events: events.clone(),
+                    side: side.clone(),
+                    value: (),
+                })
+            })
+            .await?;
+        self.hub.publish(hearing, &stored);
+        Ok(stored)
+    }
+
+    /// Verifies a hearing's whole record: the event chain; every media file the log announces
+    /// (when `media_dir` is given) against its logged SHA-256 and size; and the stored transcript
+    /// against the hash the log recorded for it. Returns the problems found (empty when sound).
+    pub async fn verify_record(
+        &self,
+        id: HearingId,
+        media_dir: Option<&std::path::Path>,
+    ) -> Result<(Verification, Vec<String>)> {
+        use sha2::{Digest, Sha256};
+        let v = self.store.verify_log(id).await?;
+        let mut problems = Vec::new();
+        let events = self.store.events_after(id, 0, u32::MAX).await?;
+        let mut transcript_hash = None;
+        for e in &events {
+            match e.payload() {
+                Some(EventPayload::MediaClosed {
+                    file, sha256, size, ..
+                }) => {
+                    let Some(dir) = media_dir else { continue };
+                    let path = dir.join(&file);
+                    match std::fs::read(&path) {
+                        Ok(bytes) => {
+                            let got = hex::encode(Sha256::digest(&bytes));
+                            if got != sha256 || bytes.len() as u64 != size {
+                                problems.push(format!(
+                                    "{}: SHA-256 {got} ({} bytes) does not match the log's {sha256} ({size} bytes, event {})",
+                                    path.display(),
+                                    bytes.len(),
+                                    e.seq
+                                ));
+                            }
+                        }
+                        Err(err) => problems.push(format!(
+                            "{}: {err} (announced in event {})",
+                            path.display(),
+                            e.seq
+                        )),
+                    }
+                }
+                Some(EventPayload::TranscriptStored { sha256, .. }) => {
+                    transcript_hash = Some((sha256, e.seq))
+                }
+                _ => {}
+            }
+        }
+        match (self.store.transcript(id).await?, transcript_hash) {
+            (Some(t), Some((logged, seq))) => {
+                let got = crate::store::transcript_sha256(&t);
+                if got != logged {
+                    problems.push(format!("the stored transcript's SHA-256 {got} does not match event {seq}'s {logged}"));
+                }
+            }
+            (Some(_), None) => {
+                problems.push("a transcript is stored but the log never recorded it".into())
+            }
+            (None, Some((_, seq))) => {
+                problems.push(format!("event {seq} records a transcript that is missing"))
+            }
+            (None, None) => {}
+        }
+        Ok((v, problems))
+    }
+}

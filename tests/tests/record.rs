@@ -84,23 +84,33 @@ async fn jobs_and_transcripts(db: Db) {
         "A lost its lease"
     );
     // A wakes up and tries to finish: refused, nothing stored.
-    assert!(store
+    assert!(t
+        .app
         .complete_transcription(&a, "worker-a", &sample())
         .await
         .is_err());
-    store
+    t.app
         .complete_transcription(&b, "worker-b", &sample())
         .await
         .unwrap();
     assert_eq!(store.job(&job_id).await.unwrap().unwrap().state, "done");
     assert!(
-        store
+        t.app
             .complete_transcription(&b, "worker-b", &sample())
             .await
             .is_err(),
         "a done job completes once"
     );
     assert_eq!(store.transcript(hid).await.unwrap().unwrap(), sample());
+    // The log records the transcript's hash once, and the whole record verifies.
+    let (v, problems) = t.app.verify_record(hid, None).await.unwrap();
+    assert!(v.ok && problems.is_empty(), "{v:?} {problems:?}");
+    let stored = store.events_after(hid, 0, 1000).await.unwrap();
+    let logged = stored
+        .iter()
+        .filter(|e| e.kind == "transcript_stored")
+        .count();
+    assert_eq!(logged, 1);
     assert!(store
         .claim_job("transcribe", "worker-c", Duration::seconds(30))
         .await
@@ -233,4 +243,73 @@ async fn jobs_and_transcripts(db: Db) {
     t.stop().await;
 }
 
-both_dbs!(jobs_and_transcripts);
+async fn media_hashes_are_logged_and_verified(db: Db) {
+    use hearing_core::domain::events::MediaKind;
+    use hearing_core::store::MediaFile;
+    use sha2::Digest;
+    let t = TestApp::start(db).await;
+    let s = t.scene("media", pb::Visibility::Public).await;
+    let hid = HearingId::parse("h", &s.hearing.id).unwrap();
+    let media = t.dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let mut files = Vec::new();
+    for (i, name) in ["recording-0001.mkv", "track-counsel.ogg"]
+        .iter()
+        .enumerate()
+    {
+        let bytes: Vec<u8> = (0..10_000u32).map(|b| (b * (i as u32 + 3)) as u8).collect();
+        std::fs::write(media.join(name), &bytes).unwrap();
+        files.push(MediaFile {
+            file: name.to_string(),
+            kind: if i == 0 {
+                MediaKind::Segment
+            } else {
+                MediaKind::Track
+            },
+            participant_id: None,
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
+            duration_ms: 5_000,
+            start_ms: 1_000,
+            end_ms: 6_000,
+        });
+    }
+    t.app
+        .record_media(hid, &files, &[(6_000, 9_000, "recess".into())])
+        .await
+        .unwrap();
+    let verify = || {
+        let out = std::process::Command::new(opencourt_bin())
+            .args([
+                "verify",
+                "--hearing",
+                &s.hearing.id,
+                "--database-url",
+                &t.database_url,
+                "--media",
+            ])
+            .arg(&media)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = verify();
+    assert!(ok, "{out}");
+    // One byte of a segment changes: verify fails and names the file.
+    let path = media.join("recording-0001.mkv");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[5_000] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let (ok, out) = verify();
+    assert!(
+        !ok && out.contains("recording-0001.mkv") && out.contains("does not match"),
+        "{out}"
+    );
+    t.stop().await;
+}
+
+both_dbs!(jobs_and_transcripts, media_hashes_are_logged_and_verified);

@@ -123,9 +123,12 @@ struct UserAddArgs {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The hearing whose log to verify.
+    /// The hearing whose record to verify.
     #[arg(long)]
     hearing: String,
+    /// Where the hearing's media files are (default: DATA/media/HEARING when it exists).
+    #[arg(long)]
+    media: Option<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -202,22 +205,34 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench(a) => bench(a).await?,
         Command::Verify(a) => {
             let id = HearingId::parse("hearing", &a.hearing)?;
-            let store = a.db.store().await?;
-            let v = store.verify_log(id).await?;
-            if v.ok {
-                println!(
-                    "ok: hearing {id}: {} events verified, head {}",
-                    v.events_checked, v.head_hash
-                );
-            } else {
+            let app = App::new(a.db.store().await?);
+            let media = a.media.clone().or_else(|| {
+                let d = a.db.data.join("media").join(id.to_string());
+                d.is_dir().then_some(d)
+            });
+            let (v, problems) = app.verify_record(id, media.as_deref()).await?;
+            if !v.ok {
                 println!(
                     "FAILED: hearing {id}: first bad event is seq {} ({}); {} events verified before it",
                     v.first_bad_seq.unwrap_or(0),
                     v.problem.unwrap_or_default(),
                     v.events_checked
                 );
+            }
+            for p in &problems {
+                println!("FAILED: {p}");
+            }
+            if !v.ok || !problems.is_empty() {
                 return Ok(std::process::ExitCode::FAILURE);
             }
+            println!(
+                "ok: hearing {id}: {} events verified, head {}{}",
+                v.events_checked,
+                v.head_hash,
+                media
+                    .map(|m| format!("; media checked in {}", m.display()))
+                    .unwrap_or_default()
+            );
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

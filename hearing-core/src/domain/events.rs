@@ -75,6 +75,39 @@ pub enum EventPayload {
         reason: String,
         target_participant_id: Option<ParticipantId>,
     },
+    /// A recording segment or a participant's track was closed and hashed.
+    MediaClosed {
+        kind: MediaKind,
+        /// Relative to the hearing's media directory.
+        file: String,
+        participant_id: Option<ParticipantId>,
+        sha256: String,
+        size: u64,
+        duration_ms: u64,
+        start_ms: u64,
+        end_ms: u64,
+    },
+    /// Nothing was recorded between these hearing-clock times (off the record, a crash).
+    RecordingGap {
+        from_ms: u64,
+        to_ms: u64,
+        reason: String,
+    },
+    /// The machine transcript was stored on the case record; `sha256` is over its JSON.
+    TranscriptStored {
+        transcript_id: String,
+        sha256: String,
+        segments: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// A closed file of the mixed recording.
+    Segment,
+    /// A participant's own audio track.
+    Track,
 }
 
 impl EventPayload {
@@ -93,6 +126,9 @@ impl EventPayload {
             EventPayload::Muted { .. } => "muted",
             EventPayload::Note { .. } => "note",
             EventPayload::Denied { .. } => "denied",
+            EventPayload::MediaClosed { .. } => "media_closed",
+            EventPayload::RecordingGap { .. } => "recording_gap",
+            EventPayload::TranscriptStored { .. } => "transcript_stored",
         }
     }
 

@@ -47,6 +47,8 @@ named_enum!(
         Expert = "expert",
         Interpreter = "interpreter",
         Observer = "observer",
+        /// OpenCourt itself (the recorder, the transcription worker): may do nothing over the API.
+        System = "system",
     }
 );
 

@@ -78,9 +78,9 @@ pub fn role_may(role: Role, action: Action) -> bool {
         | Remove | Mute | Cancel | AddNote => matches!(role, Judge | Clerk),
         // Only the presiding judge changes the record state.
         GoOnRecord | GoOffRecord | Adjourn => role == Judge,
-        Join | Leave | MuteSelf | Watch | ReadHearing => role != Admin,
+        Join | Leave | MuteSelf | Watch | ReadHearing => !matches!(role, Admin | System),
         // An observer can never be unmuted.
-        UnmuteSelf => !matches!(role, Admin | Observer),
+        UnmuteSelf => !matches!(role, Admin | Observer | System),
         VerifyLog => matches!(role, Judge | Clerk | Admin),
     }
 }

@@ -39,6 +39,7 @@ pub fn role_from(field: &'static str, v: i32) -> Result<Role> {
             R::Expert => Role::Expert,
             R::Interpreter => Role::Interpreter,
             R::Observer => Role::Observer,
+            R::System => return Err(CoreError::invalid(field, "the system role cannot be given")),
         },
     )
 }
@@ -56,6 +57,7 @@ pub fn role_to(r: Role) -> i32 {
         Role::Expert => R::Expert,
         Role::Interpreter => R::Interpreter,
         Role::Observer => R::Observer,
+        Role::System => R::System,
     }) as i32
 }
 
@@ -242,6 +244,46 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             action,
             reason,
             target_participant_id: target_participant_id.map(pid).unwrap_or_default(),
+        }),
+        EventPayload::MediaClosed {
+            kind,
+            file,
+            participant_id,
+            sha256,
+            size,
+            duration_ms,
+            start_ms,
+            end_ms,
+        } => P::MediaClosed(pb::MediaClosed {
+            kind: match kind {
+                crate::domain::events::MediaKind::Segment => "segment".into(),
+                crate::domain::events::MediaKind::Track => "track".into(),
+            },
+            file,
+            participant_id: participant_id.map(pid).unwrap_or_default(),
+            sha256,
+            size,
+            duration_ms,
+            start_ms,
+            end_ms,
+        }),
+        EventPayload::RecordingGap {
+            from_ms,
+            to_ms,
+            reason,
+        } => P::RecordingGap(pb::RecordingGap {
+            from_ms,
+            to_ms,
+            reason,
+        }),
+        EventPayload::TranscriptStored {
+            transcript_id,
+            sha256,
+            segments,
+        } => P::TranscriptStored(pb::TranscriptStored {
+            transcript_id,
+            sha256,
+            segments,
         }),
     });
     pb::HearingEvent {

@@ -157,72 +157,6 @@ impl Store {
         row.map(|r| job(&r)).transpose()
     }
 
-    /// Stores a transcription job's transcript and marks the job done, atomically, if the
-    /// worker still holds the lease. Returns the transcript id.
-    pub async fn complete_transcription(
-        &self,
-        job: &Job,
-        owner: &str,
-        t: &Transcript,
-    ) -> Result<String> {
-        let _w = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
-        let now = ms(Utc::now());
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $3 \
-             WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-        )
-        .bind(&job.id)
-        .bind(owner)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(CoreError::FailedPrecondition(format!(
-                "job {} is no longer leased to {owner}",
-                job.id
-            )));
-        }
-        let tid = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO transcripts (id, hearing_id, job_id, language, model_name, model_sha256, duration_ms, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&tid)
-        .bind(job.hearing_id.to_string())
-        .bind(&job.id)
-        .bind(&t.language)
-        .bind(&t.model.name)
-        .bind(&t.model.sha256)
-        .bind(t.duration_ms as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                CoreError::AlreadyExists(format!("hearing {} already has a transcript", job.hearing_id))
-            }
-            _ => e.into(),
-        })?;
-        for (i, s) in t.segments.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text, words) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&tid)
-            .bind(i as i64)
-            .bind(s.start_ms as i64)
-            .bind(s.end_ms as i64)
-            .bind(&s.speaker)
-            .bind(&s.text)
-            .bind(serde_json::to_string(&s.words).expect("words serialise"))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(tid)
-    }
-
     pub async fn transcript(&self, hearing: HearingId) -> Result<Option<Transcript>> {
         let Some(head) = sqlx::query("SELECT * FROM transcripts WHERE hearing_id = $1")
             .bind(hearing.to_string())
@@ -324,4 +258,79 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The hash the hearing log records for a transcript: SHA-256 over its JSON.
+pub fn transcript_sha256(t: &Transcript) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(t).expect("transcripts serialise"),
+    ))
+}
+
+pub(super) async fn complete_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: &str,
+    owner: &str,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $3 \
+         WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+    )
+    .bind(job_id)
+    .bind(owner)
+    .bind(ms(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(CoreError::FailedPrecondition(format!(
+            "job {job_id} is no longer leased to {owner}"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_transcript(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tid: &str,
+    job_id: &str,
+    hearing: HearingId,
+    t: &Transcript,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO transcripts (id, hearing_id, job_id, language, model_name, model_sha256, duration_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tid)
+    .bind(hearing.to_string())
+    .bind(job_id)
+    .bind(&t.language)
+    .bind(&t.model.name)
+    .bind(&t.model.sha256)
+    .bind(t.duration_ms as i64)
+    .bind(ms(Utc::now()))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            CoreError::AlreadyExists(format!("hearing {hearing} already has a transcript"))
+        }
+        _ => e.into(),
+    })?;
+    for (i, s) in t.segments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text, words) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tid)
+        .bind(i as i64)
+        .bind(s.start_ms as i64)
+        .bind(s.end_ms as i64)
+        .bind(&s.speaker)
+        .bind(&s.text)
+        .bind(serde_json::to_string(&s.words).expect("words serialise"))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 mod jobs;
 mod rows;
 
-pub use jobs::{Job, SearchHit};
+pub use jobs::{transcript_sha256, Job, SearchHit};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -64,6 +64,34 @@ pub enum SideWrite {
     RevokeSessions {
         participant_id: ParticipantId,
     },
+    /// Marks a job done; fails the whole command unless `owner` still holds its lease.
+    CompleteJob {
+        job_id: String,
+        owner: String,
+    },
+    InsertTranscript {
+        transcript_id: String,
+        job_id: String,
+        hearing_id: HearingId,
+        transcript: crate::domain::transcript::Transcript,
+    },
+    InsertMedia {
+        hearing_id: HearingId,
+        media: MediaFile,
+    },
+}
+
+/// A closed media file as the case record lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaFile {
+    pub file: String,
+    pub kind: crate::domain::events::MediaKind,
+    pub participant_id: Option<ParticipantId>,
+    pub sha256: String,
+    pub size: u64,
+    pub duration_ms: u64,
+    pub start_ms: u64,
+    pub end_ms: u64,
 }
 
 /// What a hearing command decided: the new hearing (if it changed), the events to append and
@@ -754,6 +782,34 @@ async fn side_write(tx: &mut Transaction<'_, Any>, w: &SideWrite) -> Result<()> 
             token_hash,
             session,
         } => insert_session(tx, token_hash, session).await?,
+        SideWrite::CompleteJob { job_id, owner } => jobs::complete_job(tx, job_id, owner).await?,
+        SideWrite::InsertTranscript {
+            transcript_id,
+            job_id,
+            hearing_id,
+            transcript,
+        } => jobs::insert_transcript(tx, transcript_id, job_id, *hearing_id, transcript).await?,
+        SideWrite::InsertMedia { hearing_id, media } => {
+            sqlx::query(
+                "INSERT INTO media_files (hearing_id, file, kind, participant_id, sha256, size, duration_ms, start_ms, end_ms, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(hearing_id.to_string())
+            .bind(&media.file)
+            .bind(match media.kind {
+                crate::domain::events::MediaKind::Segment => "segment",
+                crate::domain::events::MediaKind::Track => "track",
+            })
+            .bind(media.participant_id.map(|p| p.to_string()))
+            .bind(&media.sha256)
+            .bind(media.size as i64)
+            .bind(media.duration_ms as i64)
+            .bind(media.start_ms as i64)
+            .bind(media.end_ms as i64)
+            .bind(ms(Utc::now()))
+            .execute(&mut **tx)
+            .await?;
+        }
         SideWrite::RevokeSessions { participant_id } => {
             sqlx::query("UPDATE sessions SET revoked = 1 WHERE participant_id = $1")
                 .bind(participant_id.to_string())
