@@ -1058,3 +1058,60 @@ impl App {
         Ok((v, problems))
     }
 }
+
+/// One hearing on a case record.
+pub struct HearingRecord {
+    pub hearing: Hearing,
+    pub last_seq: u64,
+    pub head_hash: String,
+    pub events: Vec<StoredEvent>,
+    pub media: Vec<crate::store::MediaFile>,
+    pub transcript_segments: Option<usize>,
+}
+
+impl App {
+    /// A case's whole record, for a caller who may read the case. A participant sees their own
+    /// hearing's events only; other hearings of the case are listed without their logs.
+    pub async fn case_record(
+        &self,
+        caller: &Caller,
+        id: CaseId,
+    ) -> Result<(Case, Vec<HearingRecord>)> {
+        let case = self.get_case(caller, id).await?;
+        let mut out = Vec::new();
+        for hid in self.store.case_hearings(id).await? {
+            let Some((hearing, last_seq, head_hash)) = self.store.hearing(hid).await? else {
+                continue;
+            };
+            let own = match caller {
+                Caller::Participant { hearing_id, .. } => *hearing_id == hid,
+                Caller::Staff(_) => true,
+            };
+            let (events, media, transcript_segments) = if own {
+                (
+                    self.store.events_after(hid, 0, u32::MAX).await?,
+                    self.store.media_files(hid).await?,
+                    self.store.transcript(hid).await?.map(|t| t.segments.len()),
+                )
+            } else {
+                (Vec::new(), Vec::new(), None)
+            };
+            out.push(HearingRecord {
+                hearing,
+                last_seq,
+                head_hash,
+                events,
+                media,
+                transcript_segments,
+            });
+        }
+        Ok((case, out))
+    }
+
+    /// Whether `caller` may read hearing `id`'s media (the same rule as GetHearing).
+    pub async fn may_read_media(&self, caller: &Caller, id: HearingId) -> Result<()> {
+        self.read_hearing(caller, id, Action::ReadHearing)
+            .await
+            .map(|_| ())
+    }
+}

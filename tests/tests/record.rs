@@ -250,7 +250,7 @@ async fn media_hashes_are_logged_and_verified(db: Db) {
     let t = TestApp::start(db).await;
     let s = t.scene("media", pb::Visibility::Public).await;
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
-    let media = t.dir.path().join("media");
+    let media = t.dir.path().join("media").join(&s.hearing.id);
     std::fs::create_dir_all(&media).unwrap();
     let mut files = Vec::new();
     for (i, name) in ["recording-0001.mkv", "track-counsel.ogg"]

@@ -67,9 +67,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(app.clone(), listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(crate::server::serve(
+        crate::server::Settings::default(),
+        app.clone(),
+        listener,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
 
     // Set-up (not measured): a judge per hearing, cases, hearings, invitations.
     let run_id = uuid::Uuid::new_v4().simple().to_string();

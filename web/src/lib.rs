@@ -2,4 +2,5 @@
 //! port) and the command-line tools.
 pub mod bench;
 pub mod demo;
+pub mod media;
 pub mod server;

@@ -172,7 +172,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .await
                 .with_context(|| format!("listening on {}", a.listen))?;
             println!("opencourt listening on {}", listener.local_addr()?);
-            opencourt::server::serve(app, listener, shutdown_signal()).await?;
+            opencourt::server::serve(
+                opencourt::server::Settings {
+                    media_dir: Some(a.db.data.join("media")),
+                },
+                app,
+                listener,
+                shutdown_signal(),
+            )
+            .await?;
         }
         Command::User(UserCommand::Add(a)) => {
             let mut password = String::new();

@@ -25,13 +25,22 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// What a server needs besides its application and listener.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Where hearings' media live: `MEDIA/<hearing id>/<file>`, served at `/media/…`.
+    pub media_dir: Option<std::path::PathBuf>,
+}
+
 /// Serves on `listener` until `shutdown` completes.
 pub async fn serve(
+    settings: Settings,
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = metrics_handle();
+    let media_app = app.clone();
     let services = Services::new(app);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -63,6 +72,12 @@ pub async fn serve(
         .into_axum_router();
 
     let router = grpc
+        .route(
+            "/media/{hearing}/{*file}",
+            get(move |path, headers| {
+                crate::media::download(media_app.clone(), settings.media_dir.clone(), path, headers)
+            }),
+        )
         .route(
             "/metrics",
             get(move || std::future::ready(metrics.render())),

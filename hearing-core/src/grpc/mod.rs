@@ -184,6 +184,50 @@ impl CaseService for Services {
             next_page_token: convert::page_token(page.next),
         }))
     }
+
+    async fn get_case_record(&self, req: Request<pb::GetCaseRecordRequest>) -> Res<pb::CaseRecord> {
+        let caller = self.caller(&req).await?;
+        let id = CaseId::parse("case_id", &req.get_ref().case_id)?;
+        let (case, hearings) = self.app.case_record(&caller, id).await?;
+        let media = |h: &crate::app::HearingRecord,
+                     kind: crate::domain::events::MediaKind|
+         -> Vec<pb::MediaFile> {
+            h.media
+                .iter()
+                .filter(|m| m.kind == kind)
+                .map(|m| pb::MediaFile {
+                    kind: if kind == crate::domain::events::MediaKind::Track {
+                        "track"
+                    } else {
+                        "segment"
+                    }
+                    .into(),
+                    file: m.file.clone(),
+                    participant_id: m.participant_id.map(|p| p.to_string()).unwrap_or_default(),
+                    sha256: m.sha256.clone(),
+                    size: m.size,
+                    duration_ms: m.duration_ms,
+                    start_ms: m.start_ms,
+                    end_ms: m.end_ms,
+                    download_path: format!("/media/{}/{}", h.hearing.id, m.file),
+                })
+                .collect()
+        };
+        Ok(Response::new(pb::CaseRecord {
+            case: Some(convert::case(&case)),
+            hearings: hearings
+                .iter()
+                .map(|h| pb::HearingRecord {
+                    hearing: Some(convert::hearing(&h.hearing, h.last_seq, &h.head_hash)),
+                    events: h.events.iter().map(convert::event).collect(),
+                    recordings: media(h, crate::domain::events::MediaKind::Segment),
+                    tracks: media(h, crate::domain::events::MediaKind::Track),
+                    has_transcript: h.transcript_segments.is_some(),
+                    transcript_segments: h.transcript_segments.unwrap_or(0) as u32,
+                })
+                .collect(),
+        }))
+    }
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HearingEvent, Status>> + Send>>;

@@ -625,6 +625,45 @@ impl Store {
         Ok(verify_chain(&events, last_seq, &head))
     }
 
+    /// The closed media files on a hearing's record, in hearing-clock order.
+    pub async fn media_files(&self, id: HearingId) -> Result<Vec<MediaFile>> {
+        let rows =
+            sqlx::query("SELECT * FROM media_files WHERE hearing_id = $1 ORDER BY start_ms, file")
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(MediaFile {
+                    file: r.try_get("file")?,
+                    kind: if kind == "track" {
+                        crate::domain::events::MediaKind::Track
+                    } else {
+                        crate::domain::events::MediaKind::Segment
+                    },
+                    participant_id: rows::opt_uuid(r, "participant_id")?.map(ParticipantId),
+                    sha256: r.try_get("sha256")?,
+                    size: r.try_get::<i64, _>("size")? as u64,
+                    duration_ms: r.try_get::<i64, _>("duration_ms")? as u64,
+                    start_ms: r.try_get::<i64, _>("start_ms")? as u64,
+                    end_ms: r.try_get::<i64, _>("end_ms")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// The hearings of a case, by start time.
+    pub async fn case_hearings(&self, case: CaseId) -> Result<Vec<HearingId>> {
+        let rows = sqlx::query("SELECT id FROM hearings WHERE case_id = $1 ORDER BY starts_at, id")
+            .bind(case.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(HearingId(rows::uuid(r, "id")?)))
+            .collect()
+    }
+
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)
