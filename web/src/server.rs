@@ -69,7 +69,10 @@ pub async fn serve(
         .add_service(services.hearings())
         .add_service(services.record())
         .prepare()
-        .into_axum_router();
+        .into_axum_router()
+        // Browsers speak grpc-web (unary and server streaming) over HTTP/1.1 or HTTP/2.
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(cors());
 
     let router = grpc
         .route(
@@ -178,4 +181,27 @@ impl http_body::Body for RewriteTrailers {
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
     }
+}
+
+/// CORS for browser clients: any origin may call (every call still needs a bearer token), and
+/// the gRPC status headers are exposed so grpc-web clients can read errors.
+fn cors() -> tower_http::cors::CorsLayer {
+    use http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
+    let h = HeaderName::from_static;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            h("x-grpc-web"),
+            h("x-user-agent"),
+            h("grpc-timeout"),
+        ])
+        .expose_headers([
+            h("grpc-status"),
+            h("grpc-message"),
+            h("grpc-status-details-bin"),
+        ])
+        .max_age(std::time::Duration::from_secs(3600))
 }

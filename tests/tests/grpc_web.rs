@@ -1,0 +1,59 @@
+//! Browsers: grpc-web over plain HTTP/1.1 with CORS, on the same port as gRPC.
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn raw(addr: std::net::SocketAddr, request: Vec<u8>) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&request).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test]
+async fn grpc_web_with_cors() {
+    let t = TestApp::start(Db::Sqlite).await;
+    t.staff("web-judge", hearing_core::domain::Role::Judge, "Judge Web")
+        .await;
+
+    let preflight = format!(
+        "OPTIONS /court.v1.AuthService/Login HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5173\r\n\
+         Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type,x-grpc-web,authorization\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let res = raw(t.addr, preflight.into_bytes()).await.to_lowercase();
+    assert!(res.starts_with("http/1.1 200"), "{res}");
+    assert!(res.contains("access-control-allow-origin: *"), "{res}");
+
+    // A grpc-web Login with a wrong password: the status travels in the trailer frame.
+    let msg = pb::LoginRequest {
+        username: "web-judge".into(),
+        password: "wrong-password".into(),
+    }
+    .encode_to_vec();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    body.extend_from_slice(&msg);
+    let mut req = format!(
+        "POST /court.v1.AuthService/Login HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5173\r\n\
+         Content-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let res = raw(t.addr, req).await;
+    let lower = res.to_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{res}");
+    assert!(
+        lower.contains("content-type: application/grpc-web"),
+        "{res}"
+    );
+    assert!(lower.contains("access-control-expose-headers"), "{res}");
+    assert!(
+        lower.contains("grpc-status: 16") || lower.contains("grpc-status:16"),
+        "unauthenticated expected: {res}"
+    );
+    t.stop().await;
+}
