@@ -18,7 +18,7 @@ async fn grpc_web_with_cors() {
     t.staff("web-judge", hearing_core::domain::Role::Judge, "Judge Web")
         .await;
 
-    let preflight = format!(
+    let preflight = String::from(
         "OPTIONS /court.v1.AuthService/Login HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5173\r\n\
          Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type,x-grpc-web,authorization\r\n\
          Connection: close\r\n\r\n"
