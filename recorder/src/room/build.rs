@@ -1,0 +1,184 @@
+//! Building the room's elements. Only construction here; [`super::Room`] decides what to do.
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::RoomConfig;
+use crate::error::{Error, Result};
+
+/// The fixed part of the room: the two mixers, the one video and one audio encode.
+pub(crate) struct Core {
+    pub pipeline: gst::Pipeline,
+    pub compositor: gst::Element,
+    pub audiomixer: gst::Element,
+    pub utc_overlay: gst::Element,
+    pub video_sink: gst_app::AppSink,
+    pub audio_sink: gst_app::AppSink,
+}
+
+fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
+    bin.by_name(name)
+        .ok_or_else(|| Error::Gst(format!("no element {name}")))
+}
+
+fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
+    by_name(bin, name)?
+        .downcast::<gst_app::AppSink>()
+        .map_err(|_| Error::Gst(format!("{name} is not an appsink")))
+}
+
+/// Escapes a string for use inside double quotes in a launch description.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
+    let (w, h, fps) = (cfg.width, cfg.height, cfg.fps);
+    // Both mixers are force-live: they produce output on the clock whether or not a
+    // participant delivers, so a stalled or absent input never holds up the others (it is
+    // mixed as silence / its last frame). The tiny background sources keep the formats
+    // negotiated while nobody is in the room.
+    let desc = format!(
+        "compositor name=comp force-live=true background=black latency=40000000 \
+           ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
+           ! textoverlay name=utc valignment=top halignment=right font-desc=\"Sans 14\" \
+             shaded-background=true text=\" \" \
+           ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
+           ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
+           ! appsink name=vsink sync=false async=false max-buffers=0 \
+         videotestsrc pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate=1/1 ! comp. \
+         audiomixer name=amix force-live=true latency=40000000 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
+           ! opusenc bitrate=64000 ! appsink name=asink sync=false async=false max-buffers=0 \
+         audiotestsrc wave=silence samplesperbuffer=960 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! amix.",
+        preset = cfg.x264_preset,
+        gop = fps * 4,
+        kbps = cfg.video_kbps,
+    );
+    let bin = gst::parse::launch(&desc)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| Error::Gst("not a pipeline".into()))?;
+    let comp = by_name(bin.upcast_ref(), "comp")?;
+    // the background pad is invisible
+    if let Some(pad) = comp.sink_pads().first() {
+        pad.set_property("alpha", 0.0f64);
+    }
+    Ok(Core {
+        compositor: comp,
+        audiomixer: by_name(bin.upcast_ref(), "amix")?,
+        utc_overlay: by_name(bin.upcast_ref(), "utc")?,
+        video_sink: appsink(bin.upcast_ref(), "vsink")?,
+        audio_sink: appsink(bin.upcast_ref(), "asink")?,
+        pipeline: bin,
+    })
+}
+
+/// One participant's media: decoded audio to the mix and to their own track encoder, and a
+/// labelled video tile (their video, or a test pattern at 1 fps that costs almost nothing).
+pub(crate) struct PartBin {
+    pub bin: gst::Bin,
+    /// Ghost pads to link to the room's audiomixer and compositor.
+    pub audio_out: gst::Pad,
+    pub video_out: gst::Pad,
+    /// The track mixer's pad for this participant's audio (muted while not admitted).
+    pub track_pad: gst::Pad,
+    pub track_sink: gst_app::AppSink,
+    /// Stream time (ns) of the end of the last audio buffer decoded.
+    pub last_seen: Arc<AtomicU64>,
+}
+
+pub(crate) fn participant(
+    cfg: &RoomConfig,
+    name: &str,
+    label: &str,
+    audio: &Path,
+    video: Option<&Path>,
+) -> Result<PartBin> {
+    let tile = "video/x-raw,format=I420,width=640,height=360,pixel-aspect-ratio=1/1";
+    let video_desc = match video {
+        Some(_) => format!(
+            "filesrc name=vsrc ! decodebin ! videoconvert ! videoscale ! videorate \
+             ! {tile},framerate={}/1",
+            cfg.fps
+        ),
+        None => format!("videotestsrc pattern=smpte ! {tile},framerate=1/1"),
+    };
+    // The track mixer (force-live, starting at this participant's first buffer) makes the
+    // track continuous: muted, stood down or stalled, it records silence on the clock.
+    let desc = format!(
+        "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
+         t. ! queue name=qmix max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 \
+         t. ! queue name=qtrack max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! tmix. \
+         audiomixer name=tmix force-live=true start-time-selection=first latency=40000000 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
+           ! opusenc bitrate=32000 ! appsink name=tsink sync=false async=false max-buffers=0 \
+         {video_desc} ! textoverlay name=label valignment=bottom halignment=left \
+           font-desc=\"Sans 22\" shaded-background=true text={label} \
+           ! queue name=qvid max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0",
+        label = quoted(label),
+    );
+    let bin = gst::parse::bin_from_description(&desc, false)?;
+    bin.set_property("name", name);
+    by_name(&bin, "asrc")?.set_property("location", audio.to_string_lossy().as_ref());
+    if let Some(v) = video {
+        by_name(&bin, "vsrc")?.set_property("location", v.to_string_lossy().as_ref());
+    }
+    let ghost = |elem: &str, pad_name: &str| -> Result<gst::Pad> {
+        let target = by_name(&bin, elem)?
+            .static_pad("src")
+            .ok_or_else(|| Error::Gst(format!("{elem} has no src pad")))?;
+        let g = gst::GhostPad::builder_with_target(&target)?
+            .name(pad_name)
+            .build();
+        bin.add_pad(&g)?;
+        Ok(g.upcast())
+    };
+    let audio_out = ghost("qmix", "audio")?;
+    let video_out = ghost("qvid", "video")?;
+    let track_pad = by_name(&bin, "qtrack")?
+        .static_pad("src")
+        .and_then(|p| p.peer())
+        .ok_or_else(|| Error::Gst("track mixer pad".into()))?;
+    let last_seen = Arc::new(AtomicU64::new(0));
+    let seen_pad = by_name(&bin, "seen")?
+        .static_pad("sink")
+        .ok_or_else(|| Error::Gst("identity pad".into()))?;
+    let ls = last_seen.clone();
+    seen_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(b) = info.buffer() {
+            if let Some(pts) = b.pts() {
+                let end = pts + b.duration().unwrap_or(gst::ClockTime::ZERO);
+                ls.fetch_max(end.nseconds(), Ordering::Relaxed);
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(PartBin {
+        track_sink: appsink(&bin, "tsink")?,
+        bin,
+        audio_out,
+        video_out,
+        track_pad,
+        last_seen,
+    })
+}
+
+/// An exhibit: a still image, frozen at 1 fps (the compositor repeats it between frames).
+pub(crate) fn exhibit(image: &Path) -> Result<(gst::Bin, gst::Pad)> {
+    let desc = "filesrc name=src ! decodebin ! imagefreeze ! videoconvert ! videoscale \
+                ! video/x-raw,format=I420,framerate=1/1,pixel-aspect-ratio=1/1 ! queue name=q";
+    let bin = gst::parse::bin_from_description(desc, false)?;
+    by_name(&bin, "src")?.set_property("location", image.to_string_lossy().as_ref());
+    let target = by_name(&bin, "q")?
+        .static_pad("src")
+        .ok_or_else(|| Error::Gst("queue src".into()))?;
+    let g = gst::GhostPad::builder_with_target(&target)?.name("video").build();
+    bin.add_pad(&g)?;
+    Ok((bin, g.upcast()))
+}
