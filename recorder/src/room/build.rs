@@ -38,10 +38,10 @@ fn quoted(s: &str) -> String {
 
 pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
     let (w, h, fps) = (cfg.width, cfg.height, cfg.fps);
-    // Both mixers are force-live: they produce output on the clock whether or not a
-    // participant delivers, so a stalled or absent input never holds up the others (it is
-    // mixed as silence / its last frame). The tiny background sources keep the formats
-    // negotiated while nobody is in the room.
+    // Both mixers are live (a tiny live background source each, which also keeps the formats
+    // negotiated while nobody is in the room): they produce output on the clock whether or not
+    // a participant delivers, so a stalled or absent input never holds up the others (it is
+    // mixed as silence / its last frame), and file-fed participants are paced to real time.
     let desc = format!(
         "compositor name=comp force-live=true background=black latency=40000000 \
            ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
@@ -50,11 +50,11 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
            ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
            ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=vsink sync=false async=false max-buffers=0 \
-         videotestsrc pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate=1/1 ! comp. \
+         videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate={fps}/1 ! comp. \
          audiomixer name=amix force-live=true latency=40000000 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
            ! opusenc bitrate=64000 ! appsink name=asink sync=false async=false max-buffers=0 \
-         audiotestsrc wave=silence samplesperbuffer=960 \
+         audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! amix.",
         preset = cfg.x264_preset,
         gop = fps * 4,
@@ -108,14 +108,16 @@ pub(crate) fn participant(
         ),
         None => format!("videotestsrc pattern=smpte ! {tile},framerate=1/1"),
     };
-    // The track mixer (force-live, starting at this participant's first buffer) makes the
-    // track continuous: muted, stood down or stalled, it records silence on the clock.
+    // The track mixer (live, with its own silent live source) makes the track continuous:
+    // muted, stood down or stalled, it records silence on the clock.
     let desc = format!(
         "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
          t. ! queue name=qmix max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 \
          t. ! queue name=qtrack max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! tmix. \
-         audiomixer name=tmix force-live=true start-time-selection=first latency=40000000 \
+         audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
+         audiomixer name=tmix latency=40000000 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
            ! opusenc bitrate=32000 ! appsink name=tsink sync=false async=false max-buffers=0 \
          {video_desc} ! textoverlay name=label valignment=bottom halignment=left \

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::layout::layout;
 use crate::manifest::{FileKind, Gap, Manifest};
-use crate::state::{Command, Event, ParticipantId, Role, RoomState};
+use crate::state::{Command, Event, ParticipantId, RecordState, Role, RoomState, Switch};
 use crate::writer::StreamKind;
 use build::PartBin;
 use outputs::{Ctx, Output, Outputs, Which};
@@ -320,7 +320,7 @@ impl Room {
             Output::new(FileKind::Track { participant: id.to_string() }, vec![StreamKind::Audio], inner.cfg.segment),
         );
         connect_sink(inner, &pb.track_sink, Which::Track(id.clone()), 0);
-        pb.bin.sync_state_with_parent()?;
+        start_branch(&pb.bin)?;
         let media = PartMedia { bin: pb, comp_pad, mix_pad, offset };
         c.media.insert(id.clone(), media);
         let ev = inner.transition(&mut c, cmd)?;
@@ -385,16 +385,15 @@ impl Room {
     fn record(&self, cmd: Command) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
+        let before = c.state.record.clone();
         let ev = inner.transition(&mut c, cmd)?;
         inner.outputs.lock().expect("outputs lock").switches = c.state.switches.clone();
         let on = c.state.is_on_record();
         let at = inner.now();
-        for e in &ev {
-            if let Event::WentOnRecord { gap: Some((from, to)), reason, .. } = e {
-                let mut m = inner.ctx.manifest.lock().expect("manifest lock");
-                m.gaps.push(Gap { from_ms: from.as_millis() as u64, to_ms: to.as_millis() as u64, reason: reason.clone() });
-                m.save(&inner.ctx.dir)?;
-            }
+        if let (RecordState::Off { since, reason }, true) = (before, on) {
+            let mut m = inner.ctx.manifest.lock().expect("manifest lock");
+            m.gaps.push(Gap { from_ms: since.as_millis() as u64, to_ms: at.as_millis() as u64, reason });
+            m.save(&inner.ctx.dir)?;
         }
         drop(c);
         if on {
@@ -417,7 +416,7 @@ impl Room {
         pad.set_property_from_str("sizing-policy", "keep-aspect-ratio");
         ghost.set_offset(inner.now().saturating_sub(inner.ctx.offset).as_nanos() as i64);
         ghost.link(&pad).map_err(|e| Error::Gst(format!("link exhibit: {e:?}")))?;
-        bin.sync_state_with_parent()?;
+        start_branch(&bin)?;
         c.exhibit = Some((bin, pad));
         let ev = inner.transition(&mut c, Command::ShowExhibit { name: name.into() })?;
         inner.apply_layout(&c);
@@ -460,10 +459,13 @@ impl Room {
             let mut c = inner.control.lock().expect("control lock");
             inner.transition(&mut c, Command::Stop)?
         };
+        // nothing after this moment is on the record, however long the drain takes
+        let end = inner.now();
+        inner.outputs.lock().expect("outputs lock").switches.push(Switch { at: end, on: false });
         // drain: every source ends, the mixers and encoders flush what they hold
         inner.core.pipeline.send_event(gst::event::Eos::new());
         let bus = inner.core.pipeline.bus().expect("pipeline bus");
-        let _ = bus.timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Eos, gst::MessageType::Error]);
+        let _ = bus.timed_pop_filtered(gst::ClockTime::from_seconds(3), &[gst::MessageType::Eos, gst::MessageType::Error]);
         {
             let mut o = inner.outputs.lock().expect("outputs lock");
             o.mix.finish(&inner.ctx);
@@ -488,6 +490,14 @@ impl Drop for Room {
             tracing::error!(error = %e, "stopping the room");
         }
     }
+}
+
+/// Starts a branch just added to the running room. Not `sync_state_with_parent`: while
+/// another branch's decodebin is still prerolling the pipeline reports PAUSED, and a branch
+/// synced then would stay paused (its live mixer never producing).
+fn start_branch(bin: &gst::Bin) -> Result<()> {
+    bin.set_state(gst::State::Playing)?;
+    Ok(())
 }
 
 /// Releases the mixer pads a branch feeds (which unblocks its streaming thread), then stops
