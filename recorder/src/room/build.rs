@@ -45,7 +45,7 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
     let desc = format!(
         "compositor name=comp force-live=true background=black latency=40000000 \
            ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
-           ! textoverlay name=utc valignment=top halignment=right font-desc=\"Sans 14\" \
+           ! textoverlay name=utc valignment=top halignment=left font-desc=\"Sans 14\" \
              shaded-background=true text=\" \" \
            ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
            ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
