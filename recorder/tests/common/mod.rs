@@ -45,7 +45,7 @@ pub fn tone(dir: &Path, name: &str, freq: u32, secs: f64) -> Result<PathBuf> {
     run(Command::new("sox")
         .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
         .arg(&out)
-        .args(["synth", &secs.to_string(), "sine", &freq.to_string(), "vol", "0.5"]))?;
+        .args(["synth", &secs.to_string(), "sine", &freq.to_string(), "vol", "0.2"]))?;
     Ok(out)
 }
 
@@ -217,4 +217,14 @@ pub fn last_packet_end(path: &Path) -> Result<f64> {
 pub fn start_ms_of(name: &str) -> u64 {
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     stem.rsplit('-').next().and_then(|v| v.parse().ok()).expect("a recorder file name")
+}
+
+/// Video packet times (seconds, file time) of the first video stream.
+pub fn video_packet_times(path: &Path) -> Result<Vec<f64>> {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])
+        .arg(path))?;
+    let mut v: Vec<f64> = out.lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect();
+    v.sort_by(f64::total_cmp);
+    Ok(v)
 }
