@@ -132,7 +132,9 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
         steps.push((*b, Step::On));
     }
     if let Some(e) = &args.exhibit {
-        let (when, image) = e.split_once('=').ok_or_else(|| Error::Arg("--exhibit FROM-TO=IMAGE".into()))?;
+        let (when, image) = e
+            .split_once('=')
+            .ok_or_else(|| Error::Arg("--exhibit FROM-TO=IMAGE".into()))?;
         let (a, b) = parse_interval(when).map_err(Error::Arg)?;
         steps.push((a, Step::Show(PathBuf::from(image))));
         steps.push((b, Step::Hide));
@@ -145,7 +147,9 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
     let (room, events) = Room::start(cfg)?;
     let t0 = room.now();
     for (i, p) in args.parties.iter().enumerate() {
-        let role = p.role.unwrap_or(if i == 0 { Role::Judge } else { Role::Party });
+        let role = p
+            .role
+            .unwrap_or(if i == 0 { Role::Judge } else { Role::Party });
         room.add(&p.id, &p.name, role, &p.source)?;
         room.admit(&p.id)?;
     }
@@ -175,7 +179,11 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
             break;
         }
         if elapsed >= next_progress {
-            eprintln!("record: {:.0}/{:.0} s", elapsed.as_secs_f64(), total.as_secs_f64());
+            eprintln!(
+                "record: {:.0}/{:.0} s",
+                elapsed.as_secs_f64(),
+                total.as_secs_f64()
+            );
             next_progress += Duration::from_secs(5);
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -185,7 +193,10 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
         eprintln!("event: {}", serde_json::to_string(&ev).unwrap_or_default());
         log.push(ev);
     }
-    eprintln!("record: done, manifest in {}", args.out.join(crate::manifest::MANIFEST).display());
+    eprintln!(
+        "record: done, manifest in {}",
+        args.out.join(crate::manifest::MANIFEST).display()
+    );
     Ok(log)
 }
 

@@ -24,7 +24,12 @@ impl Health {
     }
 
     /// At hearing time `now`, `id` last delivered media at `last_seen` (or when it was added).
-    pub fn check(&mut self, id: &ParticipantId, last_seen: Duration, now: Duration) -> Option<Event> {
+    pub fn check(
+        &mut self,
+        id: &ParticipantId,
+        last_seen: Duration,
+        now: Duration,
+    ) -> Option<Event> {
         let was = self.stalled.entry(id.clone()).or_insert(false);
         let is = now.saturating_sub(last_seen) >= self.threshold;
         if is == *was {
@@ -55,9 +60,21 @@ mod tests {
         let s = Duration::from_secs;
         let mut h = Health::new(s(2));
         assert_eq!(h.check(&id, s(0), s(1)), None);
-        assert_eq!(h.check(&id, s(1), s(3)), Some(Event::Stalled { id: id.clone(), at: s(1) }));
+        assert_eq!(
+            h.check(&id, s(1), s(3)),
+            Some(Event::Stalled {
+                id: id.clone(),
+                at: s(1)
+            })
+        );
         assert_eq!(h.check(&id, s(1), s(4)), None);
-        assert_eq!(h.check(&id, s(5), s(5)), Some(Event::Resumed { id: id.clone(), at: s(5) }));
+        assert_eq!(
+            h.check(&id, s(5), s(5)),
+            Some(Event::Resumed {
+                id: id.clone(),
+                at: s(5)
+            })
+        );
         assert_eq!(h.check(&id, s(6), s(6)), None);
     }
 }

@@ -18,7 +18,10 @@ impl Rect {
         i64::from(self.w) * i64::from(self.h)
     }
     fn contains(&self, o: &Rect) -> bool {
-        o.x >= self.x && o.y >= self.y && o.x + o.w <= self.x + self.w && o.y + o.h <= self.y + self.h
+        o.x >= self.x
+            && o.y >= self.y
+            && o.x + o.w <= self.x + self.w
+            && o.y + o.h <= self.y + self.h
     }
     fn overlaps(&self, o: &Rect) -> bool {
         self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
@@ -133,21 +136,34 @@ mod tests {
     #[test]
     fn one_person_fills_the_frame() {
         let l = layout(1, false, 1280, 720);
-        assert_eq!(l.tiles, vec![Rect { x: 0, y: 0, w: 1280, h: 720 }]);
+        assert_eq!(
+            l.tiles,
+            vec![Rect {
+                x: 0,
+                y: 0,
+                w: 1280,
+                h: 720
+            }]
+        );
     }
 
     #[test]
     fn judge_tile_is_larger_than_the_others() {
         let l = layout(5, false, 1280, 720);
         assert_eq!(l.tiles.len(), 5);
-        assert!(l.tiles[1..].iter().all(|t| t.area() * 2 < l.tiles[0].area()));
+        assert!(l.tiles[1..]
+            .iter()
+            .all(|t| t.area() * 2 < l.tiles[0].area()));
     }
 
     #[test]
     fn exhibit_takes_the_main_area() {
         let l = layout(3, true, 1280, 720);
         let e = l.exhibit.unwrap();
-        assert!(l.tiles.iter().all(|t| t.area() < e.area() && !t.overlaps(&e)));
+        assert!(l
+            .tiles
+            .iter()
+            .all(|t| t.area() < e.area() && !t.overlaps(&e)));
     }
 
     proptest! {

@@ -162,9 +162,14 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
             r.changed.push(f.file.clone());
         }
     }
-    let listed: std::collections::BTreeSet<&str> = m.files.iter().map(|f| f.file.as_str()).collect();
+    let listed: std::collections::BTreeSet<&str> =
+        m.files.iter().map(|f| f.file.as_str()).collect();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let name = e.map_err(|e| Error::io(dir, e))?.file_name().to_string_lossy().into_owned();
+        let name = e
+            .map_err(|e| Error::io(dir, e))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if (name.ends_with(".mkv") || name.ends_with(".mka")) && !listed.contains(name.as_str()) {
             r.unlisted.push(name);
         }
@@ -189,7 +194,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let mut m = Manifest::new(chrono::Utc::now());
-        for name in ["mix-0000000000.mkv", "track-a-0000000000.mka", "mix-0000010000.mkv"] {
+        for name in [
+            "mix-0000000000.mkv",
+            "track-a-0000000000.mka",
+            "mix-0000010000.mkv",
+        ] {
             std::fs::write(d.join(name), name.as_bytes()).unwrap();
             let (sha256, size) = hash_file(&d.join(name)).unwrap();
             m.files.push(FileEntry {

@@ -75,7 +75,13 @@ impl Segmenter {
         }
     }
 
-    pub fn route(&mut self, switches: &[Switch], stream: usize, pts: Duration, key: bool) -> Decision {
+    pub fn route(
+        &mut self,
+        switches: &[Switch],
+        stream: usize,
+        pts: Duration,
+        key: bool,
+    ) -> Decision {
         let mut d = Decision::default();
         let span = span_at(switches, self.len, pts);
         // this stream has moved past every open file that starts earlier than this buffer's span
@@ -105,18 +111,14 @@ impl Segmenter {
         }
         let n = self.needs_key.len();
         let needs_key = self.needs_key[stream];
-        if !self.open.contains_key(&start) {
-            self.open.insert(
-                start,
-                OpenFile {
-                    started: vec![false; n],
-                    done: vec![false; n],
-                    keyframe_asked: false,
-                },
-            );
+        let f = self.open.entry(start).or_insert_with(|| {
             d.open = Some(start);
-        }
-        let f = self.open.get_mut(&start).expect("inserted above");
+            OpenFile {
+                started: vec![false; n],
+                done: vec![false; n],
+                keyframe_asked: false,
+            }
+        });
         if needs_key && !f.started[stream] && !key {
             if !f.keyframe_asked {
                 f.keyframe_asked = true;
@@ -135,7 +137,12 @@ impl Segmenter {
 
     /// Files still open whose planned end is more than `grace` before `now` (a stream stopped
     /// producing): close them anyway.
-    pub fn overdue(&mut self, switches: &[Switch], now: Duration, grace: Duration) -> Vec<Duration> {
+    pub fn overdue(
+        &mut self,
+        switches: &[Switch],
+        now: Duration,
+        grace: Duration,
+    ) -> Vec<Duration> {
         let late: Vec<Duration> = self
             .open
             .keys()
@@ -178,7 +185,12 @@ mod tests {
         Duration::from_millis(v)
     }
     fn sw(v: &[(u64, bool)]) -> Vec<Switch> {
-        v.iter().map(|(t, on)| Switch { at: ms(*t), on: *on }).collect()
+        v.iter()
+            .map(|(t, on)| Switch {
+                at: ms(*t),
+                on: *on,
+            })
+            .collect()
     }
 
     #[test]
@@ -200,24 +212,34 @@ mod tests {
 
     /// Feeds video (stream 0, keyframe every `gop` frames at 25 fps) and audio (stream 1, 20 ms)
     /// interleaved as they would arrive, and returns (opened, closed, written per file).
-    fn run(switches: &[Switch], len: Duration, total_ms: u64, gop: u64) -> Vec<(Duration, u64, u64)> {
+    fn run(
+        switches: &[Switch],
+        len: Duration,
+        total_ms: u64,
+        gop: u64,
+    ) -> Vec<(Duration, u64, u64)> {
         let mut seg = Segmenter::new(len, vec![true, false]);
         let mut files: BTreeMap<Duration, (u64, u64, bool)> = BTreeMap::new();
         let mut forced: Vec<Duration> = vec![]; // keyframe requests not yet honoured
-        let mut apply = |d: Decision, stream: usize, files: &mut BTreeMap<Duration, (u64, u64, bool)>| {
-            if let Some(o) = d.open {
-                assert!(files.insert(o, (0, 0, false)).is_none(), "opened twice");
-            }
-            if let Some((f, _)) = d.write {
-                let e = files.get_mut(&f).unwrap();
-                assert!(!e.2, "write after close");
-                if stream == 0 { e.0 += 1 } else { e.1 += 1 }
-            }
-            for c in d.close {
-                files.get_mut(&c).unwrap().2 = true;
-            }
-            d.keyframe_at
-        };
+        let apply =
+            |d: Decision, stream: usize, files: &mut BTreeMap<Duration, (u64, u64, bool)>| {
+                if let Some(o) = d.open {
+                    assert!(files.insert(o, (0, 0, false)).is_none(), "opened twice");
+                }
+                if let Some((f, _)) = d.write {
+                    let e = files.get_mut(&f).unwrap();
+                    assert!(!e.2, "write after close");
+                    if stream == 0 {
+                        e.0 += 1
+                    } else {
+                        e.1 += 1
+                    }
+                }
+                for c in d.close {
+                    files.get_mut(&c).unwrap().2 = true;
+                }
+                d.keyframe_at
+            };
         let mut frame = 0u64;
         for t in (0..total_ms).step_by(20) {
             let d = seg.route(switches, 1, ms(t), true);
@@ -226,7 +248,7 @@ mod tests {
             }
             if t % 40 == 0 {
                 let pts = ms(t);
-                let key = frame % gop == 0 || forced.iter().any(|k| *k <= pts);
+                let key = frame.is_multiple_of(gop) || forced.iter().any(|k| *k <= pts);
                 if key {
                     forced.clear();
                 }
@@ -240,10 +262,13 @@ mod tests {
         for c in seg.finish() {
             files.get_mut(&c).unwrap().2 = true;
         }
-        files.into_iter().map(|(s, (v, a, closed))| {
-            assert!(closed);
-            (s, v, a)
-        }).collect()
+        files
+            .into_iter()
+            .map(|(s, (v, a, closed))| {
+                assert!(closed);
+                (s, v, a)
+            })
+            .collect()
     }
 
     #[test]
@@ -253,7 +278,9 @@ mod tests {
         let starts: Vec<u64> = files.iter().map(|f| f.0.as_millis() as u64).collect();
         assert_eq!(starts, vec![0, 10_000, 20_000, 30_000, 40_000]);
         // 25 fps video and 50/s audio, all of it on the record; keyframes were forced in time
-        let (v, a): (u64, u64) = files.iter().fold((0, 0), |acc, f| (acc.0 + f.1, acc.1 + f.2));
+        let (v, a): (u64, u64) = files
+            .iter()
+            .fold((0, 0), |acc, f| (acc.0 + f.1, acc.1 + f.2));
         assert_eq!(a, (25_000 + 12_000) / 20);
         // only the frames after going back on record, before the forced keyframe, are dropped
         assert!(v >= (25_000 + 12_000) / 40 - 1, "video frames {v}");

@@ -114,9 +114,15 @@ pub enum Command {
     Mute(ParticipantId),
     Unmute(ParticipantId),
     Remove(ParticipantId),
-    OffRecord { reason: String },
-    OnRecord { reason: String },
-    ShowExhibit { name: String },
+    OffRecord {
+        reason: String,
+    },
+    OnRecord {
+        reason: String,
+    },
+    ShowExhibit {
+        name: String,
+    },
     HideExhibit,
     Stop,
 }
@@ -131,31 +137,67 @@ pub enum Event {
         role: Role,
         at: Duration,
     },
-    Admitted { id: ParticipantId, at: Duration },
-    StoodDown { id: ParticipantId, at: Duration },
-    Muted { id: ParticipantId, at: Duration },
-    Unmuted { id: ParticipantId, at: Duration },
-    Removed { id: ParticipantId, at: Duration },
-    WentOffRecord { at: Duration, reason: String },
+    Admitted {
+        id: ParticipantId,
+        at: Duration,
+    },
+    StoodDown {
+        id: ParticipantId,
+        at: Duration,
+    },
+    Muted {
+        id: ParticipantId,
+        at: Duration,
+    },
+    Unmuted {
+        id: ParticipantId,
+        at: Duration,
+    },
+    Removed {
+        id: ParticipantId,
+        at: Duration,
+    },
+    WentOffRecord {
+        at: Duration,
+        reason: String,
+    },
     /// Back on the record; `gap` is the off-record interval that is absent from the recording.
     WentOnRecord {
         at: Duration,
         reason: String,
         gap: Option<(Duration, Duration)>,
     },
-    ExhibitShown { name: String, at: Duration },
-    ExhibitHidden { at: Duration },
+    ExhibitShown {
+        name: String,
+        at: Duration,
+    },
+    ExhibitHidden {
+        at: Duration,
+    },
     /// No media from a present participant for the stall threshold; silence is filled in.
-    Stalled { id: ParticipantId, at: Duration },
-    Resumed { id: ParticipantId, at: Duration },
+    Stalled {
+        id: ParticipantId,
+        at: Duration,
+    },
+    Resumed {
+        id: ParticipantId,
+        at: Duration,
+    },
     /// A segment or track file was closed, hashed and listed in the manifest.
     FileClosed(FileEntry),
     /// The room started on an output directory that already held a recording (after a crash
     /// or a stop): media between the last closed file and `at` is missing.
-    Restarted { gap_from: Duration, at: Duration },
-    Stopped { at: Duration },
+    Restarted {
+        gap_from: Duration,
+        at: Duration,
+    },
+    Stopped {
+        at: Duration,
+    },
     /// A media error; the room carries on where it can.
-    MediaError { message: String },
+    MediaError {
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +256,9 @@ impl RoomState {
                     return Err(Error::Invalid(format!("participant {id} already present")));
                 }
                 if self.participants.len() >= 12 {
-                    return Err(Error::Invalid("a room holds at most 12 participants".into()));
+                    return Err(Error::Invalid(
+                        "a room holds at most 12 participants".into(),
+                    ));
                 }
                 s.participants.push(Participant {
                     id: id.clone(),
@@ -333,7 +377,11 @@ mod tests {
 
     #[test]
     fn table_of_transitions() {
-        let base = add(&add(&RoomState::new(secs(0)), "j", Role::Judge), "w", Role::Witness);
+        let base = add(
+            &add(&RoomState::new(secs(0)), "j", Role::Judge),
+            "w",
+            Role::Witness,
+        );
         // (command, accepted?)
         let table: Vec<(Command, bool)> = vec![
             (Command::Admit(id("w")), true),
@@ -357,11 +405,21 @@ mod tests {
     fn off_and_on_record_reports_the_gap_and_logs_switches() {
         let s = RoomState::new(secs(0));
         let (s, _) = s
-            .apply(Command::OffRecord { reason: "recess".into() }, secs(10))
+            .apply(
+                Command::OffRecord {
+                    reason: "recess".into(),
+                },
+                secs(10),
+            )
             .unwrap();
         assert!(!s.is_on_record());
         let (s, ev) = s
-            .apply(Command::OnRecord { reason: "resumed".into() }, secs(25))
+            .apply(
+                Command::OnRecord {
+                    reason: "resumed".into(),
+                },
+                secs(25),
+            )
             .unwrap();
         assert_eq!(
             ev,
@@ -378,7 +436,11 @@ mod tests {
     #[test]
     fn judges_come_first_in_the_view_and_stood_down_are_not_shown() {
         let mut s = RoomState::new(secs(0));
-        for (i, r) in [("a", Role::Counsel), ("b", Role::Witness), ("j", Role::Judge)] {
+        for (i, r) in [
+            ("a", Role::Counsel),
+            ("b", Role::Witness),
+            ("j", Role::Judge),
+        ] {
             s = add(&s, i, r);
             s = s.apply(Command::Admit(id(i)), secs(0)).unwrap().0;
         }
@@ -393,7 +455,9 @@ mod tests {
 
     #[test]
     fn a_stopped_room_refuses_everything() {
-        let (s, _) = RoomState::new(secs(0)).apply(Command::Stop, secs(1)).unwrap();
+        let (s, _) = RoomState::new(secs(0))
+            .apply(Command::Stop, secs(1))
+            .unwrap();
         assert!(s.apply(Command::HideExhibit, secs(2)).is_err());
     }
 

@@ -72,7 +72,14 @@ impl FileWriter {
     }
 
     /// Writes `buffer` of stream `i` at `rel` (its time in the file), with `caps` set first.
-    pub fn push(&mut self, i: usize, caps: &gst::Caps, buffer: &gst::Buffer, rel: Duration, end: Duration) {
+    pub fn push(
+        &mut self,
+        i: usize,
+        caps: &gst::Caps,
+        buffer: &gst::Buffer,
+        rel: Duration,
+        end: Duration,
+    ) {
         let (src, has_caps) = &mut self.srcs[i];
         if !*has_caps {
             src.set_caps(Some(caps));

@@ -9,9 +9,15 @@ use anyhow::Result;
 use common::*;
 use recorder::Manifest;
 
-fn record(out: &std::path::Path, parties: &[(String, std::path::PathBuf)], seconds: u32) -> Command {
+fn record(
+    out: &std::path::Path,
+    parties: &[(String, std::path::PathBuf)],
+    seconds: u32,
+) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opencourt-record"));
-    cmd.arg("--out").arg(out).args(["--seconds", &seconds.to_string(), "--segment-seconds", "3"]);
+    cmd.arg("--out")
+        .arg(out)
+        .args(["--seconds", &seconds.to_string(), "--segment-seconds", "3"]);
     for (label, wav) in parties {
         cmd.arg("--party").arg(format!("{label}={}", wav.display()));
     }
@@ -24,7 +30,16 @@ fn kill_9_loses_at_most_one_second_and_a_restart_continues() -> Result<()> {
     let d = tmp.path();
     let parties = vec![
         ("Judge:judge".to_string(), tone(d, "judge", 440, 60.0)?),
-        ("Wit:witness".to_string(), speech(d, "wit", "I was at home all evening, I saw nothing.", 0.5, 60.0)?),
+        (
+            "Wit:witness".to_string(),
+            speech(
+                d,
+                "wit",
+                "I was at home all evening, I saw nothing.",
+                0.5,
+                60.0,
+            )?,
+        ),
     ];
     let out = d.join("rec");
     let mut child = record(&out, &parties, 60).stderr(Stdio::null()).spawn()?;
@@ -45,7 +60,10 @@ fn kill_9_loses_at_most_one_second_and_a_restart_continues() -> Result<()> {
 
     let m = Manifest::load(&out)?.expect("manifest");
     let r = recorder::verify(&out)?;
-    assert!(r.is_intact(), "closed files still match their hashes: {r:?}");
+    assert!(
+        r.is_intact(),
+        "closed files still match their hashes: {r:?}"
+    );
     // the files open at the kill: the mix and one track per party
     assert_eq!(r.unlisted.len(), 3, "{r:?}");
     let mut names: Vec<String> = m.files.iter().map(|f| f.file.clone()).collect();
@@ -69,10 +87,17 @@ fn kill_9_loses_at_most_one_second_and_a_restart_continues() -> Result<()> {
     assert!(status.success());
     let m2 = Manifest::load(&out)?.expect("manifest");
     assert_eq!(m2.hearing_started_utc, m.hearing_started_utc);
-    let gap = m2.gaps.iter().find(|g| g.reason == "recorder restarted").expect("restart gap");
+    let gap = m2
+        .gaps
+        .iter()
+        .find(|g| g.reason == "recorder restarted")
+        .expect("restart gap");
     assert_eq!(gap.from_ms, last_closed);
     assert!(gap.to_ms as f64 / 1000.0 > killed_at, "{gap:?}");
-    let new: Vec<_> = mix_files(&m2).into_iter().filter(|f| f.start_ms >= gap.to_ms).collect();
+    let new: Vec<_> = mix_files(&m2)
+        .into_iter()
+        .filter(|f| f.start_ms >= gap.to_ms)
+        .collect();
     assert!(!new.is_empty(), "new segments after the restart");
     let r2 = recorder::verify(&out)?;
     assert!(r2.is_intact(), "{r2:?}");

@@ -37,7 +37,10 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let d = tmp.path();
     let src = |name: &str, f: u32, secs: f64| -> Result<Source> {
-        Ok(Source { audio: tone(d, name, f, secs)?, video: None })
+        Ok(Source {
+            audio: tone(d, name, f, secs)?,
+            video: None,
+        })
     };
     let (judge, counsel, witness, late) = (
         ParticipantId::parse("judge")?,
@@ -52,8 +55,18 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     cfg.stall_after = Duration::from_secs(1);
     let (room, events) = Room::start(cfg)?;
     room.add(&judge, "Judge", Role::Judge, &src("judge", 440, 30.0)?)?;
-    room.add(&counsel, "Counsel", Role::Counsel, &src("counsel", 660, 30.0)?)?;
-    room.add(&witness, "Witness", Role::Witness, &src("witness", 880, 30.0)?)?;
+    room.add(
+        &counsel,
+        "Counsel",
+        Role::Counsel,
+        &src("counsel", 660, 30.0)?,
+    )?;
+    room.add(
+        &witness,
+        "Witness",
+        Role::Witness,
+        &src("witness", 880, 30.0)?,
+    )?;
     for p in [&judge, &counsel, &witness] {
         room.admit(p)?;
     }
@@ -80,7 +93,10 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     room.stop()?;
 
     let evs: Vec<Event> = events.try_iter().collect();
-    let errors: Vec<_> = evs.iter().filter(|e| matches!(e, Event::MediaError { .. })).collect();
+    let errors: Vec<_> = evs
+        .iter()
+        .filter(|e| matches!(e, Event::MediaError { .. }))
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let stalled: Vec<_> = evs
         .iter()
@@ -89,9 +105,24 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
             _ => None,
         })
         .collect();
-    assert_eq!(stalled, vec!["late"], "only the participant whose media stopped stalls");
-    for kind in ["Muted", "Unmuted", "StoodDown", "ExhibitShown", "ExhibitHidden", "Removed", "Stopped"] {
-        assert!(evs.iter().any(|e| format!("{e:?}").starts_with(kind)), "no {kind} event");
+    assert_eq!(
+        stalled,
+        vec!["late"],
+        "only the participant whose media stopped stalls"
+    );
+    for kind in [
+        "Muted",
+        "Unmuted",
+        "StoodDown",
+        "ExhibitShown",
+        "ExhibitHidden",
+        "Removed",
+        "Stopped",
+    ] {
+        assert!(
+            evs.iter().any(|e| format!("{e:?}").starts_with(kind)),
+            "no {kind} event"
+        );
     }
 
     let m = Manifest::load(&out)?.expect("manifest");
@@ -108,24 +139,40 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
         let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         assert!(worst < 0.15, "{}: video pauses for {worst:.3} s", f.file);
         if let Some(p) = prev_end {
-            assert!((start + times[0] - p).abs() < 0.15, "{}: hole before it", f.file);
+            assert!(
+                (start + times[0] - p).abs() < 0.15,
+                "{}: hole before it",
+                f.file
+            );
         }
         prev_end = Some(start + times.last().unwrap() + 1.0 / 15.0);
         covered += probe(&path)?.duration;
     }
-    assert!((covered - 10.0).abs() <= 0.5, "recorded {covered} s of 10 s");
+    assert!(
+        (covered - 10.0).abs() <= 0.5,
+        "recorded {covered} s of 10 s"
+    );
 
     let mix = timeline(&out, &mixes)?;
     let mix_pcm = slice(&mix, 0.0, 10.0);
     let judge_in_mix = tone_power(&mix_pcm, 440.0);
     // (a participant is heard once their decoder has started, ~0.3 s after joining)
-    assert!(all_present(between(&judge_in_mix, 0.3, 10.0)), "the judge is heard without a break: {judge_in_mix:?}");
+    assert!(
+        all_present(between(&judge_in_mix, 0.3, 10.0)),
+        "the judge is heard without a break: {judge_in_mix:?}"
+    );
     let counsel_in_mix = tone_power(&mix_pcm, 660.0);
     assert!(all_present(between(&counsel_in_mix, 0.3, 3.0)));
-    assert!(all_absent(between(&counsel_in_mix, 3.0, 6.5)), "muted counsel is out of the mix");
+    assert!(
+        all_absent(between(&counsel_in_mix, 3.0, 6.5)),
+        "muted counsel is out of the mix"
+    );
     assert!(all_present(between(&counsel_in_mix, 6.5, 10.0)));
     let witness_in_mix = tone_power(&mix_pcm, 880.0);
-    assert!(all_absent(between(&witness_in_mix, 5.0, 7.0)), "stood-down witness is out of the mix");
+    assert!(
+        all_absent(between(&witness_in_mix, 5.0, 7.0)),
+        "stood-down witness is out of the mix"
+    );
     assert!(all_present(between(&witness_in_mix, 7.0, 10.0)));
 
     let track = |id: &str, f: f64| -> Result<Vec<f64>> {
@@ -133,15 +180,30 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
         Ok(tone_power(&slice(&t, 0.0, 10.0), f))
     };
     let c = track("counsel", 660.0)?;
-    assert!(all_present(between(&c, 0.3, 10.0)), "muting keeps counsel's own track");
+    assert!(
+        all_present(between(&c, 0.3, 10.0)),
+        "muting keeps counsel's own track"
+    );
     let w = track("witness", 880.0)?;
     assert!(all_present(between(&w, 0.3, 5.0)) && all_present(between(&w, 7.0, 10.0)));
-    assert!(all_absent(between(&w, 5.0, 7.0)), "a stood-down witness's track is silent");
+    assert!(
+        all_absent(between(&w, 5.0, 7.0)),
+        "a stood-down witness's track is silent"
+    );
     let l = track("late", 1100.0)?;
-    assert!(all_present(between(&l, 2.3, 3.0)), "late joiner's track starts when they join");
-    assert!(all_absent(between(&l, 3.2, 9.0)), "stalled: silence filled in");
+    assert!(
+        all_present(between(&l, 2.3, 3.0)),
+        "late joiner's track starts when they join"
+    );
+    assert!(
+        all_absent(between(&l, 3.2, 9.0)),
+        "stalled: silence filled in"
+    );
     let late_files = track_files(&m, "late");
     let late_end = late_files.iter().map(|f| f.end_ms).max().unwrap_or(0);
-    assert!(late_end >= 8_800, "the stalled track goes on until removal, ends at {late_end} ms");
+    assert!(
+        late_end >= 8_800,
+        "the stalled track goes on until removal, ends at {late_end} ms"
+    );
     Ok(())
 }

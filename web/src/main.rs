@@ -12,12 +12,17 @@ struct Cli {
 enum Command {
     /// Placeholder until the control plane lands.
     Version,
+    /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
+    Record(recorder::cli::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => println!("{}", env!("CARGO_PKG_VERSION")),
+        Command::Record(args) => {
+            recorder::cli::run(&args)?;
+        }
     }
     Ok(())
 }

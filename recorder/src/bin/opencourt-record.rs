@@ -3,7 +3,10 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "opencourt-record", about = "Record a hearing room fed from files")]
+#[command(
+    name = "opencourt-record",
+    about = "Record a hearing room fed from files"
+)]
 struct Cli {
     #[command(flatten)]
     args: recorder::cli::Args,

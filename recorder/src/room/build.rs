@@ -1,7 +1,8 @@
 //! Building the room's elements. Only construction here; [`super::Room`] decides what to do.
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -180,7 +181,60 @@ pub(crate) fn exhibit(image: &Path) -> Result<(gst::Bin, gst::Pad)> {
     let target = by_name(&bin, "q")?
         .static_pad("src")
         .ok_or_else(|| Error::Gst("queue src".into()))?;
-    let g = gst::GhostPad::builder_with_target(&target)?.name("video").build();
+    let g = gst::GhostPad::builder_with_target(&target)?
+        .name("video")
+        .build();
     bin.add_pad(&g)?;
     Ok((bin, g.upcast()))
+}
+
+/// Starts a branch just added to the running room. Not `sync_state_with_parent`: while
+/// another branch's decodebin is still prerolling the pipeline reports PAUSED, and a branch
+/// synced then would stay paused (its live mixer never producing).
+pub(crate) fn start_branch(bin: &gst::Bin) -> Result<()> {
+    bin.set_state(gst::State::Playing)?;
+    Ok(())
+}
+
+/// Releases the mixer pads a branch feeds (which unblocks its streaming thread), then stops
+/// and removes the branch.
+pub(crate) fn remove_branch(
+    pipeline: &gst::Pipeline,
+    bin: &gst::Bin,
+    pads: &[(&gst::Element, &gst::Pad)],
+) -> Result<()> {
+    for (mixer, pad) in pads {
+        if let Some(peer) = pad.peer() {
+            let _ = peer.unlink(*pad);
+        }
+        mixer.release_request_pad(*pad);
+    }
+    bin.set_state(gst::State::Null)?;
+    pipeline.remove(bin)?;
+    Ok(())
+}
+
+/// Writes the UTC date and time of each frame (hearing start + its running time) on the view.
+pub(crate) fn install_utc_overlay(
+    overlay: &gst::Element,
+    offset: Duration,
+    started: chrono::DateTime<chrono::Utc>,
+) {
+    let overlay = overlay.clone();
+    let Some(pad) = overlay.static_pad("video_sink") else {
+        return;
+    };
+    let last = Mutex::new(String::new());
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+            let t = started + offset + Duration::from_nanos(pts.nseconds());
+            let text = t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+            let mut last = last.lock().expect("overlay text lock");
+            if *last != text {
+                overlay.set_property("text", &text);
+                *last = text;
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
 }

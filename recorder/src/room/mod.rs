@@ -103,7 +103,11 @@ fn ns(d: Duration) -> gst::ClockTime {
 impl Inner {
     /// The hearing clock now.
     fn now(&self) -> Duration {
-        let rt = self.core.pipeline.current_running_time().map_or(0, |t| t.nseconds());
+        let rt = self
+            .core
+            .pipeline
+            .current_running_time()
+            .map_or(0, |t| t.nseconds());
         self.ctx.offset + Duration::from_nanos(rt)
     }
 
@@ -121,9 +125,17 @@ impl Inner {
     /// Puts every pad where the state says: tiles by layout, hidden and muted otherwise.
     fn apply_layout(&self, c: &Control) {
         let view = c.state.in_view();
-        let l = layout(view.len(), c.exhibit.is_some(), self.cfg.width, self.cfg.height);
+        let l = layout(
+            view.len(),
+            c.exhibit.is_some(),
+            self.cfg.width,
+            self.cfg.height,
+        );
         for (id, m) in &c.media {
-            let p = c.state.participant(id).expect("media only for participants");
+            let p = c
+                .state
+                .participant(id)
+                .expect("media only for participants");
             let pos = view.iter().position(|v| &v.id == id);
             match pos {
                 Some(i) => {
@@ -171,12 +183,21 @@ impl Inner {
                 events.extend(c.health.check(id, seen, now));
             }
         }
-        self.outputs.lock().expect("outputs lock").close_overdue(&self.ctx, now);
+        self.outputs
+            .lock()
+            .expect("outputs lock")
+            .close_overdue(&self.ctx, now);
         self.emit_all(events);
         let bus = self.core.pipeline.bus().expect("pipeline bus");
-        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning]) {
+        while let Some(msg) =
+            bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
+        {
             let message = match msg.view() {
-                gst::MessageView::Error(e) => format!("{}: {}", msg.src().map(|s| s.path_string()).unwrap_or_default(), e.error()),
+                gst::MessageView::Error(e) => format!(
+                    "{}: {}",
+                    msg.src().map(|s| s.path_string()).unwrap_or_default(),
+                    e.error()
+                ),
                 gst::MessageView::Warning(w) => {
                     tracing::warn!(warning = %w.error(), "media warning");
                     continue;
@@ -232,7 +253,10 @@ impl Room {
                 to_ms: offset.as_millis() as u64,
                 reason: "recorder restarted".into(),
             });
-            restart_event = Some(Event::Restarted { gap_from: from, at: offset });
+            restart_event = Some(Event::Restarted {
+                gap_from: from,
+                at: offset,
+            });
         }
         manifest.save(&cfg.out)?;
         let core = build::core(&cfg)?;
@@ -246,7 +270,11 @@ impl Room {
         });
         let outputs = Arc::new(Mutex::new(Outputs {
             switches: state.switches.clone(),
-            mix: Output::new(FileKind::Mix, vec![StreamKind::Video, StreamKind::Audio], cfg.segment),
+            mix: Output::new(
+                FileKind::Mix,
+                vec![StreamKind::Video, StreamKind::Audio],
+                cfg.segment,
+            ),
             tracks: BTreeMap::new(),
             stopping: false,
         }));
@@ -265,7 +293,7 @@ impl Room {
         });
         connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
         connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
-        install_utc_overlay(&inner, started);
+        build::install_utc_overlay(&inner.core.utc_overlay, inner.ctx.offset, started);
         if let Some(e) = restart_event {
             inner.ctx.emit(e);
         }
@@ -282,7 +310,13 @@ impl Room {
                 }
             })
             .map_err(|e| Error::io("room-ticker", e))?;
-        Ok((Room { inner, ticker: Some(ticker) }, rx))
+        Ok((
+            Room {
+                inner,
+                ticker: Some(ticker),
+            },
+            rx,
+        ))
     }
 
     /// The hearing clock (zero when the hearing first started in this directory).
@@ -293,15 +327,33 @@ impl Room {
     pub fn add(&self, id: &ParticipantId, name: &str, role: Role, src: &Source) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
-        let cmd = Command::Add { id: id.clone(), name: name.into(), role };
+        let cmd = Command::Add {
+            id: id.clone(),
+            name: name.into(),
+            role,
+        };
         // validate before building anything
         c.state.apply(cmd.clone(), inner.now())?;
         let label = format!("{name} — {}", role.label());
-        let pb = build::participant(&inner.cfg, &format!("p-{id}"), &label, &src.audio, src.video.as_deref())?;
+        let pb = build::participant(
+            &inner.cfg,
+            &format!("p-{id}"),
+            &label,
+            &src.audio,
+            src.video.as_deref(),
+        )?;
         let pipeline = &inner.core.pipeline;
         pipeline.add(&pb.bin)?;
-        let comp_pad = inner.core.compositor.request_pad_simple("sink_%u").ok_or_else(|| Error::Gst("compositor pad".into()))?;
-        let mix_pad = inner.core.audiomixer.request_pad_simple("sink_%u").ok_or_else(|| Error::Gst("audiomixer pad".into()))?;
+        let comp_pad = inner
+            .core
+            .compositor
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("compositor pad".into()))?;
+        let mix_pad = inner
+            .core
+            .audiomixer
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("audiomixer pad".into()))?;
         comp_pad.set_property("alpha", 0.0f64);
         mix_pad.set_property("mute", true);
         pb.track_pad.set_property("mute", true);
@@ -313,15 +365,30 @@ impl Room {
         if let Some(p) = pb.bin.by_name("seen").and_then(|e| e.static_pad("src")) {
             p.set_offset(rt);
         }
-        pb.audio_out.link(&mix_pad).map_err(|e| Error::Gst(format!("link audio: {e:?}")))?;
-        pb.video_out.link(&comp_pad).map_err(|e| Error::Gst(format!("link video: {e:?}")))?;
+        pb.audio_out
+            .link(&mix_pad)
+            .map_err(|e| Error::Gst(format!("link audio: {e:?}")))?;
+        pb.video_out
+            .link(&comp_pad)
+            .map_err(|e| Error::Gst(format!("link video: {e:?}")))?;
         inner.outputs.lock().expect("outputs lock").tracks.insert(
             id.clone(),
-            Output::new(FileKind::Track { participant: id.to_string() }, vec![StreamKind::Audio], inner.cfg.segment),
+            Output::new(
+                FileKind::Track {
+                    participant: id.to_string(),
+                },
+                vec![StreamKind::Audio],
+                inner.cfg.segment,
+            ),
         );
         connect_sink(inner, &pb.track_sink, Which::Track(id.clone()), 0);
-        start_branch(&pb.bin)?;
-        let media = PartMedia { bin: pb, comp_pad, mix_pad, offset };
+        build::start_branch(&pb.bin)?;
+        let media = PartMedia {
+            bin: pb,
+            comp_pad,
+            mix_pad,
+            offset,
+        };
         c.media.insert(id.clone(), media);
         let ev = inner.transition(&mut c, cmd)?;
         inner.apply_layout(&c);
@@ -362,11 +429,24 @@ impl Room {
         let media = c.media.remove(id);
         inner.apply_layout(&c);
         drop(c);
-        if let Some(mut out) = inner.outputs.lock().expect("outputs lock").tracks.remove(id) {
+        if let Some(mut out) = inner
+            .outputs
+            .lock()
+            .expect("outputs lock")
+            .tracks
+            .remove(id)
+        {
             out.finish(&inner.ctx);
         }
         if let Some(m) = media {
-            remove_branch(&inner.core.pipeline, &m.bin.bin, &[(&inner.core.compositor, &m.comp_pad), (&inner.core.audiomixer, &m.mix_pad)])?;
+            build::remove_branch(
+                &inner.core.pipeline,
+                &m.bin.bin,
+                &[
+                    (&inner.core.compositor, &m.comp_pad),
+                    (&inner.core.audiomixer, &m.mix_pad),
+                ],
+            )?;
         }
         inner.emit_all(ev);
         Ok(())
@@ -375,11 +455,15 @@ impl Room {
     /// Goes off the record: the open files close at this moment, nothing is written until
     /// [`Room::on_record`].
     pub fn off_record(&self, reason: &str) -> Result<()> {
-        self.record(Command::OffRecord { reason: reason.into() })
+        self.record(Command::OffRecord {
+            reason: reason.into(),
+        })
     }
 
     pub fn on_record(&self, reason: &str) -> Result<()> {
-        self.record(Command::OnRecord { reason: reason.into() })
+        self.record(Command::OnRecord {
+            reason: reason.into(),
+        })
     }
 
     fn record(&self, cmd: Command) -> Result<()> {
@@ -392,7 +476,11 @@ impl Room {
         let at = inner.now();
         if let (RecordState::Off { since, reason }, true) = (before, on) {
             let mut m = inner.ctx.manifest.lock().expect("manifest lock");
-            m.gaps.push(Gap { from_ms: since.as_millis() as u64, to_ms: at.as_millis() as u64, reason });
+            m.gaps.push(Gap {
+                from_ms: since.as_millis() as u64,
+                to_ms: at.as_millis() as u64,
+                reason,
+            });
             m.save(&inner.ctx.dir)?;
         }
         drop(c);
@@ -408,21 +496,28 @@ impl Room {
     pub fn show_exhibit(&self, name: &str, image: &Path) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
-        c.state.apply(Command::ShowExhibit { name: name.into() }, inner.now())?;
+        c.state
+            .apply(Command::ShowExhibit { name: name.into() }, inner.now())?;
         let old = c.exhibit.take();
         let (bin, ghost) = build::exhibit(image)?;
         inner.core.pipeline.add(&bin)?;
-        let pad = inner.core.compositor.request_pad_simple("sink_%u").ok_or_else(|| Error::Gst("compositor pad".into()))?;
+        let pad = inner
+            .core
+            .compositor
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("compositor pad".into()))?;
         pad.set_property_from_str("sizing-policy", "keep-aspect-ratio");
         ghost.set_offset(inner.now().saturating_sub(inner.ctx.offset).as_nanos() as i64);
-        ghost.link(&pad).map_err(|e| Error::Gst(format!("link exhibit: {e:?}")))?;
-        start_branch(&bin)?;
+        ghost
+            .link(&pad)
+            .map_err(|e| Error::Gst(format!("link exhibit: {e:?}")))?;
+        build::start_branch(&bin)?;
         c.exhibit = Some((bin, pad));
         let ev = inner.transition(&mut c, Command::ShowExhibit { name: name.into() })?;
         inner.apply_layout(&c);
         drop(c);
         if let Some((b, p)) = old {
-            remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
+            build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
         }
         inner.emit_all(ev);
         Ok(())
@@ -436,7 +531,7 @@ impl Room {
         inner.apply_layout(&c);
         drop(c);
         if let Some((b, p)) = old {
-            remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
+            build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
         }
         inner.emit_all(ev);
         Ok(())
@@ -448,11 +543,19 @@ impl Room {
     }
 
     fn shutdown(&mut self) -> Result<()> {
-        let Some(ticker) = self.ticker.take() else { return Ok(()) };
+        let Some(ticker) = self.ticker.take() else {
+            return Ok(());
+        };
         let inner = &self.inner;
         inner.stop.store(true, Ordering::Relaxed);
         let _ = ticker.join();
-        if inner.control.lock().expect("control lock").exhibit.is_some() {
+        if inner
+            .control
+            .lock()
+            .expect("control lock")
+            .exhibit
+            .is_some()
+        {
             self.hide_exhibit()?;
         }
         let ev = {
@@ -461,11 +564,19 @@ impl Room {
         };
         // nothing after this moment is on the record, however long the drain takes
         let end = inner.now();
-        inner.outputs.lock().expect("outputs lock").switches.push(Switch { at: end, on: false });
+        inner
+            .outputs
+            .lock()
+            .expect("outputs lock")
+            .switches
+            .push(Switch { at: end, on: false });
         // drain: every source ends, the mixers and encoders flush what they hold
         inner.core.pipeline.send_event(gst::event::Eos::new());
         let bus = inner.core.pipeline.bus().expect("pipeline bus");
-        let _ = bus.timed_pop_filtered(gst::ClockTime::from_seconds(3), &[gst::MessageType::Eos, gst::MessageType::Error]);
+        let _ = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(3),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        );
         {
             let mut o = inner.outputs.lock().expect("outputs lock");
             o.mix.finish(&inner.ctx);
@@ -490,46 +601,4 @@ impl Drop for Room {
             tracing::error!(error = %e, "stopping the room");
         }
     }
-}
-
-/// Starts a branch just added to the running room. Not `sync_state_with_parent`: while
-/// another branch's decodebin is still prerolling the pipeline reports PAUSED, and a branch
-/// synced then would stay paused (its live mixer never producing).
-fn start_branch(bin: &gst::Bin) -> Result<()> {
-    bin.set_state(gst::State::Playing)?;
-    Ok(())
-}
-
-/// Releases the mixer pads a branch feeds (which unblocks its streaming thread), then stops
-/// and removes the branch.
-fn remove_branch(pipeline: &gst::Pipeline, bin: &gst::Bin, pads: &[(&gst::Element, &gst::Pad)]) -> Result<()> {
-    for (mixer, pad) in pads {
-        if let Some(peer) = pad.peer() {
-            let _ = peer.unlink(*pad);
-        }
-        mixer.release_request_pad(*pad);
-    }
-    bin.set_state(gst::State::Null)?;
-    pipeline.remove(bin)?;
-    Ok(())
-}
-
-/// Writes the UTC date and time of each frame (hearing start + its running time) on the view.
-fn install_utc_overlay(inner: &Arc<Inner>, started: chrono::DateTime<chrono::Utc>) {
-    let overlay = inner.core.utc_overlay.clone();
-    let offset = inner.ctx.offset;
-    let Some(pad) = overlay.static_pad("video_sink") else { return };
-    let last = Mutex::new(String::new());
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
-            let t = started + offset + Duration::from_nanos(pts.nseconds());
-            let text = t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-            let mut last = last.lock().expect("overlay text lock");
-            if *last != text {
-                overlay.set_property("text", &text);
-                *last = text;
-            }
-        }
-        gst::PadProbeReturn::Ok
-    });
 }

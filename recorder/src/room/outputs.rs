@@ -105,7 +105,9 @@ impl Outputs {
         let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
         let rt = segment.to_running_time(buffer.pts()?)?;
         let t = ctx.offset + Duration::from_nanos(rt.nseconds());
-        let dur = buffer.duration().map_or(Duration::ZERO, |d| Duration::from_nanos(d.nseconds()));
+        let dur = buffer
+            .duration()
+            .map_or(Duration::ZERO, |d| Duration::from_nanos(d.nseconds()));
         let key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
         let switches = &self.switches;
         let out = match which {
@@ -168,7 +170,8 @@ fn spawn_closer(ctx: std::sync::Arc<Ctx>, w: FileWriter, kind: FileKind) {
                         let saved = {
                             let mut m = ctx.manifest.lock().expect("manifest lock");
                             m.files.push(entry.clone());
-                            m.files.sort_by(|a, b| (a.start_ms, &a.file).cmp(&(b.start_ms, &b.file)));
+                            m.files
+                                .sort_by(|a, b| (a.start_ms, &a.file).cmp(&(b.start_ms, &b.file)));
                             m.save(&ctx.dir)
                         };
                         if let Err(e) = saved {

@@ -19,7 +19,9 @@ pub fn run(cmd: &mut Command) -> Result<String> {
 pub fn speech(dir: &Path, name: &str, text: &str, at: f64, total: f64) -> Result<PathBuf> {
     let raw = dir.join(format!("{name}-raw.wav"));
     run(Command::new("espeak-ng").arg("-w").arg(&raw).arg(text))?;
-    let len: f64 = run(Command::new("soxi").arg("-D").arg(&raw))?.trim().parse()?;
+    let len: f64 = run(Command::new("soxi").arg("-D").arg(&raw))?
+        .trim()
+        .parse()?;
     assert!(at + len < total, "speech {len} s does not fit");
     let out = dir.join(format!("{name}.wav"));
     run(Command::new("sox")
@@ -35,7 +37,10 @@ pub fn speech_span(wav: &Path) -> Result<(f64, f64)> {
     let pcm = decode(wav)?;
     let w = windows(&pcm);
     let loud: Vec<usize> = (0..w.len()).filter(|i| w[*i] > LOUD).collect();
-    let (a, b) = (*loud.first().context("no speech")?, *loud.last().context("no speech")?);
+    let (a, b) = (
+        *loud.first().context("no speech")?,
+        *loud.last().context("no speech")?,
+    );
     Ok((a as f64 * WIN, (b + 1) as f64 * WIN))
 }
 
@@ -45,14 +50,31 @@ pub fn tone(dir: &Path, name: &str, freq: u32, secs: f64) -> Result<PathBuf> {
     run(Command::new("sox")
         .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
         .arg(&out)
-        .args(["synth", &secs.to_string(), "sine", &freq.to_string(), "vol", "0.2"]))?;
+        .args([
+            "synth",
+            &secs.to_string(),
+            "sine",
+            &freq.to_string(),
+            "vol",
+            "0.2",
+        ]))?;
     Ok(out)
 }
 
 pub fn image(dir: &Path) -> Result<PathBuf> {
     let out = dir.join("exhibit.png");
     run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=navy:s=800x600", "-frames:v", "1"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=navy:s=800x600",
+            "-frames:v",
+            "1",
+        ])
         .arg(&out))?;
     Ok(out)
 }
@@ -72,7 +94,11 @@ pub fn decode(path: &Path) -> Result<Vec<f32>> {
         .args(["-f", "s16le", "-ac", "1", "-ar", &RATE.to_string(), "-"])
         .output()?;
     if !out.status.success() {
-        bail!("ffmpeg {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "ffmpeg {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(out
         .stdout
@@ -125,7 +151,10 @@ pub fn timeline(dir: &Path, files: &[&FileEntry]) -> Result<Vec<Option<f32>>> {
 
 /// Samples of a timeline between `a` and `b` seconds (uncovered counts as silence).
 pub fn slice(t: &[Option<f32>], a: f64, b: f64) -> Vec<f32> {
-    let (a, b) = ((a * RATE as f64) as usize, ((b * RATE as f64) as usize).min(t.len()));
+    let (a, b) = (
+        (a * RATE as f64) as usize,
+        ((b * RATE as f64) as usize).min(t.len()),
+    );
     t[a.min(b)..b].iter().map(|x| x.unwrap_or(0.0)).collect()
 }
 
@@ -152,7 +181,14 @@ pub struct Probe {
 
 pub fn probe(path: &Path) -> Result<Probe> {
     let out = run(Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
         .arg(path))?;
     let v: serde_json::Value = serde_json::from_str(&out)?;
     let streams = v["streams"]
@@ -192,7 +228,11 @@ pub fn decodes_cleanly(path: &Path) -> Result<()> {
         .args(["-f", "null", "-"])
         .output()?;
     if !out.status.success() {
-        bail!("{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -201,7 +241,14 @@ pub fn decodes_cleanly(path: &Path) -> Result<()> {
 /// in a file whose index was never written.
 pub fn last_packet_end(path: &Path) -> Result<f64> {
     let out = run(Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path))?;
     let mut end: f64 = 0.0;
     for line in out.lines() {
@@ -216,15 +263,30 @@ pub fn last_packet_end(path: &Path) -> Result<f64> {
 /// The hearing-clock start (ms) in a recorder file name (`mix-0000012000.mkv`).
 pub fn start_ms_of(name: &str) -> u64 {
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-    stem.rsplit('-').next().and_then(|v| v.parse().ok()).expect("a recorder file name")
+    stem.rsplit('-')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a recorder file name")
 }
 
 /// Video packet times (seconds, file time) of the first video stream.
 pub fn video_packet_times(path: &Path) -> Result<Vec<f64>> {
     let out = run(Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path))?;
-    let mut v: Vec<f64> = out.lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect();
+    let mut v: Vec<f64> = out
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect();
     v.sort_by(f64::total_cmp);
     Ok(v)
 }
