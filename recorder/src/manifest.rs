@@ -32,6 +32,10 @@ pub struct FileEntry {
     /// Hearing-clock span of the media in the file: it starts playing at `start_ms`.
     pub start_ms: u64,
     pub end_ms: u64,
+    /// Open when the recorder was killed; measured and hashed by the next room on this
+    /// directory. Its media ends at the kill.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +213,7 @@ mod tests {
                 duration_ms: 10_000,
                 start_ms: 0,
                 end_ms: 10_000,
+                recovered: false,
             });
         }
         m.save(d).unwrap();

@@ -183,6 +183,11 @@ pub enum Event {
         id: ParticipantId,
         at: Duration,
     },
+    /// The current speaker (highlighted in the view) changed; `None`: nobody speaks.
+    Speaking {
+        id: Option<ParticipantId>,
+        at: Duration,
+    },
     /// A segment or track file was closed, hashed and listed in the manifest.
     FileClosed(FileEntry),
     /// The room started on an output directory that already held a recording (after a crash

@@ -87,12 +87,31 @@ fn kill_9_loses_at_most_one_second_and_a_restart_continues() -> Result<()> {
     assert!(status.success());
     let m2 = Manifest::load(&out)?.expect("manifest");
     assert_eq!(m2.hearing_started_utc, m.hearing_started_utc);
+    // the files open at the kill are measured, hashed and listed as recovered
+    for name in &r.unlisted {
+        let f = m2
+            .files
+            .iter()
+            .find(|f| &f.file == name)
+            .expect("recovered file listed");
+        assert!(f.recovered, "{name}");
+        let lost = killed_at - f.end_ms as f64 / 1000.0;
+        assert!(
+            (-0.1..=1.0).contains(&lost),
+            "{name}: listed up to {} ms",
+            f.end_ms
+        );
+    }
     let gap = m2
         .gaps
         .iter()
         .find(|g| g.reason == "recorder restarted")
         .expect("restart gap");
-    assert_eq!(gap.from_ms, last_closed);
+    let from = gap.from_ms as f64 / 1000.0;
+    assert!(
+        gap.from_ms >= last_closed && killed_at - from <= 1.0,
+        "{gap:?}"
+    );
     assert!(gap.to_ms as f64 / 1000.0 > killed_at, "{gap:?}");
     let new: Vec<_> = mix_files(&m2)
         .into_iter()
@@ -100,6 +119,6 @@ fn kill_9_loses_at_most_one_second_and_a_restart_continues() -> Result<()> {
         .collect();
     assert!(!new.is_empty(), "new segments after the restart");
     let r2 = recorder::verify(&out)?;
-    assert!(r2.is_intact(), "{r2:?}");
+    assert!(r2.is_intact() && r2.unlisted.is_empty(), "{r2:?}");
     Ok(())
 }

@@ -91,6 +91,10 @@ pub(crate) struct PartBin {
     pub track_sink: gst_app::AppSink,
     /// Stream time (ns) of the end of the last audio buffer decoded.
     pub last_seen: Arc<AtomicU64>,
+    /// Mean square (f64 bits) of the last audio buffer entering the room's mix.
+    pub power: Arc<AtomicU64>,
+    /// The tile's label, highlighted while this participant speaks.
+    pub label: gst::Element,
 }
 
 pub(crate) fn participant(
@@ -162,7 +166,24 @@ pub(crate) fn participant(
         }
         gst::PadProbeReturn::Ok
     });
+    // measured where the audio enters the mix (paced by it), not at the decoder, which runs
+    // ahead by up to the queue's length
+    let power = Arc::new(AtomicU64::new(0));
+    let pw = power.clone();
+    audio_out_target(&bin)?.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
+            let samples = map.as_slice().chunks_exact(2);
+            let n = samples.len().max(1) as f64;
+            let sum: f64 = samples
+                .map(|c| (f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0).powi(2))
+                .sum();
+            pw.store((sum / n).to_bits(), Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
     Ok(PartBin {
+        label: by_name(&bin, "label")?,
+        power,
         track_sink: appsink(&bin, "tsink")?,
         bin,
         audio_out,
@@ -170,6 +191,12 @@ pub(crate) fn participant(
         track_pad,
         last_seen,
     })
+}
+
+fn audio_out_target(bin: &gst::Bin) -> Result<gst::Pad> {
+    by_name(bin, "qmix")?
+        .static_pad("src")
+        .ok_or_else(|| Error::Gst("qmix src".into()))
 }
 
 /// An exhibit: a still image, frozen at 1 fps (the compositor repeats it between frames).

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::layout::layout;
 use crate::manifest::{FileKind, Gap, Manifest};
+use crate::speaker::{db, smooth, SpeakerDetector};
 use crate::state::{Command, Event, ParticipantId, RecordState, Role, RoomState, Switch};
 use crate::writer::StreamKind;
 use build::PartBin;
@@ -80,7 +81,14 @@ struct Control {
     media: BTreeMap<ParticipantId, PartMedia>,
     exhibit: Option<(gst::Bin, gst::Pad)>,
     health: Health,
+    speaker: SpeakerDetector,
+    /// Smoothed mean-square level of each participant in the mix.
+    levels: BTreeMap<ParticipantId, f64>,
 }
+
+/// Label colours (ARGB): white, and gold for the current speaker.
+const LABEL: u32 = 0xffff_ffff;
+const LABEL_SPEAKING: u32 = 0xffff_d700;
 
 struct Inner {
     cfg: RoomConfig,
@@ -182,6 +190,28 @@ impl Inner {
                 let seen = m.offset + Duration::from_nanos(m.bin.last_seen.load(Ordering::Relaxed));
                 events.extend(c.health.check(id, seen, now));
             }
+            let mut heard = Vec::new();
+            for (id, m) in &c.media {
+                let p = f64::from_bits(m.bin.power.swap(0f64.to_bits(), Ordering::Relaxed));
+                let level = c.levels.entry(id.clone()).or_insert(0.0);
+                *level = smooth(*level, p);
+                let audible = c
+                    .state
+                    .participant(id)
+                    .is_some_and(|p| p.admitted && !p.muted);
+                if audible {
+                    heard.push((id.clone(), db(*level)));
+                }
+            }
+            if let Some(ev) = c.speaker.update(&heard, now) {
+                for (id, m) in &c.media {
+                    let on = c.speaker.current() == Some(id);
+                    m.bin
+                        .label
+                        .set_property("color", if on { LABEL_SPEAKING } else { LABEL });
+                }
+                events.push(ev);
+            }
         }
         self.outputs
             .lock()
@@ -246,7 +276,9 @@ impl Room {
         let (tx, rx) = channel();
         let mut restart_event = None;
         let mut manifest = manifest;
+        let mut recovered = Vec::new();
         if restarted {
+            recovered = crate::recover::recover(&cfg.out, &mut manifest)?;
             let from = Duration::from_millis(manifest.last_end_ms());
             manifest.gaps.push(Gap {
                 from_ms: from.as_millis() as u64,
@@ -284,6 +316,8 @@ impl Room {
                 media: BTreeMap::new(),
                 exhibit: None,
                 health: Health::new(cfg.stall_after),
+                speaker: SpeakerDetector::default(),
+                levels: BTreeMap::new(),
             }),
             cfg,
             core,
@@ -294,6 +328,9 @@ impl Room {
         connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
         connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
         build::install_utc_overlay(&inner.core.utc_overlay, inner.ctx.offset, started);
+        for f in recovered {
+            inner.ctx.emit(Event::FileClosed(f));
+        }
         if let Some(e) = restart_event {
             inner.ctx.emit(e);
         }
@@ -426,6 +463,7 @@ impl Room {
         let mut c = inner.control.lock().expect("control lock");
         let ev = inner.transition(&mut c, Command::Remove(id.clone()))?;
         c.health.forget(id);
+        c.levels.remove(id);
         let media = c.media.remove(id);
         inner.apply_layout(&c);
         drop(c);

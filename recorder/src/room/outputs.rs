@@ -166,6 +166,7 @@ fn spawn_closer(ctx: std::sync::Arc<Ctx>, w: FileWriter, kind: FileKind) {
                             duration_ms: (end - start).as_millis() as u64,
                             start_ms: start.as_millis() as u64,
                             end_ms: end.as_millis() as u64,
+                            recovered: false,
                         };
                         let saved = {
                             let mut m = ctx.manifest.lock().expect("manifest lock");
