@@ -95,6 +95,34 @@ pub(crate) struct PartBin {
     pub power: Arc<AtomicU64>,
     /// The tile's label, highlighted while this participant speaks.
     pub label: gst::Element,
+    /// Size (and rate) of the tile as produced by this branch; set to the tile's size.
+    pub tile_caps: gst::Element,
+    pub tile_fps: i32,
+}
+
+pub(crate) fn video_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("width", w)
+        .field("height", h)
+        .field("framerate", gst::Fraction::new(fps, 1))
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .build()
+}
+
+impl PartBin {
+    /// Makes the branch produce frames of the tile's size (renegotiates; the compositor
+    /// scales the frames still in flight).
+    pub fn resize(&self, w: i32, h: i32) {
+        let caps = self.tile_caps.property::<gst::Caps>("caps");
+        let same = caps.structure(0).is_some_and(|s| {
+            s.get::<i32>("width").ok() == Some(w) && s.get::<i32>("height").ok() == Some(h)
+        });
+        if !same {
+            self.tile_caps
+                .set_property("caps", video_caps(w, h, self.tile_fps));
+        }
+    }
 }
 
 pub(crate) fn participant(
@@ -104,14 +132,15 @@ pub(crate) fn participant(
     audio: &Path,
     video: Option<&Path>,
 ) -> Result<PartBin> {
-    let tile = "video/x-raw,format=I420,width=640,height=360,pixel-aspect-ratio=1/1";
-    let video_desc = match video {
-        Some(_) => format!(
-            "filesrc name=vsrc ! decodebin ! videoconvert ! videoscale ! videorate \
-             ! {tile},framerate={}/1",
-            cfg.fps
+    // Tiles are scaled here, to their size in the view, so the compositor only copies them:
+    // a test pattern (1 fps) is then scaled once a second instead of at every output frame.
+    let (video_desc, tile_fps) = match video {
+        Some(_) => (
+            "filesrc name=vsrc ! decodebin ! videoconvert ! videorate ! videoscale \
+             ! capsfilter name=tilecaps",
+            cfg.fps,
         ),
-        None => format!("videotestsrc pattern=smpte ! {tile},framerate=1/1"),
+        None => ("videotestsrc pattern=smpte ! capsfilter name=tilecaps", 1),
     };
     // The track mixer (live, with its own silent live source) makes the track continuous:
     // muted, stood down or stalled, it records silence on the clock.
@@ -181,7 +210,11 @@ pub(crate) fn participant(
         }
         gst::PadProbeReturn::Ok
     });
+    let tile_caps = by_name(&bin, "tilecaps")?;
+    tile_caps.set_property("caps", video_caps(640, 360, tile_fps));
     Ok(PartBin {
+        tile_caps,
+        tile_fps,
         label: by_name(&bin, "label")?,
         power,
         track_sink: appsink(&bin, "tsink")?,
@@ -200,10 +233,12 @@ fn audio_out_target(bin: &gst::Bin) -> Result<gst::Pad> {
 }
 
 /// An exhibit: a still image, frozen at 1 fps (the compositor repeats it between frames).
-pub(crate) fn exhibit(image: &Path) -> Result<(gst::Bin, gst::Pad)> {
+/// Scaled (with borders, keeping its aspect) to the pane's `w`×`h` once, not at every frame.
+pub(crate) fn exhibit(image: &Path, w: i32, h: i32) -> Result<(gst::Bin, gst::Pad)> {
     let desc = "filesrc name=src ! decodebin ! imagefreeze ! videoconvert ! videoscale \
-                ! video/x-raw,format=I420,framerate=1/1,pixel-aspect-ratio=1/1 ! queue name=q";
+                ! capsfilter name=caps ! queue name=q";
     let bin = gst::parse::bin_from_description(desc, false)?;
+    by_name(&bin, "caps")?.set_property("caps", video_caps(w, h, 1));
     by_name(&bin, "src")?.set_property("location", image.to_string_lossy().as_ref());
     let target = by_name(&bin, "q")?
         .static_pad("src")

@@ -153,6 +153,7 @@ impl Inner {
                     m.comp_pad.set_property("width", r.w);
                     m.comp_pad.set_property("height", r.h);
                     m.comp_pad.set_property("alpha", 1.0f64);
+                    m.bin.resize(r.w, r.h);
                 }
                 None => m.comp_pad.set_property("alpha", 0.0f64),
             }
@@ -537,7 +538,15 @@ impl Room {
         c.state
             .apply(Command::ShowExhibit { name: name.into() }, inner.now())?;
         let old = c.exhibit.take();
-        let (bin, ghost) = build::exhibit(image)?;
+        let pane = layout(
+            c.state.in_view().len(),
+            true,
+            inner.cfg.width,
+            inner.cfg.height,
+        )
+        .exhibit
+        .expect("a layout with an exhibit has a pane");
+        let (bin, ghost) = build::exhibit(image, pane.w, pane.h)?;
         inner.core.pipeline.add(&bin)?;
         let pad = inner
             .core
