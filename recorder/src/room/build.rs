@@ -40,11 +40,12 @@ fn quoted(s: &str) -> String {
 pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
     let (w, h, fps) = (cfg.width, cfg.height, cfg.fps);
     // Both mixers are live (a tiny live background source each, which also keeps the formats
-    // negotiated while nobody is in the room): they produce output on the clock whether or not
+    // negotiated while nobody is in the room; not `force-live`, which in 1.22 busy-loops at
+    // half a core when a live source is linked too): they produce output on the clock whether or not
     // a participant delivers, so a stalled or absent input never holds up the others (it is
     // mixed as silence / its last frame), and file-fed participants are paced to real time.
     let desc = format!(
-        "compositor name=comp force-live=true background=black latency=40000000 \
+        "compositor name=comp background=black latency=40000000 \
            ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
            ! textoverlay name=utc valignment=top halignment=left font-desc=\"Sans 14\" \
              shaded-background=true text=\" \" \
@@ -52,9 +53,9 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
            ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=vsink sync=false async=false max-buffers=0 \
          videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate={fps}/1 ! comp. \
-         audiomixer name=amix force-live=true latency=40000000 \
+         audiomixer name=amix latency=40000000 output-buffer-duration=20000000 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
-           ! opusenc bitrate=64000 ! appsink name=asink sync=false async=false max-buffers=0 \
+           ! opusenc bitrate=64000 audio-type=voice complexity=5 ! appsink name=asink sync=false async=false max-buffers=0 \
          audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! amix.",
         preset = cfg.x264_preset,
@@ -151,9 +152,9 @@ pub(crate) fn participant(
          t. ! queue name=qtrack max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! tmix. \
          audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
-         audiomixer name=tmix latency=40000000 \
+         audiomixer name=tmix latency=40000000 output-buffer-duration=20000000 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
-           ! opusenc bitrate=32000 ! appsink name=tsink sync=false async=false max-buffers=0 \
+           ! opusenc bitrate=32000 audio-type=voice complexity=5 ! appsink name=tsink sync=false async=false max-buffers=0 \
          {video_desc} ! textoverlay name=label valignment=bottom halignment=left \
            font-desc=\"Sans 22\" shaded-background=true text={label} \
            ! queue name=qvid max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0",
