@@ -141,3 +141,55 @@ async fn user_add_then_login_and_demo_seeds_once() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `opencourt record` (a real pipeline) then `opencourt verify --recording`: intact, then one
+/// changed byte is caught.
+#[test]
+fn verify_catches_a_changed_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("judge.wav");
+    let st = Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg("The court is in session.")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = dir.path().join("rec");
+    let rec = Command::new(opencourt_bin())
+        .args(["record", "--seconds", "3", "--party"])
+        .arg(format!("Judge Wang:judge={}", wav.display()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        rec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let verify = || {
+        let o = Command::new(opencourt_bin())
+            .args(["verify", "--recording"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = verify();
+    assert!(ok, "{text}");
+    let media = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "mkv" || x == "webm"))
+        .expect("a recording segment");
+    let mut bytes = std::fs::read(&media).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&media, &bytes).unwrap();
+    let (ok, text) = verify();
+    assert!(!ok && text.contains("differs"), "{text}");
+}

@@ -76,6 +76,8 @@ enum Command {
         after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench"
     )]
     Bench(opencourt::bench::BenchArgs),
+    /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
+    Record(recorder::cli::Args),
 }
 
 #[derive(Args)]
@@ -123,9 +125,12 @@ struct UserAddArgs {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The hearing whose record to verify.
-    #[arg(long)]
-    hearing: String,
+    /// The hearing whose record to verify (event chain, media hashes, transcript).
+    #[arg(long, required_unless_present = "recording")]
+    hearing: Option<String>,
+    /// Instead: a recording directory written by `opencourt record` (checks its manifest.json).
+    #[arg(long, conflicts_with = "hearing")]
+    recording: Option<PathBuf>,
     /// Where the hearing's media files are (default: DATA/media/HEARING when it exists).
     #[arg(long)]
     media: Option<PathBuf>,
@@ -211,8 +216,32 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::Bench(a) => bench(a).await?,
+        // GStreamer state changes and the real-time run stay off the async executor.
+        Command::Record(args) => {
+            tokio::task::spawn_blocking(move || recorder::cli::run(&args)).await??;
+        }
+        Command::Verify(VerifyArgs {
+            recording: Some(dir),
+            ..
+        }) => {
+            let report =
+                tokio::task::spawn_blocking(move || recorder::manifest::verify(&dir)).await??;
+            for f in &report.changed {
+                println!("FAILED: {f}: size or SHA-256 differs from manifest.json");
+            }
+            for f in &report.missing {
+                println!("FAILED: {f}: listed in manifest.json but missing");
+            }
+            for f in &report.unlisted {
+                println!("note: {f} is not listed in manifest.json");
+            }
+            if !report.is_intact() {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+            println!("ok: {} files match manifest.json", report.ok.len());
+        }
         Command::Verify(a) => {
-            let id = HearingId::parse("hearing", &a.hearing)?;
+            let id = HearingId::parse("hearing", a.hearing.as_deref().unwrap_or_default())?;
             let app = App::new(a.db.store().await?);
             let media = a.media.clone().or_else(|| {
                 let d = a.db.data.join("media").join(id.to_string());

@@ -1,0 +1,303 @@
+//! Building the room's elements. Only construction here; [`super::Room`] decides what to do.
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::RoomConfig;
+use crate::error::{Error, Result};
+
+/// The fixed part of the room: the two mixers, the one video and one audio encode.
+pub(crate) struct Core {
+    pub pipeline: gst::Pipeline,
+    pub compositor: gst::Element,
+    pub audiomixer: gst::Element,
+    pub utc_overlay: gst::Element,
+    pub video_sink: gst_app::AppSink,
+    pub audio_sink: gst_app::AppSink,
+}
+
+fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
+    bin.by_name(name)
+        .ok_or_else(|| Error::Gst(format!("no element {name}")))
+}
+
+fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
+    by_name(bin, name)?
+        .downcast::<gst_app::AppSink>()
+        .map_err(|_| Error::Gst(format!("{name} is not an appsink")))
+}
+
+/// Escapes a string for use inside double quotes in a launch description.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
+    let (w, h, fps) = (cfg.width, cfg.height, cfg.fps);
+    // Both mixers are live (a tiny live background source each, which also keeps the formats
+    // negotiated while nobody is in the room; not `force-live`, which in 1.22 busy-loops at
+    // half a core when a live source is linked too): they produce output on the clock whether or not
+    // a participant delivers, so a stalled or absent input never holds up the others (it is
+    // mixed as silence / its last frame), and file-fed participants are paced to real time.
+    let desc = format!(
+        "compositor name=comp background=black latency=40000000 \
+           ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
+           ! textoverlay name=utc valignment=top halignment=left font-desc=\"Sans 14\" \
+             shaded-background=true text=\" \" \
+           ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
+           ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
+           ! appsink name=vsink sync=false async=false max-buffers=0 \
+         videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate={fps}/1 ! comp. \
+         audiomixer name=amix latency=40000000 output-buffer-duration=20000000 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
+           ! opusenc bitrate=64000 audio-type=voice complexity=5 ! appsink name=asink sync=false async=false max-buffers=0 \
+         audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! amix.",
+        preset = cfg.x264_preset,
+        gop = fps * 4,
+        kbps = cfg.video_kbps,
+    );
+    let bin = gst::parse::launch(&desc)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| Error::Gst("not a pipeline".into()))?;
+    let comp = by_name(bin.upcast_ref(), "comp")?;
+    // the background pad is invisible
+    if let Some(pad) = comp.sink_pads().first() {
+        pad.set_property("alpha", 0.0f64);
+    }
+    Ok(Core {
+        compositor: comp,
+        audiomixer: by_name(bin.upcast_ref(), "amix")?,
+        utc_overlay: by_name(bin.upcast_ref(), "utc")?,
+        video_sink: appsink(bin.upcast_ref(), "vsink")?,
+        audio_sink: appsink(bin.upcast_ref(), "asink")?,
+        pipeline: bin,
+    })
+}
+
+/// One participant's media: decoded audio to the mix and to their own track encoder, and a
+/// labelled video tile (their video, or a test pattern at 1 fps that costs almost nothing).
+pub(crate) struct PartBin {
+    pub bin: gst::Bin,
+    /// Ghost pads to link to the room's audiomixer and compositor.
+    pub audio_out: gst::Pad,
+    pub video_out: gst::Pad,
+    /// The track mixer's pad for this participant's audio (muted while not admitted).
+    pub track_pad: gst::Pad,
+    pub track_sink: gst_app::AppSink,
+    /// Stream time (ns) of the end of the last audio buffer decoded.
+    pub last_seen: Arc<AtomicU64>,
+    /// Mean square (f64 bits) of the last audio buffer entering the room's mix.
+    pub power: Arc<AtomicU64>,
+    /// The tile's label, highlighted while this participant speaks.
+    pub label: gst::Element,
+    /// Size (and rate) of the tile as produced by this branch; set to the tile's size.
+    pub tile_caps: gst::Element,
+    pub tile_fps: i32,
+}
+
+pub(crate) fn video_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("width", w)
+        .field("height", h)
+        .field("framerate", gst::Fraction::new(fps, 1))
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .build()
+}
+
+impl PartBin {
+    /// Makes the branch produce frames of the tile's size (renegotiates; the compositor
+    /// scales the frames still in flight).
+    pub fn resize(&self, w: i32, h: i32) {
+        let caps = self.tile_caps.property::<gst::Caps>("caps");
+        let same = caps.structure(0).is_some_and(|s| {
+            s.get::<i32>("width").ok() == Some(w) && s.get::<i32>("height").ok() == Some(h)
+        });
+        if !same {
+            self.tile_caps
+                .set_property("caps", video_caps(w, h, self.tile_fps));
+        }
+    }
+}
+
+pub(crate) fn participant(
+    cfg: &RoomConfig,
+    name: &str,
+    label: &str,
+    audio: &Path,
+    video: Option<&Path>,
+) -> Result<PartBin> {
+    // Tiles are scaled here, to their size in the view, so the compositor only copies them:
+    // a test pattern (1 fps) is then scaled once a second instead of at every output frame.
+    let (video_desc, tile_fps) = match video {
+        Some(_) => (
+            "filesrc name=vsrc ! decodebin ! videoconvert ! videorate ! videoscale \
+             ! capsfilter name=tilecaps",
+            cfg.fps,
+        ),
+        None => ("videotestsrc pattern=smpte ! capsfilter name=tilecaps", 1),
+    };
+    // The track mixer (live, with its own silent live source) makes the track continuous:
+    // muted, stood down or stalled, it records silence on the clock.
+    let desc = format!(
+        "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
+         t. ! queue name=qmix max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 \
+         t. ! queue name=qtrack max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! tmix. \
+         audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
+         audiomixer name=tmix latency=40000000 output-buffer-duration=20000000 \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
+           ! opusenc bitrate=32000 audio-type=voice complexity=5 ! appsink name=tsink sync=false async=false max-buffers=0 \
+         {video_desc} ! textoverlay name=label valignment=bottom halignment=left \
+           font-desc=\"Sans 22\" shaded-background=true text={label} \
+           ! queue name=qvid max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0",
+        label = quoted(label),
+    );
+    let bin = gst::parse::bin_from_description(&desc, false)?;
+    bin.set_property("name", name);
+    by_name(&bin, "asrc")?.set_property("location", audio.to_string_lossy().as_ref());
+    if let Some(v) = video {
+        by_name(&bin, "vsrc")?.set_property("location", v.to_string_lossy().as_ref());
+    }
+    let ghost = |elem: &str, pad_name: &str| -> Result<gst::Pad> {
+        let target = by_name(&bin, elem)?
+            .static_pad("src")
+            .ok_or_else(|| Error::Gst(format!("{elem} has no src pad")))?;
+        let g = gst::GhostPad::builder_with_target(&target)?
+            .name(pad_name)
+            .build();
+        bin.add_pad(&g)?;
+        Ok(g.upcast())
+    };
+    let audio_out = ghost("qmix", "audio")?;
+    let video_out = ghost("qvid", "video")?;
+    let track_pad = by_name(&bin, "qtrack")?
+        .static_pad("src")
+        .and_then(|p| p.peer())
+        .ok_or_else(|| Error::Gst("track mixer pad".into()))?;
+    let last_seen = Arc::new(AtomicU64::new(0));
+    let seen_pad = by_name(&bin, "seen")?
+        .static_pad("sink")
+        .ok_or_else(|| Error::Gst("identity pad".into()))?;
+    let ls = last_seen.clone();
+    seen_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(b) = info.buffer() {
+            if let Some(pts) = b.pts() {
+                let end = pts + b.duration().unwrap_or(gst::ClockTime::ZERO);
+                ls.fetch_max(end.nseconds(), Ordering::Relaxed);
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    // measured where the audio enters the mix (paced by it), not at the decoder, which runs
+    // ahead by up to the queue's length
+    let power = Arc::new(AtomicU64::new(0));
+    let pw = power.clone();
+    audio_out_target(&bin)?.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
+            let samples = map.as_slice().chunks_exact(2);
+            let n = samples.len().max(1) as f64;
+            let sum: f64 = samples
+                .map(|c| (f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0).powi(2))
+                .sum();
+            pw.store((sum / n).to_bits(), Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    let tile_caps = by_name(&bin, "tilecaps")?;
+    tile_caps.set_property("caps", video_caps(640, 360, tile_fps));
+    Ok(PartBin {
+        tile_caps,
+        tile_fps,
+        label: by_name(&bin, "label")?,
+        power,
+        track_sink: appsink(&bin, "tsink")?,
+        bin,
+        audio_out,
+        video_out,
+        track_pad,
+        last_seen,
+    })
+}
+
+fn audio_out_target(bin: &gst::Bin) -> Result<gst::Pad> {
+    by_name(bin, "qmix")?
+        .static_pad("src")
+        .ok_or_else(|| Error::Gst("qmix src".into()))
+}
+
+/// An exhibit: a still image, frozen at 1 fps (the compositor repeats it between frames).
+/// Scaled (with borders, keeping its aspect) to the pane's `w`×`h` once, not at every frame.
+pub(crate) fn exhibit(image: &Path, w: i32, h: i32) -> Result<(gst::Bin, gst::Pad)> {
+    let desc = "filesrc name=src ! decodebin ! imagefreeze ! videoconvert ! videoscale \
+                ! capsfilter name=caps ! queue name=q";
+    let bin = gst::parse::bin_from_description(desc, false)?;
+    by_name(&bin, "caps")?.set_property("caps", video_caps(w, h, 1));
+    by_name(&bin, "src")?.set_property("location", image.to_string_lossy().as_ref());
+    let target = by_name(&bin, "q")?
+        .static_pad("src")
+        .ok_or_else(|| Error::Gst("queue src".into()))?;
+    let g = gst::GhostPad::builder_with_target(&target)?
+        .name("video")
+        .build();
+    bin.add_pad(&g)?;
+    Ok((bin, g.upcast()))
+}
+
+/// Starts a branch just added to the running room. Not `sync_state_with_parent`: while
+/// another branch's decodebin is still prerolling the pipeline reports PAUSED, and a branch
+/// synced then would stay paused (its live mixer never producing).
+pub(crate) fn start_branch(bin: &gst::Bin) -> Result<()> {
+    bin.set_state(gst::State::Playing)?;
+    Ok(())
+}
+
+/// Releases the mixer pads a branch feeds (which unblocks its streaming thread), then stops
+/// and removes the branch.
+pub(crate) fn remove_branch(
+    pipeline: &gst::Pipeline,
+    bin: &gst::Bin,
+    pads: &[(&gst::Element, &gst::Pad)],
+) -> Result<()> {
+    for (mixer, pad) in pads {
+        if let Some(peer) = pad.peer() {
+            let _ = peer.unlink(*pad);
+        }
+        mixer.release_request_pad(*pad);
+    }
+    bin.set_state(gst::State::Null)?;
+    pipeline.remove(bin)?;
+    Ok(())
+}
+
+/// Writes the UTC date and time of each frame (hearing start + its running time) on the view.
+pub(crate) fn install_utc_overlay(
+    overlay: &gst::Element,
+    offset: Duration,
+    started: chrono::DateTime<chrono::Utc>,
+) {
+    let overlay = overlay.clone();
+    let Some(pad) = overlay.static_pad("video_sink") else {
+        return;
+    };
+    let last = Mutex::new(String::new());
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+            let t = started + offset + Duration::from_nanos(pts.nseconds());
+            let text = t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+            let mut last = last.lock().expect("overlay text lock");
+            if *last != text {
+                overlay.set_property("text", &text);
+                *last = text;
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+}

@@ -1,0 +1,651 @@
+//! The GStreamer room: carries out what [`RoomState`] decides. Every change is a property on a
+//! mixer pad (position, alpha, mute) or a branch added/removed at the mixers, so nothing stops
+//! the media already flowing. Methods block briefly; call them from a plain thread (or
+//! `spawn_blocking`), never on an async executor.
+mod build;
+mod outputs;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::layout::layout;
+use crate::manifest::{FileKind, Gap, Manifest};
+use crate::speaker::{db, smooth, SpeakerDetector};
+use crate::state::{Command, Event, ParticipantId, RecordState, Role, RoomState, Switch};
+use crate::writer::StreamKind;
+use build::PartBin;
+use outputs::{Ctx, Output, Outputs, Which};
+
+#[derive(Clone, Debug)]
+pub struct RoomConfig {
+    /// Output directory (created); a manifest already there continues the same hearing.
+    pub out: PathBuf,
+    pub width: i32,
+    pub height: i32,
+    pub fps: i32,
+    /// Longest mixed segment / track file before it is closed and hashed.
+    pub segment: Duration,
+    /// No media for this long from a present participant raises `Stalled`.
+    pub stall_after: Duration,
+    pub x264_preset: String,
+    pub video_kbps: u32,
+}
+
+impl RoomConfig {
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        Self {
+            out: out.into(),
+            width: 1280,
+            height: 720,
+            // A court record is talking heads and still documents: 15 fps keeps lips in sync
+            // for the viewer and halves the encode against 30 fps. Configurable.
+            fps: 15,
+            segment: Duration::from_secs(120),
+            stall_after: Duration::from_secs(2),
+            x264_preset: "veryfast".into(),
+            video_kbps: 1200,
+        }
+    }
+}
+
+/// A participant's media when fed from files (bots, tests, the CLI).
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Any audio file GStreamer can decode (WAV, Opus, …).
+    pub audio: PathBuf,
+    /// A video file; `None` shows a test pattern with the participant's label.
+    pub video: Option<PathBuf>,
+}
+
+struct PartMedia {
+    bin: PartBin,
+    comp_pad: gst::Pad,
+    mix_pad: gst::Pad,
+    /// Hearing time of the participant's stream time zero (when they were added).
+    offset: Duration,
+}
+
+struct Control {
+    state: RoomState,
+    media: BTreeMap<ParticipantId, PartMedia>,
+    exhibit: Option<(gst::Bin, gst::Pad)>,
+    health: Health,
+    speaker: SpeakerDetector,
+    /// Smoothed mean-square level of each participant in the mix.
+    levels: BTreeMap<ParticipantId, f64>,
+}
+
+/// Label colours (ARGB): white, and gold for the current speaker.
+const LABEL: u32 = 0xffff_ffff;
+const LABEL_SPEAKING: u32 = 0xffff_d700;
+
+struct Inner {
+    cfg: RoomConfig,
+    core: build::Core,
+    ctx: Arc<Ctx>,
+    outputs: Arc<Mutex<Outputs>>,
+    control: Mutex<Control>,
+    stop: AtomicBool,
+}
+
+pub struct Room {
+    inner: Arc<Inner>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+fn ns(d: Duration) -> gst::ClockTime {
+    gst::ClockTime::from_nseconds(d.as_nanos() as u64)
+}
+
+impl Inner {
+    /// The hearing clock now.
+    fn now(&self) -> Duration {
+        let rt = self
+            .core
+            .pipeline
+            .current_running_time()
+            .map_or(0, |t| t.nseconds());
+        self.ctx.offset + Duration::from_nanos(rt)
+    }
+
+    fn request_keyframe(&self, at: Duration) {
+        let rt = ns(at.saturating_sub(self.ctx.offset));
+        let ev = gstreamer_video::UpstreamForceKeyUnitEvent::builder()
+            .running_time(rt)
+            .all_headers(true)
+            .build();
+        if let Some(pad) = self.core.video_sink.static_pad("sink") {
+            pad.push_event(ev);
+        }
+    }
+
+    /// Puts every pad where the state says: tiles by layout, hidden and muted otherwise.
+    fn apply_layout(&self, c: &Control) {
+        let view = c.state.in_view();
+        let l = layout(
+            view.len(),
+            c.exhibit.is_some(),
+            self.cfg.width,
+            self.cfg.height,
+        );
+        for (id, m) in &c.media {
+            let p = c
+                .state
+                .participant(id)
+                .expect("media only for participants");
+            let pos = view.iter().position(|v| &v.id == id);
+            match pos {
+                Some(i) => {
+                    let r = l.tiles[i];
+                    m.comp_pad.set_property("xpos", r.x);
+                    m.comp_pad.set_property("ypos", r.y);
+                    m.comp_pad.set_property("width", r.w);
+                    m.comp_pad.set_property("height", r.h);
+                    m.comp_pad.set_property("alpha", 1.0f64);
+                    m.bin.resize(r.w, r.h);
+                }
+                None => m.comp_pad.set_property("alpha", 0.0f64),
+            }
+            m.mix_pad.set_property("mute", !p.admitted || p.muted);
+            m.bin.track_pad.set_property("mute", !p.admitted);
+        }
+        if let (Some((_, pad)), Some(r)) = (&c.exhibit, l.exhibit) {
+            pad.set_property("xpos", r.x);
+            pad.set_property("ypos", r.y);
+            pad.set_property("width", r.w);
+            pad.set_property("height", r.h);
+        }
+    }
+
+    /// Applies `cmd` and commits the new state; returns its events (not yet sent).
+    fn transition(&self, c: &mut Control, cmd: Command) -> Result<Vec<Event>> {
+        let (s, ev) = c.state.apply(cmd, self.now())?;
+        c.state = s;
+        Ok(ev)
+    }
+
+    fn emit_all(&self, ev: Vec<Event>) {
+        for e in ev {
+            self.ctx.emit(e);
+        }
+    }
+
+    fn tick(self: &Arc<Self>) {
+        let now = self.now();
+        let mut events = Vec::new();
+        {
+            let mut c = self.control.lock().expect("control lock");
+            let c = &mut *c;
+            for (id, m) in &c.media {
+                let seen = m.offset + Duration::from_nanos(m.bin.last_seen.load(Ordering::Relaxed));
+                events.extend(c.health.check(id, seen, now));
+            }
+            let mut heard = Vec::new();
+            for (id, m) in &c.media {
+                let p = f64::from_bits(m.bin.power.swap(0f64.to_bits(), Ordering::Relaxed));
+                let level = c.levels.entry(id.clone()).or_insert(0.0);
+                *level = smooth(*level, p);
+                let audible = c
+                    .state
+                    .participant(id)
+                    .is_some_and(|p| p.admitted && !p.muted);
+                if audible {
+                    heard.push((id.clone(), db(*level)));
+                }
+            }
+            if let Some(ev) = c.speaker.update(&heard, now) {
+                for (id, m) in &c.media {
+                    let on = c.speaker.current() == Some(id);
+                    m.bin
+                        .label
+                        .set_property("color", if on { LABEL_SPEAKING } else { LABEL });
+                }
+                events.push(ev);
+            }
+        }
+        self.outputs
+            .lock()
+            .expect("outputs lock")
+            .close_overdue(&self.ctx, now);
+        self.emit_all(events);
+        let bus = self.core.pipeline.bus().expect("pipeline bus");
+        while let Some(msg) =
+            bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
+        {
+            let message = match msg.view() {
+                gst::MessageView::Error(e) => format!(
+                    "{}: {}",
+                    msg.src().map(|s| s.path_string()).unwrap_or_default(),
+                    e.error()
+                ),
+                gst::MessageView::Warning(w) => {
+                    tracing::warn!(warning = %w.error(), "media warning");
+                    continue;
+                }
+                _ => continue,
+            };
+            tracing::error!(%message, "media error");
+            self.ctx.emit(Event::MediaError { message });
+        }
+    }
+}
+
+fn connect_sink(inner: &Arc<Inner>, sink: &gst_app::AppSink, which: Which, stream: usize) {
+    let weak = Arc::downgrade(inner);
+    let outputs = inner.outputs.clone();
+    let ctx = inner.ctx.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let key = outputs
+                    .lock()
+                    .expect("outputs lock")
+                    .on_sample(&ctx, &which, stream, &sample);
+                if let (Some(at), Some(inner)) = (key, weak.upgrade()) {
+                    inner.request_keyframe(at);
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+}
+
+impl Room {
+    /// Starts a room writing into `cfg.out`; events arrive on the returned receiver.
+    pub fn start(cfg: RoomConfig) -> Result<(Room, Receiver<Event>)> {
+        gst::init()?;
+        std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
+        let now_utc = chrono::Utc::now();
+        let (manifest, restarted) = match Manifest::load(&cfg.out)? {
+            Some(m) => (m, true),
+            None => (Manifest::new(now_utc), false),
+        };
+        let started = manifest.started()?;
+        let offset = (now_utc - started).to_std().unwrap_or(Duration::ZERO);
+        let (tx, rx) = channel();
+        let mut restart_event = None;
+        let mut manifest = manifest;
+        let mut recovered = Vec::new();
+        if restarted {
+            recovered = crate::recover::recover(&cfg.out, &mut manifest)?;
+            let from = Duration::from_millis(manifest.last_end_ms());
+            manifest.gaps.push(Gap {
+                from_ms: from.as_millis() as u64,
+                to_ms: offset.as_millis() as u64,
+                reason: "recorder restarted".into(),
+            });
+            restart_event = Some(Event::Restarted {
+                gap_from: from,
+                at: offset,
+            });
+        }
+        manifest.save(&cfg.out)?;
+        let core = build::core(&cfg)?;
+        let state = RoomState::new(offset);
+        let ctx = Arc::new(Ctx {
+            dir: cfg.out.clone(),
+            manifest: Mutex::new(manifest),
+            events: Mutex::new(tx),
+            closers: Mutex::new(Vec::new()),
+            offset,
+        });
+        let outputs = Arc::new(Mutex::new(Outputs {
+            switches: state.switches.clone(),
+            mix: Output::new(
+                FileKind::Mix,
+                vec![StreamKind::Video, StreamKind::Audio],
+                cfg.segment,
+            ),
+            tracks: BTreeMap::new(),
+            stopping: false,
+        }));
+        let inner = Arc::new(Inner {
+            control: Mutex::new(Control {
+                state,
+                media: BTreeMap::new(),
+                exhibit: None,
+                health: Health::new(cfg.stall_after),
+                speaker: SpeakerDetector::default(),
+                levels: BTreeMap::new(),
+            }),
+            cfg,
+            core,
+            ctx,
+            outputs,
+            stop: AtomicBool::new(false),
+        });
+        connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
+        connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
+        build::install_utc_overlay(&inner.core.utc_overlay, inner.ctx.offset, started);
+        for f in recovered {
+            inner.ctx.emit(Event::FileClosed(f));
+        }
+        if let Some(e) = restart_event {
+            inner.ctx.emit(e);
+        }
+        inner.core.pipeline.set_state(gst::State::Playing)?;
+        let ticker = std::thread::Builder::new()
+            .name("room-ticker".into())
+            .spawn({
+                let inner = inner.clone();
+                move || {
+                    while !inner.stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(200));
+                        inner.tick();
+                    }
+                }
+            })
+            .map_err(|e| Error::io("room-ticker", e))?;
+        Ok((
+            Room {
+                inner,
+                ticker: Some(ticker),
+            },
+            rx,
+        ))
+    }
+
+    /// The hearing clock (zero when the hearing first started in this directory).
+    pub fn now(&self) -> Duration {
+        self.inner.now()
+    }
+
+    pub fn add(&self, id: &ParticipantId, name: &str, role: Role, src: &Source) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        let cmd = Command::Add {
+            id: id.clone(),
+            name: name.into(),
+            role,
+        };
+        // validate before building anything
+        c.state.apply(cmd.clone(), inner.now())?;
+        let label = format!("{name} — {}", role.label());
+        let pb = build::participant(
+            &inner.cfg,
+            &format!("p-{id}"),
+            &label,
+            &src.audio,
+            src.video.as_deref(),
+        )?;
+        let pipeline = &inner.core.pipeline;
+        pipeline.add(&pb.bin)?;
+        let comp_pad = inner
+            .core
+            .compositor
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("compositor pad".into()))?;
+        let mix_pad = inner
+            .core
+            .audiomixer
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("audiomixer pad".into()))?;
+        comp_pad.set_property("alpha", 0.0f64);
+        mix_pad.set_property("mute", true);
+        pb.track_pad.set_property("mute", true);
+        // joining a running room: their stream time zero is now on the room's clock
+        let offset = inner.now();
+        let rt = offset.saturating_sub(inner.ctx.offset).as_nanos() as i64;
+        pb.video_out.set_offset(rt);
+        // shifted before the tee, so the mix and their own track both get it
+        if let Some(p) = pb.bin.by_name("seen").and_then(|e| e.static_pad("src")) {
+            p.set_offset(rt);
+        }
+        pb.audio_out
+            .link(&mix_pad)
+            .map_err(|e| Error::Gst(format!("link audio: {e:?}")))?;
+        pb.video_out
+            .link(&comp_pad)
+            .map_err(|e| Error::Gst(format!("link video: {e:?}")))?;
+        inner.outputs.lock().expect("outputs lock").tracks.insert(
+            id.clone(),
+            Output::new(
+                FileKind::Track {
+                    participant: id.to_string(),
+                },
+                vec![StreamKind::Audio],
+                inner.cfg.segment,
+            ),
+        );
+        connect_sink(inner, &pb.track_sink, Which::Track(id.clone()), 0);
+        build::start_branch(&pb.bin)?;
+        let media = PartMedia {
+            bin: pb,
+            comp_pad,
+            mix_pad,
+            offset,
+        };
+        c.media.insert(id.clone(), media);
+        let ev = inner.transition(&mut c, cmd)?;
+        inner.apply_layout(&c);
+        drop(c);
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    fn simple(&self, cmd: Command) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        let ev = inner.transition(&mut c, cmd)?;
+        inner.apply_layout(&c);
+        drop(c);
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    pub fn admit(&self, id: &ParticipantId) -> Result<()> {
+        self.simple(Command::Admit(id.clone()))
+    }
+    pub fn stand_down(&self, id: &ParticipantId) -> Result<()> {
+        self.simple(Command::StandDown(id.clone()))
+    }
+    pub fn mute(&self, id: &ParticipantId) -> Result<()> {
+        self.simple(Command::Mute(id.clone()))
+    }
+    pub fn unmute(&self, id: &ParticipantId) -> Result<()> {
+        self.simple(Command::Unmute(id.clone()))
+    }
+
+    /// Takes the participant out of the room: their track files are closed.
+    pub fn remove(&self, id: &ParticipantId) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        let ev = inner.transition(&mut c, Command::Remove(id.clone()))?;
+        c.health.forget(id);
+        c.levels.remove(id);
+        let media = c.media.remove(id);
+        inner.apply_layout(&c);
+        drop(c);
+        if let Some(mut out) = inner
+            .outputs
+            .lock()
+            .expect("outputs lock")
+            .tracks
+            .remove(id)
+        {
+            out.finish(&inner.ctx);
+        }
+        if let Some(m) = media {
+            build::remove_branch(
+                &inner.core.pipeline,
+                &m.bin.bin,
+                &[
+                    (&inner.core.compositor, &m.comp_pad),
+                    (&inner.core.audiomixer, &m.mix_pad),
+                ],
+            )?;
+        }
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    /// Goes off the record: the open files close at this moment, nothing is written until
+    /// [`Room::on_record`].
+    pub fn off_record(&self, reason: &str) -> Result<()> {
+        self.record(Command::OffRecord {
+            reason: reason.into(),
+        })
+    }
+
+    pub fn on_record(&self, reason: &str) -> Result<()> {
+        self.record(Command::OnRecord {
+            reason: reason.into(),
+        })
+    }
+
+    fn record(&self, cmd: Command) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        let before = c.state.record.clone();
+        let ev = inner.transition(&mut c, cmd)?;
+        inner.outputs.lock().expect("outputs lock").switches = c.state.switches.clone();
+        let on = c.state.is_on_record();
+        let at = inner.now();
+        if let (RecordState::Off { since, reason }, true) = (before, on) {
+            let mut m = inner.ctx.manifest.lock().expect("manifest lock");
+            m.gaps.push(Gap {
+                from_ms: since.as_millis() as u64,
+                to_ms: at.as_millis() as u64,
+                reason,
+            });
+            m.save(&inner.ctx.dir)?;
+        }
+        drop(c);
+        if on {
+            // the new segment starts on a keyframe at once instead of waiting for one
+            inner.request_keyframe(at);
+        }
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    /// Shows an image (a PNG or JPEG; render PDF pages to images first) in the exhibit pane.
+    pub fn show_exhibit(&self, name: &str, image: &Path) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        c.state
+            .apply(Command::ShowExhibit { name: name.into() }, inner.now())?;
+        let old = c.exhibit.take();
+        let pane = layout(
+            c.state.in_view().len(),
+            true,
+            inner.cfg.width,
+            inner.cfg.height,
+        )
+        .exhibit
+        .expect("a layout with an exhibit has a pane");
+        let (bin, ghost) = build::exhibit(image, pane.w, pane.h)?;
+        inner.core.pipeline.add(&bin)?;
+        let pad = inner
+            .core
+            .compositor
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Gst("compositor pad".into()))?;
+        pad.set_property_from_str("sizing-policy", "keep-aspect-ratio");
+        ghost.set_offset(inner.now().saturating_sub(inner.ctx.offset).as_nanos() as i64);
+        ghost
+            .link(&pad)
+            .map_err(|e| Error::Gst(format!("link exhibit: {e:?}")))?;
+        build::start_branch(&bin)?;
+        c.exhibit = Some((bin, pad));
+        let ev = inner.transition(&mut c, Command::ShowExhibit { name: name.into() })?;
+        inner.apply_layout(&c);
+        drop(c);
+        if let Some((b, p)) = old {
+            build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
+        }
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    pub fn hide_exhibit(&self) -> Result<()> {
+        let inner = &self.inner;
+        let mut c = inner.control.lock().expect("control lock");
+        let ev = inner.transition(&mut c, Command::HideExhibit)?;
+        let old = c.exhibit.take();
+        inner.apply_layout(&c);
+        drop(c);
+        if let Some((b, p)) = old {
+            build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
+        }
+        inner.emit_all(ev);
+        Ok(())
+    }
+
+    /// Ends the hearing: drains the encoders, closes and hashes every open file.
+    pub fn stop(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        let Some(ticker) = self.ticker.take() else {
+            return Ok(());
+        };
+        let inner = &self.inner;
+        inner.stop.store(true, Ordering::Relaxed);
+        let _ = ticker.join();
+        if inner
+            .control
+            .lock()
+            .expect("control lock")
+            .exhibit
+            .is_some()
+        {
+            self.hide_exhibit()?;
+        }
+        let ev = {
+            let mut c = inner.control.lock().expect("control lock");
+            inner.transition(&mut c, Command::Stop)?
+        };
+        // nothing after this moment is on the record, however long the drain takes
+        let end = inner.now();
+        inner
+            .outputs
+            .lock()
+            .expect("outputs lock")
+            .switches
+            .push(Switch { at: end, on: false });
+        // drain: every source ends, the mixers and encoders flush what they hold
+        inner.core.pipeline.send_event(gst::event::Eos::new());
+        let bus = inner.core.pipeline.bus().expect("pipeline bus");
+        let _ = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(3),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        );
+        {
+            let mut o = inner.outputs.lock().expect("outputs lock");
+            o.mix.finish(&inner.ctx);
+            for t in o.tracks.values_mut() {
+                t.finish(&inner.ctx);
+            }
+            o.stopping = true;
+        }
+        let closers: Vec<_> = std::mem::take(&mut *inner.ctx.closers.lock().expect("closers lock"));
+        for h in closers {
+            let _ = h.join();
+        }
+        inner.core.pipeline.set_state(gst::State::Null)?;
+        inner.emit_all(ev);
+        Ok(())
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "stopping the room");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Routes every encoded buffer (mixed video, mixed audio, each participant's track) to its file
+//! as [`Segmenter`] decides, and closes, hashes and lists files in the manifest.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gstreamer as gst;
+
+use crate::manifest::{hash_file, rel_name, FileEntry, FileKind, Manifest};
+use crate::segment::{mix_file_name, track_file_name, Segmenter};
+use crate::state::{Event, ParticipantId, Switch};
+use crate::writer::{FileWriter, StreamKind};
+
+/// What the output side shares with the threads that close files.
+pub(crate) struct Ctx {
+    pub dir: PathBuf,
+    pub manifest: Mutex<Manifest>,
+    pub events: Mutex<Sender<Event>>,
+    pub closers: Mutex<Vec<JoinHandle<()>>>,
+    /// Hearing time at the pipeline's running time zero.
+    pub offset: Duration,
+}
+
+impl Ctx {
+    pub fn emit(&self, ev: Event) {
+        tracing::debug!(event = ?ev, "room event");
+        // nobody listening is fine: the manifest is the durable record
+        let _ = self.events.lock().expect("events lock").send(ev);
+    }
+}
+
+pub(crate) struct Output {
+    kind: FileKind,
+    kinds: Vec<StreamKind>,
+    seg: Segmenter,
+    caps: Vec<Option<gst::Caps>>,
+    writers: BTreeMap<Duration, FileWriter>,
+}
+
+impl Output {
+    pub fn new(kind: FileKind, kinds: Vec<StreamKind>, len: Duration) -> Self {
+        let needs_key = kinds.iter().map(|k| *k == StreamKind::Video).collect();
+        Self {
+            caps: vec![None; kinds.len()],
+            kind,
+            kinds,
+            seg: Segmenter::new(len, needs_key),
+            writers: BTreeMap::new(),
+        }
+    }
+
+    fn file_name(&self, start: Duration) -> String {
+        match &self.kind {
+            FileKind::Mix => mix_file_name(start),
+            FileKind::Track { participant } => track_file_name(participant, start),
+        }
+    }
+
+    fn close(&mut self, ctx: &std::sync::Arc<Ctx>, starts: Vec<Duration>) {
+        for s in starts {
+            if let Some(w) = self.writers.remove(&s) {
+                spawn_closer(ctx.clone(), w, self.kind.clone());
+            }
+        }
+    }
+
+    /// Closes every open file (the participant left or the room stops).
+    pub fn finish(&mut self, ctx: &std::sync::Arc<Ctx>) {
+        let all = self.seg.finish();
+        self.close(ctx, all);
+    }
+}
+
+/// Which output a sample belongs to.
+#[derive(Clone, Debug)]
+pub(crate) enum Which {
+    Mix,
+    Track(ParticipantId),
+}
+
+pub(crate) struct Outputs {
+    pub switches: Vec<Switch>,
+    pub mix: Output,
+    pub tracks: BTreeMap<ParticipantId, Output>,
+    pub stopping: bool,
+}
+
+impl Outputs {
+    /// Handles one encoded sample; returns a hearing time at which the video encoder should
+    /// produce a keyframe, if one is needed.
+    pub fn on_sample(
+        &mut self,
+        ctx: &std::sync::Arc<Ctx>,
+        which: &Which,
+        stream: usize,
+        sample: &gst::Sample,
+    ) -> Option<Duration> {
+        if self.stopping {
+            return None;
+        }
+        let (buffer, caps) = (sample.buffer_owned()?, sample.caps_owned()?);
+        let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+        let rt = segment.to_running_time(buffer.pts()?)?;
+        let t = ctx.offset + Duration::from_nanos(rt.nseconds());
+        let dur = buffer
+            .duration()
+            .map_or(Duration::ZERO, |d| Duration::from_nanos(d.nseconds()));
+        let key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let switches = &self.switches;
+        let out = match which {
+            Which::Mix => &mut self.mix,
+            Which::Track(id) => self.tracks.get_mut(id)?,
+        };
+        out.caps[stream] = Some(caps.clone());
+        let d = out.seg.route(switches, stream, t, key);
+        out.close(ctx, d.close);
+        if let Some(start) = d.open {
+            let path = ctx.dir.join(out.file_name(start));
+            match FileWriter::open(&path, start, &out.kinds) {
+                Ok(w) => {
+                    tracing::info!(file = %path.display(), "opened");
+                    out.writers.insert(start, w);
+                }
+                Err(e) => ctx.emit(Event::MediaError {
+                    message: format!("opening {}: {e}", path.display()),
+                }),
+            }
+        }
+        if let Some((start, rel)) = d.write {
+            if let Some(w) = out.writers.get_mut(&start) {
+                w.push(stream, &caps, &buffer, rel, t + dur);
+            }
+        }
+        d.keyframe_at
+    }
+
+    /// Closes files a stopped stream left open past their planned end.
+    pub fn close_overdue(&mut self, ctx: &std::sync::Arc<Ctx>, now: Duration) {
+        let grace = Duration::from_secs(3);
+        let switches = self.switches.clone();
+        for out in std::iter::once(&mut self.mix).chain(self.tracks.values_mut()) {
+            let late = out.seg.overdue(&switches, now, grace);
+            out.close(ctx, late);
+        }
+    }
+}
+
+fn spawn_closer(ctx: std::sync::Arc<Ctx>, w: FileWriter, kind: FileKind) {
+    let h = std::thread::Builder::new()
+        .name("file-closer".into())
+        .spawn({
+            let ctx = ctx.clone();
+            move || {
+                let (path, start, end) = (w.path.clone(), w.start, w.end);
+                let result = w.finish().and_then(|()| hash_file(&path));
+                match result {
+                    Ok((sha256, size)) => {
+                        let entry = FileEntry {
+                            file: rel_name(&ctx.dir, &path),
+                            kind,
+                            sha256,
+                            size,
+                            duration_ms: (end - start).as_millis() as u64,
+                            start_ms: start.as_millis() as u64,
+                            end_ms: end.as_millis() as u64,
+                            recovered: false,
+                        };
+                        let saved = {
+                            let mut m = ctx.manifest.lock().expect("manifest lock");
+                            m.files.push(entry.clone());
+                            m.files
+                                .sort_by(|a, b| (a.start_ms, &a.file).cmp(&(b.start_ms, &b.file)));
+                            m.save(&ctx.dir)
+                        };
+                        if let Err(e) = saved {
+                            ctx.emit(Event::MediaError {
+                                message: e.to_string(),
+                            });
+                        }
+                        tracing::info!(file = %entry.file, size, "closed");
+                        ctx.emit(Event::FileClosed(entry));
+                    }
+                    Err(e) => ctx.emit(Event::MediaError {
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        })
+        .expect("spawning a thread");
+    ctx.closers.lock().expect("closers lock").push(h);
+}
