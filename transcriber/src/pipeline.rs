@@ -33,7 +33,9 @@ impl FromStr for Track {
         // A trailing @digits is the offset; any other @ belongs to the file name.
         let (path, offset_ms) = match rest.rsplit_once('@') {
             Some((p, o)) if !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()) => {
-                let o = o.parse().map_err(|_| Error::Invalid(format!("offset {o:?} is too large")))?;
+                let o = o
+                    .parse()
+                    .map_err(|_| Error::Invalid(format!("offset {o:?} is too large")))?;
                 (p, o)
             }
             _ => (rest, 0),
@@ -41,7 +43,11 @@ impl FromStr for Track {
         if path.is_empty() {
             return Err(Error::Invalid(format!("track {s:?} has no file")));
         }
-        Ok(Track { label: label.to_owned(), path: PathBuf::from(path), offset_ms })
+        Ok(Track {
+            label: label.to_owned(),
+            path: PathBuf::from(path),
+            offset_ms,
+        })
     }
 }
 
@@ -86,7 +92,11 @@ pub fn prepare(tracks: &[Track], params: VadParams) -> Result<Vec<Prepared>> {
             let samples = audio::decode_file(&t.path)?;
             let regions = vad::detect(&samples, params);
             tracing::debug!(track = %t.label, regions = regions.len(), "voice activity");
-            Ok(Prepared { track: t.clone(), samples, regions })
+            Ok(Prepared {
+                track: t.clone(),
+                samples,
+                regions,
+            })
         })
         .collect()
 }
@@ -99,7 +109,11 @@ pub fn transcribe(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Transcript> {
     engine.check_language(opts.language)?;
-    let total_ms = prepared.iter().flat_map(|p| &p.regions).map(|r| r.end_ms - r.start_ms).sum();
+    let total_ms = prepared
+        .iter()
+        .flat_map(|p| &p.regions)
+        .map(|r| r.end_ms - r.start_ms)
+        .sum();
     progress(Progress::Speech { total_ms });
     let mut per_track = Vec::new();
     let mut detected: Vec<String> = Vec::new();
@@ -112,7 +126,9 @@ pub fn transcribe(
                 detected.extend(session.detected.clone());
             }
             segments.extend(segs.into_iter().map(|s| s.shifted(p.track.offset_ms)));
-            progress(Progress::Done { ms: r.end_ms - r.start_ms });
+            progress(Progress::Done {
+                ms: r.end_ms - r.start_ms,
+            });
         }
         per_track.push(segments);
     }
@@ -121,7 +137,11 @@ pub fn transcribe(
         Language::Zh => "zh".to_owned(),
         Language::Auto => most_common(&detected).unwrap_or_else(|| "en".to_owned()),
     };
-    let duration_ms = prepared.iter().map(|p| p.track.offset_ms + p.len_ms()).max().unwrap_or(0);
+    let duration_ms = prepared
+        .iter()
+        .map(|p| p.track.offset_ms + p.len_ms())
+        .max()
+        .unwrap_or(0);
     Ok(Transcript {
         language,
         model: engine.info().clone(),
@@ -135,7 +155,10 @@ fn most_common(items: &[String]) -> Option<String> {
     for i in items {
         *counts.entry(i.as_str()).or_insert(0) += 1;
     }
-    counts.into_iter().max_by_key(|&(_, n)| n).map(|(s, _)| s.to_owned())
+    counts
+        .into_iter()
+        .max_by_key(|&(_, n)| n)
+        .map(|(s, _)| s.to_owned())
 }
 
 #[cfg(test)]

@@ -55,9 +55,7 @@ pub struct Transcript {
 /// each with its own speaker; ties are broken by end time, then speaker, so the order is stable.
 pub fn merge(tracks: impl IntoIterator<Item = Vec<Segment>>) -> Vec<Segment> {
     let mut all: Vec<Segment> = tracks.into_iter().flatten().collect();
-    all.sort_by(|a, b| {
-        (a.start_ms, a.end_ms, &a.speaker).cmp(&(b.start_ms, b.end_ms, &b.speaker))
-    });
+    all.sort_by(|a, b| (a.start_ms, a.end_ms, &a.speaker).cmp(&(b.start_ms, b.end_ms, &b.speaker)));
     all
 }
 
@@ -66,7 +64,13 @@ mod tests {
     use super::*;
 
     fn seg(speaker: &str, start_ms: u64, end_ms: u64) -> Segment {
-        Segment { start_ms, end_ms, speaker: speaker.into(), text: "x".into(), words: vec![] }
+        Segment {
+            start_ms,
+            end_ms,
+            speaker: speaker.into(),
+            text: "x".into(),
+            words: vec![],
+        }
     }
 
     #[test]

@@ -23,7 +23,12 @@ pub struct VadParams {
 
 impl Default for VadParams {
     fn default() -> Self {
-        VadParams { threshold: 0.5, min_silence_ms: 600, min_speech_ms: 200, pad_ms: 200 }
+        VadParams {
+            threshold: 0.5,
+            min_silence_ms: 600,
+            min_speech_ms: 200,
+            pad_ms: 200,
+        }
     }
 }
 
@@ -48,7 +53,12 @@ pub struct Segmenter {
 
 impl Segmenter {
     pub fn new(params: VadParams) -> Self {
-        Segmenter { params, frames: 0, speech_start: None, last_speech: 0 }
+        Segmenter {
+            params,
+            frames: 0,
+            speech_start: None,
+            last_speech: 0,
+        }
     }
 
     /// Feeds one frame's score; returns a region when the frame ends one (after the silence).
@@ -148,7 +158,13 @@ mod tests {
         scores.extend([0.1; 100]);
         scores.push(0.9);
         scores.extend([0.1; 100]);
-        assert_eq!(run(&scores), vec![Region { start_ms: 0, end_ms: 960 + 200 }]);
+        assert_eq!(
+            run(&scores),
+            vec![Region {
+                start_ms: 0,
+                end_ms: 960 + 200
+            }]
+        );
     }
 
     #[test]
@@ -164,10 +180,25 @@ mod tests {
     #[test]
     fn merge_clips_and_joins() {
         let r = merge(
-            vec![Region { start_ms: 900, end_ms: 2000 }, Region { start_ms: 0, end_ms: 1000 }],
+            vec![
+                Region {
+                    start_ms: 900,
+                    end_ms: 2000,
+                },
+                Region {
+                    start_ms: 0,
+                    end_ms: 1000,
+                },
+            ],
             1500,
         );
-        assert_eq!(r, vec![Region { start_ms: 0, end_ms: 1500 }]);
+        assert_eq!(
+            r,
+            vec![Region {
+                start_ms: 0,
+                end_ms: 1500
+            }]
+        );
     }
 
     #[test]

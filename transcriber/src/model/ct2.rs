@@ -53,15 +53,23 @@ pub struct Variable<'a> {
 impl Variable<'_> {
     /// The values as f32, for float types only.
     pub fn to_f32(&self) -> Option<Vec<f32>> {
-        let chunks2 = || self.data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+        let chunks2 = || {
+            self.data
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        };
         Some(match self.dtype {
             DType::F32 => self
                 .data
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
-            DType::F16 => chunks2().map(|b| half::f16::from_bits(b).to_f32()).collect(),
-            DType::Bf16 => chunks2().map(|b| half::bf16::from_bits(b).to_f32()).collect(),
+            DType::F16 => chunks2()
+                .map(|b| half::f16::from_bits(b).to_f32())
+                .collect(),
+            DType::Bf16 => chunks2()
+                .map(|b| half::bf16::from_bits(b).to_f32())
+                .collect(),
             _ => return None,
         })
     }
@@ -122,7 +130,10 @@ impl<'a> Reader<'a> {
         let n = self.u16(what)? as usize;
         let b = self.take(n, what)?;
         let Some((&0, text)) = b.split_last() else {
-            return Err(format!("{what} at byte {} is not NUL-terminated", self.pos - n));
+            return Err(format!(
+                "{what} at byte {} is not NUL-terminated",
+                self.pos - n
+            ));
         };
         String::from_utf8(text.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
     }
@@ -130,7 +141,10 @@ impl<'a> Reader<'a> {
 
 /// Parses a whole `model.bin`; `path` only names the file in errors.
 pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Ct2Model<'a>> {
-    parse_inner(bytes).map_err(|reason| Error::BadModel { path: path.to_owned(), reason })
+    parse_inner(bytes).map_err(|reason| Error::BadModel {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 fn parse_inner(bytes: &[u8]) -> Result<Ct2Model<'_>, String> {
@@ -178,5 +192,9 @@ fn parse_inner(bytes: &[u8]) -> Result<Ct2Model<'_>, String> {
             bytes.len() - r.pos
         ));
     }
-    Ok(Ct2Model { spec_name, variables, aliases })
+    Ok(Ct2Model {
+        spec_name,
+        variables,
+        aliases,
+    })
 }

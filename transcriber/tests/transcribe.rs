@@ -1,0 +1,169 @@
+//! Real model, real speech: tiny.en on espeak-ng tracks placed on a hearing clock.
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use transcriber::engine::{Engine, Language};
+use transcriber::model::ModelName;
+use transcriber::pipeline::{self, Options, Track};
+use transcriber::transcript::Transcript;
+use transcriber::vad::VadParams;
+
+const JUDGE: &str = "Good morning. This court is now in session. Please be seated. \
+                     We are here today for the hearing in the matter of the contract dispute.";
+const COUNSEL: &str = "Thank you, your honour. My client pleads not guilty to every charge, \
+                       and we ask the court for more time to prepare.";
+
+/// Writes each `(label, samples, offset_ms)` as a WAV and transcribes them together.
+fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
+    let dir = tempfile::tempdir().unwrap();
+    let specs: Vec<Track> = tracks
+        .iter()
+        .enumerate()
+        .map(|(i, (label, samples, offset_ms))| {
+            let path: PathBuf = dir.path().join(format!("t{i}.wav"));
+            write_wav(&path, samples);
+            Track {
+                label: (*label).into(),
+                path,
+                offset_ms: *offset_ms,
+            }
+        })
+        .collect();
+    let engine = Engine::load(&model(ModelName::TinyEn)).unwrap();
+    let opts = Options {
+        language: Language::En,
+        threads: 2,
+        vad: VadParams::default(),
+    };
+    let prepared = pipeline::prepare(&specs, opts.vad).unwrap();
+    pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap()
+}
+
+fn text_of(t: &Transcript, speaker: &str) -> String {
+    let parts: Vec<&str> = t
+        .segments
+        .iter()
+        .filter(|s| s.speaker == speaker)
+        .map(|s| s.text.as_str())
+        .collect();
+    parts.join(" ")
+}
+
+/// Every segment and word of `speaker` lies within `tol` ms of the real speech `[a, b]`, and
+/// the segments start and end near it.
+fn assert_times(t: &Transcript, speaker: &str, (a, b): (u64, u64), tol: u64) {
+    let segs: Vec<_> = t.segments.iter().filter(|s| s.speaker == speaker).collect();
+    assert!(!segs.is_empty(), "{speaker} has no segments");
+    for s in &segs {
+        assert!(
+            s.start_ms + tol >= a && s.end_ms <= b + tol,
+            "{speaker} segment {s:?} outside {a}..{b}"
+        );
+        for w in &s.words {
+            assert!(
+                w.start_ms + tol >= a && w.end_ms <= b + tol,
+                "word {w:?} outside {a}..{b}"
+            );
+            assert!(w.start_ms < w.end_ms && s.start_ms <= w.start_ms && w.end_ms <= s.end_ms);
+        }
+    }
+    let first = segs.iter().map(|s| s.start_ms).min().unwrap();
+    let last = segs.iter().map(|s| s.end_ms).max().unwrap();
+    assert!(
+        first.abs_diff(a) <= tol,
+        "{speaker} starts at {first}, speech at {a}"
+    );
+    assert!(
+        last.abs_diff(b) <= tol,
+        "{speaker} ends at {last}, speech at {b}"
+    );
+}
+
+#[test]
+fn two_speakers_get_their_words_and_times_on_the_hearing_clock() {
+    let judge = speak(JUDGE, "en-us");
+    let counsel = speak(COUNSEL, "en-gb");
+    let (ja, jb) = speech_extent_ms(&judge);
+    let (ca, cb) = speech_extent_ms(&counsel);
+    // The judge's track starts at 0 with 1 s of silence; counsel's file starts 3 s after the
+    // judge's speech ends and has 0.5 s of silence before the speech.
+    let judge_track = [silence(1000), judge.clone(), silence(2000)].concat();
+    let counsel_offset = 1000 + jb + 3000;
+    let counsel_track = [silence(500), counsel.clone(), silence(1000)].concat();
+    let t = transcribe(&[
+        ("Judge Wang", judge_track, 0),
+        ("Counsel Li", counsel_track, counsel_offset),
+    ]);
+
+    let (jt, ct) = (text_of(&t, "Judge Wang"), text_of(&t, "Counsel Li"));
+    let (jw, cw) = (wer(JUDGE, &jt), wer(COUNSEL, &ct));
+    eprintln!("judge WER {jw:.3}: {jt}\ncounsel WER {cw:.3}: {ct}");
+    assert!(jw < 0.3, "judge WER {jw}: {jt}");
+    assert!(cw < 0.3, "counsel WER {cw}: {ct}");
+    assert_eq!(
+        t.segments.len(),
+        t.segments.iter().filter(|s| !s.text.is_empty()).count()
+    );
+
+    assert_times(&t, "Judge Wang", (1000 + ja, 1000 + jb), 700);
+    let c0 = counsel_offset + 500;
+    assert_times(&t, "Counsel Li", (c0 + ca, c0 + cb), 700);
+    // Merged in time order, and the duration is the end of the last track on the clock.
+    assert!(t
+        .segments
+        .windows(2)
+        .all(|w| w[0].start_ms <= w[1].start_ms));
+    assert_eq!(
+        t.duration_ms,
+        counsel_offset + 500 + counsel.len() as u64 / 16 + 1000
+    );
+    assert_eq!(t.language, "en");
+    assert_eq!(t.model.name, "tiny.en");
+}
+
+#[test]
+fn two_seconds_of_overlap_keep_both_speakers() {
+    let judge = speak(JUDGE, "en-us");
+    let counsel = speak(COUNSEL, "en-gb");
+    let (_, jb) = speech_extent_ms(&judge);
+    let (ca, _) = speech_extent_ms(&counsel);
+    // Counsel's speech starts 2 s before the judge's ends.
+    let offset = jb - 2000 - ca;
+    let t = transcribe(&[("Judge", judge, 0), ("Counsel", counsel, offset)]);
+    let (jt, ct) = (text_of(&t, "Judge"), text_of(&t, "Counsel"));
+    let (jw, cw) = (wer(JUDGE, &jt), wer(COUNSEL, &ct));
+    eprintln!("judge WER {jw:.3}: {jt}\ncounsel WER {cw:.3}: {ct}");
+    assert!(jw < 0.3 && cw < 0.3, "WER judge {jw}, counsel {cw}");
+    let judge_end = t
+        .segments
+        .iter()
+        .filter(|s| s.speaker == "Judge")
+        .map(|s| s.end_ms)
+        .max();
+    let counsel_start = t
+        .segments
+        .iter()
+        .filter(|s| s.speaker == "Counsel")
+        .map(|s| s.start_ms)
+        .min();
+    assert!(
+        counsel_start.unwrap() < judge_end.unwrap(),
+        "the overlap is kept"
+    );
+    // The words of the judge's last sentence are the judge's, not counsel's.
+    assert!(text_of(&t, "Judge").to_lowercase().contains("dispute"));
+    assert!(!text_of(&t, "Counsel").to_lowercase().contains("dispute"));
+}
+
+#[test]
+fn silence_and_noise_tracks_yield_no_text() {
+    let t = transcribe(&[
+        ("Silent", silence(12_000), 0),
+        ("Hiss", noise(12_000, 0.05), 0),
+        ("Loud noise", noise(12_000, 0.5), 500),
+    ]);
+    assert!(t.segments.is_empty(), "{:#?}", t.segments);
+    assert_eq!(t.duration_ms, 12_500);
+}
