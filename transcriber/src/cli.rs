@@ -194,7 +194,7 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
 }
 
 fn check_writable_dir(out: &Path) -> Result<()> {
-    let dir = parent_dir(out);
+    let dir = crate::fsutil::parent_dir(out);
     if !dir.is_dir() {
         return Err(Error::Invalid(format!(
             "output directory {} does not exist",
@@ -204,22 +204,9 @@ fn check_writable_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parent_dir(p: &Path) -> &Path {
-    p.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
 /// Writes to a temporary file beside `out` and renames it into place, so a failure or a kill
 /// never leaves a partial transcript.
-pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(out);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-    tmp.write_all(bytes).map_err(Error::io(out))?;
-    tmp.as_file().sync_all().map_err(Error::io(out))?;
-    tmp.persist(out).map_err(|e| Error::io(out)(e.error))?;
-    Ok(())
-}
+pub use crate::fsutil::write_atomically;
 
 /// A bar over milliseconds of speech, drawn only on a terminal.
 fn progress_bar() -> indicatif::ProgressBar {

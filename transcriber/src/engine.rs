@@ -114,14 +114,11 @@ impl Engine {
     /// Checks a language against the model before any audio is decoded.
     pub fn check_language(&self, language: Language) -> Result<()> {
         if language != Language::En && !self.is_multilingual() {
-            return Err(Error::Invalid(
-                format!(
-                "model {} is English-only; --language {:?} needs a multilingual model such as base",
+            return Err(Error::Invalid(format!(
+                "model {} is English-only; --language {} needs a multilingual model such as base",
                 self.info.name,
-                language
-            )
-                .to_lowercase(),
-            ));
+                language.code().unwrap_or("auto")
+            )));
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod export;
+mod fsutil;
 pub mod model;
 pub mod pipeline;
 pub mod transcript;

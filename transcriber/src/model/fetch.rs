@@ -223,10 +223,7 @@ pub fn fetch(name: ModelName, data_dir: &Path, keep_ct2: bool) -> Result<(PathBu
     };
     let mpath = manifest_path(&out);
     let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    let tmp = tempfile::NamedTempFile::new_in(&models).map_err(Error::io(&models))?;
-    fs::write(tmp.path(), json + "\n").map_err(Error::io(&mpath))?;
-    tmp.persist(&mpath)
-        .map_err(|e| Error::io(&mpath)(e.error))?;
+    crate::fsutil::write_atomically(&mpath, (json + "\n").as_bytes())?;
     if keep_ct2 {
         let ct2 = models.join(format!("ct2-{}", name.as_str()));
         let _ = fs::remove_dir_all(&ct2);

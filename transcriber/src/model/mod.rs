@@ -55,12 +55,7 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
     }
     let tensors = conv.tensors(&hparams).map_err(bad)?;
 
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+    let tmp = crate::fsutil::temp_beside(out)?;
     let mut w = BufWriter::new(tmp.as_file());
     let write_all = |w: &mut BufWriter<&fs::File>| -> std::io::Result<()> {
         ggml::write_header(w, &hparams, &tokens)?;
@@ -71,8 +66,7 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
     };
     write_all(&mut w).map_err(Error::io(out))?;
     drop(w);
-    tmp.as_file().sync_all().map_err(Error::io(out))?;
-    tmp.persist(out).map_err(|e| Error::io(out)(e.error))?;
+    crate::fsutil::persist(tmp, out)?;
     Ok(Imported {
         hparams,
         n_tensors: tensors.len(),
@@ -284,7 +278,6 @@ impl Converter<'_, '_> {
             self.ffn(&mut put, &src, &dst)?;
         }
         self.norm(&mut put, "decoder/layer_norm", "decoder.ln")?;
-        drop(put);
         let expected = 7 + 15 * h.n_audio_layer as usize + 4 + 24 * h.n_text_layer as usize;
         if out.len() != expected {
             return Err(format!(
