@@ -45,10 +45,15 @@ pub fn ct2_dir(name: ModelName) -> PathBuf {
 
 /// Speech for `text` as 16 kHz mono samples.
 pub fn speak(text: &str, voice: &str) -> Vec<f32> {
+    speak_at(text, voice, 145)
+}
+
+/// Speech at `rate` words per minute.
+pub fn speak_at(text: &str, voice: &str, rate: u32) -> Vec<f32> {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("s.wav");
     let st = Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "145", "-w"])
+        .args(["-v", voice, "-s", &rate.to_string(), "-w"])
         .arg(&wav)
         .arg(text)
         .status()
