@@ -245,10 +245,8 @@ impl Session<'_> {
                 );
                 continue;
             }
-            let end_cap = region_len
-                .min(seg.end_timestamp().max(0) as u64 * 10)
-                .max(1);
-            let words = words_from_pieces(&pieces, end_cap, chinese);
+            let seg_end = seg.end_timestamp().max(0) as u64 * 10;
+            let words = words_from_pieces(&pieces, seg_end, region_len, chinese);
             if words.is_empty() {
                 continue;
             }
@@ -277,7 +275,12 @@ struct Piece {
 /// Groups tokens into words: a token that starts with a space starts a word (Chinese: each
 /// complete UTF-8 run of tokens is a word). A word ends where the next begins; the last ends at
 /// the segment end. Words that are only punctuation are attached to the previous word.
-fn words_from_pieces(pieces: &[Piece], end_cap_ms: u64, chinese: bool) -> Vec<Word> {
+fn words_from_pieces(
+    pieces: &[Piece],
+    seg_end_ms: u64,
+    end_cap_ms: u64,
+    chinese: bool,
+) -> Vec<Word> {
     struct Acc {
         bytes: Vec<u8>,
         start: u64,
@@ -321,7 +324,11 @@ fn words_from_pieces(pieces: &[Piece], end_cap_ms: u64, chinese: bool) -> Vec<Wo
         }
         let text = if chinese { to_simplified(&text) } else { text };
         let start = g.start.min(end_cap_ms.saturating_sub(1));
-        let next = groups.get(i + 1).map(|n| n.start).unwrap_or(end_cap_ms);
+        // The last word ends where whisper's token timing says, within the segment's region.
+        let next = groups
+            .get(i + 1)
+            .map(|n| n.start)
+            .unwrap_or(g.t1.max(seg_end_ms));
         let end = next.min(end_cap_ms).max(start + 1);
         let p = g.ps.iter().sum::<f32>() / g.ps.len() as f32;
         words.push(Word {
@@ -384,14 +391,14 @@ mod tests {
             piece(",", 600),
             piece(" all", 700),
         ];
-        let w = words_from_pieces(&p, 1000, false);
+        let w = words_from_pieces(&p, 900, 1000, false);
         let got: Vec<_> = w
             .iter()
             .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
             .collect();
         assert_eq!(
             got,
-            [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 1000)]
+            [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 900)]
         );
     }
 
@@ -413,7 +420,7 @@ mod tests {
             },
             piece("話", 200),
         ];
-        let w = words_from_pieces(&p, 500, true);
+        let w = words_from_pieces(&p, 500, 500, true);
         let got: Vec<_> = w.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(got, ["说", "话"]);
         assert_eq!(to_simplified("法院開庭"), "法院开庭");

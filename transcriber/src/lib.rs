@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 mod fsutil;
+pub mod incremental;
 pub mod model;
 pub mod pipeline;
 pub mod transcript;

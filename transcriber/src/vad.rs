@@ -84,6 +84,11 @@ impl Segmenter {
         self.region(start, self.last_speech)
     }
 
+    /// Start (ms) of the region in progress, if speech is going on.
+    pub fn in_speech_since(&self) -> Option<u64> {
+        self.speech_start.map(|f| f * FRAME_MS)
+    }
+
     /// Milliseconds seen so far.
     pub fn position_ms(&self) -> u64 {
         self.frames * FRAME_MS

@@ -1,0 +1,68 @@
+//! Live mode: a track fed in 100 ms chunks yields each utterance's segments right after it ends,
+//! and the same text and times as the batch run over the whole file.
+mod common;
+
+use common::*;
+use transcriber::engine::{Engine, Language};
+use transcriber::incremental::Incremental;
+use transcriber::model::ModelName;
+use transcriber::pipeline::{self, Options, Track};
+use transcriber::vad::VadParams;
+
+#[test]
+fn segments_are_final_after_each_end_of_speech_and_match_batch() {
+    let first = speak("The court calls the next witness.", "en-us");
+    let second = speak("Please state your full name for the record.", "en-us");
+    let first_end = 500 + speech_extent_ms(&first).1;
+    let track = [
+        silence(500),
+        first.clone(),
+        silence(2500),
+        second,
+        silence(1500),
+    ]
+    .concat();
+    let engine = Engine::load(&model(ModelName::TinyEn)).unwrap();
+    let vad = VadParams::default();
+
+    // Both runs take the same samples: the track as it reads back from the WAV.
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("clerk.wav");
+    write_wav(&wav, &track);
+    let track = transcriber::audio::decode_file(&wav).unwrap();
+    let mut live = Incremental::new(&engine, Language::En, 2, "Clerk", 10_000, vad).unwrap();
+    let mut got = Vec::new();
+    let mut first_seen_at_ms = None;
+    for (i, chunk) in track.chunks(1600).enumerate() {
+        let segs = live.push(chunk).unwrap();
+        if !segs.is_empty() && first_seen_at_ms.is_none() {
+            first_seen_at_ms = Some((i as u64 + 1) * 100);
+        }
+        got.extend(segs);
+    }
+    got.extend(live.finish().unwrap());
+    let seen = first_seen_at_ms.expect("a segment before the end of the track");
+    // Final within a second and a half of the end of the first sentence, long before the second.
+    assert!(
+        seen <= first_end + 1500,
+        "first segment after {seen} ms, speech ended at {first_end}"
+    );
+    let spec = Track {
+        label: "Clerk".into(),
+        path: wav,
+        offset_ms: 10_000,
+    };
+    let opts = Options {
+        language: Language::En,
+        threads: 2,
+        vad,
+    };
+    let prepared = pipeline::prepare(&[spec], vad).unwrap();
+    let batch = pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap();
+    assert_eq!(got, batch.segments);
+    let text: Vec<&str> = got.iter().map(|s| s.text.as_str()).collect();
+    assert!(
+        wer("The court calls the next witness.", text[0]) < 0.3,
+        "{text:?}"
+    );
+}
