@@ -132,6 +132,7 @@ impl Engine {
             language,
             threads,
             guards: Guards::default(),
+            pad_ms: crate::vad::VadParams::default().pad_ms,
             detected: None,
         })
     }
@@ -158,6 +159,8 @@ pub struct Session<'e> {
     language: Language,
     threads: usize,
     pub guards: Guards,
+    /// Padding the VAD put before each region (see [`crate::vad::VadParams::pad_ms`]).
+    pub pad_ms: u64,
     /// The language Whisper reported for the last region.
     pub detected: Option<String>,
 }
@@ -259,6 +262,15 @@ impl Session<'_> {
                 words,
             };
             out.push(seg.shifted(region.start_ms));
+        }
+        // DTW tends to place a region's first word a few hundred ms late; the VAD onset (the
+        // region start without its padding) is the better estimate, so never start after it.
+        let onset = region.start_ms + self.pad_ms.min(region_len / 2);
+        if let Some(first) = out.first_mut() {
+            if first.start_ms > onset {
+                first.start_ms = onset;
+                first.words[0].start_ms = onset;
+            }
         }
         Ok(out)
     }

@@ -32,8 +32,10 @@ impl<'e> Incremental<'e> {
         offset_ms: u64,
         vad: VadParams,
     ) -> Result<Self> {
+        let mut session = engine.session(language, threads)?;
+        session.pad_ms = vad.pad_ms;
         Ok(Incremental {
-            session: engine.session(language, threads)?,
+            session,
             detector: earshot::Detector::default(),
             segmenter: Segmenter::new(vad),
             label: label.to_owned(),

@@ -119,6 +119,7 @@ pub fn transcribe(
     let mut detected: Vec<String> = Vec::new();
     for p in prepared {
         let mut session = engine.session(opts.language, opts.threads)?;
+        session.pad_ms = opts.vad.pad_ms;
         let mut segments = Vec::new();
         for &r in &p.regions {
             let segs = session.region(&p.samples, r, &p.track.label)?;
