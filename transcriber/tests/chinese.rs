@@ -29,7 +29,7 @@ fn chinese_speech_transcribes_in_simplified_characters() {
     let engine = Engine::load(&model(ModelName::Base)).unwrap();
     let opts = Options {
         language: Language::Zh,
-        threads: 2,
+        threads: 1,
         vad: VadParams::default(),
     };
     let track = Track {

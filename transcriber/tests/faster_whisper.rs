@@ -32,7 +32,7 @@ fn venv_python() -> PathBuf {
 const FW: &str = r#"
 import sys
 from faster_whisper import WhisperModel
-m = WhisperModel(sys.argv[1], device="cpu", compute_type="float32", cpu_threads=2)
+m = WhisperModel(sys.argv[1], device="cpu", compute_type="float32", cpu_threads=1)
 segs, _ = m.transcribe(sys.argv[2], language=sys.argv[3], beam_size=1, best_of=1,
                        temperature=0.0, condition_on_previous_text=False, vad_filter=False)
 print(" ".join(s.text.strip() for s in segs))
@@ -59,7 +59,7 @@ fn compare(name: ModelName) {
     let theirs = String::from_utf8(out.stdout).unwrap();
 
     let engine = Engine::load(&model(name)).unwrap();
-    let mut session = engine.session(Language::En, 2).unwrap();
+    let mut session = engine.session(Language::En, 1).unwrap();
     let whole = Region {
         start_ms: 0,
         end_ms: samples.len() as u64 / 16,

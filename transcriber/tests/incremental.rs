@@ -30,7 +30,7 @@ fn segments_are_final_after_each_end_of_speech_and_match_batch() {
     let wav = dir.path().join("clerk.wav");
     write_wav(&wav, &track);
     let track = transcriber::audio::decode_file(&wav).unwrap();
-    let mut live = Incremental::new(&engine, Language::En, 2, "Clerk", 10_000, vad).unwrap();
+    let mut live = Incremental::new(&engine, Language::En, 1, "Clerk", 10_000, vad).unwrap();
     let mut got = Vec::new();
     let mut first_seen_at_ms = None;
     for (i, chunk) in track.chunks(1600).enumerate() {
@@ -54,7 +54,7 @@ fn segments_are_final_after_each_end_of_speech_and_match_batch() {
     };
     let opts = Options {
         language: Language::En,
-        threads: 2,
+        threads: 1,
         vad,
     };
     let prepared = pipeline::prepare(&[spec], vad).unwrap();

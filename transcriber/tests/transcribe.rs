@@ -34,7 +34,7 @@ fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
     let engine = Engine::load(&model(ModelName::TinyEn)).unwrap();
     let opts = Options {
         language: Language::En,
-        threads: 2,
+        threads: 1,
         vad: VadParams::default(),
     };
     let prepared = pipeline::prepare(&specs, opts.vad).unwrap();
