@@ -9,6 +9,7 @@ use whisper_rs::{
 };
 
 use crate::audio::SAMPLE_RATE;
+use crate::clip;
 use crate::error::{Error, Result};
 use crate::model::{self, ggml::Hparams};
 use crate::transcript::{ModelInfo, Segment, Word};
@@ -174,18 +175,72 @@ impl Session<'_> {
         region: Region,
         speaker: &str,
     ) -> Result<Vec<Segment>> {
-        let rate = u64::from(SAMPLE_RATE);
-        let a = ((region.start_ms * rate / 1000) as usize).min(samples.len());
-        let b = ((region.end_ms * rate / 1000) as usize).min(samples.len());
-        if b <= a {
+        self.regions(samples, &[region], speaker)
+    }
+
+    /// Segments of all `regions` of a track, decoded as one joined clip (see [`crate::clip`]).
+    pub fn regions(
+        &mut self,
+        samples: &[f32],
+        regions: &[Region],
+        speaker: &str,
+    ) -> Result<Vec<Segment>> {
+        let clip = clip::build(samples, regions, self.pad_ms);
+        if clip.samples.is_empty() {
             return Ok(Vec::new());
         }
+        let clip_len_ms = clip.samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
-        let mut clip = samples[a..b].to_vec();
-        let min = SAMPLE_RATE as usize; // 1 s
-        if clip.len() < min {
-            clip.resize(min, 0.0);
+        let mut audio = clip.samples.clone();
+        if audio.len() < SAMPLE_RATE as usize {
+            audio.resize(SAMPLE_RATE as usize, 0.0);
         }
+        self.state.full(self.params(), &audio)?;
+        let lang_id = self.state.full_lang_id_from_state();
+        self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
+        let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
+        let eot = self.engine.ctx.token_eot();
+        let mut out = Vec::new();
+        let mut seen = vec![false; clip.chunks.len()];
+        for seg in self.state.as_iter() {
+            let (pieces, mean_logprob) = pieces_of(&seg, eot);
+            if pieces.is_empty() {
+                continue;
+            }
+            let nsp = seg.no_speech_probability();
+            if (nsp > self.guards.no_speech && mean_logprob < self.guards.logprob)
+                || mean_logprob < self.guards.min_logprob
+            {
+                tracing::debug!(
+                    speaker,
+                    nsp,
+                    mean_logprob,
+                    "dropped segment failing whisper guards"
+                );
+                continue;
+            }
+            let seg_end = seg.end_timestamp().max(0) as u64 * 10;
+            let words = words_from_pieces(&pieces, seg_end, clip_len_ms, chinese);
+            for (chunk, mut words) in clip.place(words) {
+                // DTW tends to place a region's first word a few hundred ms late; the VAD onset
+                // is the better estimate, so a region's speech never starts after it.
+                let onset = clip.chunks[chunk].onset_ms;
+                if !std::mem::replace(&mut seen[chunk], true) && words[0].start_ms > onset {
+                    words[0].start_ms = onset;
+                }
+                out.push(Segment {
+                    start_ms: words[0].start_ms,
+                    end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
+                    speaker: speaker.to_owned(),
+                    text: join_words(&words, chinese),
+                    words,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn params(&self) -> FullParams<'static, 'static> {
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.threads as i32);
         params.set_language(self.language.code());
@@ -201,79 +256,35 @@ impl Session<'_> {
         params.set_print_realtime(false);
         params.set_print_special(false);
         params.set_print_timestamps(false);
-        self.state.full(params, &clip)?;
-        let lang_id = self.state.full_lang_id_from_state();
-        self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
-        let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
-        let eot = self.engine.ctx.token_eot();
-        let region_len = region.end_ms - region.start_ms;
-        let mut out = Vec::new();
-        for seg in self.state.as_iter() {
-            let mut pieces: Vec<Piece> = Vec::new();
-            let mut logprob_sum = 0.0;
-            let mut n_text = 0;
-            for i in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(i) else {
-                    continue;
-                };
-                let data = tok.token_data();
-                if data.id >= eot {
-                    continue; // special and timestamp tokens
-                }
-                logprob_sum += data.plog;
-                n_text += 1;
-                let bytes = tok.to_bytes().unwrap_or_default().to_vec();
-                // DTW time when the model has alignment heads, else whisper's token estimate.
-                let t = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 };
-                pieces.push(Piece {
-                    bytes,
-                    t_ms: (t.max(0) as u64) * 10,
-                    t1_ms: (data.t1.max(0) as u64) * 10,
-                    p: data.p,
-                });
-            }
-            if n_text == 0 {
-                continue;
-            }
-            let mean_logprob = logprob_sum / n_text as f32;
-            let nsp = seg.no_speech_probability();
-            if (nsp > self.guards.no_speech && mean_logprob < self.guards.logprob)
-                || mean_logprob < self.guards.min_logprob
-            {
-                tracing::debug!(
-                    speaker,
-                    nsp,
-                    mean_logprob,
-                    "dropped segment failing whisper guards"
-                );
-                continue;
-            }
-            let seg_end = seg.end_timestamp().max(0) as u64 * 10;
-            let words = words_from_pieces(&pieces, seg_end, region_len, chinese);
-            if words.is_empty() {
-                continue;
-            }
-            let text = join_words(&words, chinese);
-            let seg = Segment {
-                start_ms: words[0].start_ms,
-                end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
-                speaker: speaker.to_owned(),
-                text,
-                words,
-            };
-            out.push(seg.shifted(region.start_ms));
-        }
-        // DTW tends to place a region's first word a few hundred ms late; the VAD onset (the
-        // region start without its padding) is the better estimate, so never start after it.
-        let onset = region.start_ms + self.pad_ms.min(region_len / 2);
-        if let Some(first) = out.first_mut() {
-            if first.start_ms > onset {
-                first.start_ms = onset;
-                first.words[0].start_ms = onset;
-            }
-        }
-        Ok(out)
+        params
     }
+}
+
+/// The text tokens of a segment (special and timestamp tokens skipped) with their times in ms
+/// from the clip start, and their mean log-probability.
+fn pieces_of(seg: &whisper_rs::WhisperSegment<'_>, eot: i32) -> (Vec<Piece>, f32) {
+    let mut pieces = Vec::new();
+    let mut logprob_sum = 0.0;
+    for i in 0..seg.n_tokens() {
+        let Some(tok) = seg.get_token(i) else {
+            continue;
+        };
+        let data = tok.token_data();
+        if data.id >= eot {
+            continue;
+        }
+        logprob_sum += data.plog;
+        // DTW time when the model has alignment heads, else whisper's token estimate.
+        let t = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 };
+        pieces.push(Piece {
+            bytes: tok.to_bytes().unwrap_or_default().to_vec(),
+            t_ms: (t.max(0) as u64) * 10,
+            t1_ms: (data.t1.max(0) as u64) * 10,
+            p: data.p,
+        });
+    }
+    let mean = logprob_sum / pieces.len().max(1) as f32;
+    (pieces, mean)
 }
 
 /// One text token with its time (ms from the region start).

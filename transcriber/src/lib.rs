@@ -5,6 +5,7 @@
 //! clock and merges them; [`export`] renders JSON, WebVTT, SRT and text; [`cli`] is the commands.
 pub mod audio;
 pub mod cli;
+pub mod clip;
 pub mod engine;
 pub mod error;
 pub mod export;

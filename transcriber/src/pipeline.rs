@@ -120,17 +120,16 @@ pub fn transcribe(
     for p in prepared {
         let mut session = engine.session(opts.language, opts.threads)?;
         session.pad_ms = opts.vad.pad_ms;
-        let mut segments = Vec::new();
-        for &r in &p.regions {
-            let segs = session.region(&p.samples, r, &p.track.label)?;
-            if !segs.is_empty() {
-                detected.extend(session.detected.clone());
-            }
-            segments.extend(segs.into_iter().map(|s| s.shifted(p.track.offset_ms)));
-            progress(Progress::Done {
-                ms: r.end_ms - r.start_ms,
-            });
+        let segments = session.regions(&p.samples, &p.regions, &p.track.label)?;
+        if !segments.is_empty() {
+            detected.extend(session.detected.clone());
         }
+        let segments: Vec<_> = segments
+            .into_iter()
+            .map(|s| s.shifted(p.track.offset_ms))
+            .collect();
+        let speech_ms = p.regions.iter().map(|r| r.end_ms - r.start_ms).sum();
+        progress(Progress::Done { ms: speech_ms });
         per_track.push(segments);
     }
     let language = match opts.language {

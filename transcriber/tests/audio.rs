@@ -28,7 +28,12 @@ fn similarity(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn ogg_opus_and_webm_with_video_decode_to_the_same_speech() {
     let dir = tempfile::tempdir().unwrap();
-    let speech = [silence(500), speak("Order in the court.", "en-us"), silence(500)].concat();
+    let speech = [
+        silence(500),
+        speak("Order in the court.", "en-us"),
+        silence(500),
+    ]
+    .concat();
     let wav = dir.path().join("a.wav");
     write_wav(&wav, &speech);
     let reference = decode_file(&wav).unwrap();
@@ -50,7 +55,13 @@ fn ogg_opus_and_webm_with_video_decode_to_the_same_speech() {
     for file in [&ogg, &webm] {
         let x = decode_file(file).unwrap();
         let len_diff = x.len().abs_diff(reference.len());
-        assert!(len_diff < 16_000 / 10, "{}: {} vs {} samples", file.display(), x.len(), reference.len());
+        assert!(
+            len_diff < 16_000 / 10,
+            "{}: {} vs {} samples",
+            file.display(),
+            x.len(),
+            reference.len()
+        );
         // Opus delays the signal a little; find the best alignment within 20 ms.
         let best = (0..320)
             .map(|d| similarity(&reference, &x[d.min(x.len())..]))

@@ -1,0 +1,128 @@
+//! A track's speech regions joined into one clip for Whisper, and the way back from clip time to
+//! track time.
+//!
+//! whisper.cpp always encodes a full 30 s window, so decoding each region on its own costs a
+//! window per sentence. Joining the regions (each keeps its padding of silence) fills windows with
+//! speech, as faster-whisper does with its VAD; the silence between regions is still never
+//! decoded, and words are mapped back to the region they were spoken in.
+use crate::audio::SAMPLE_RATE;
+use crate::transcript::Word;
+use crate::vad::Region;
+
+/// One region inside the clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub clip_start_ms: u64,
+    pub track_start_ms: u64,
+    pub len_ms: u64,
+    /// Where the speech begins on the track (the region start without its padding).
+    pub onset_ms: u64,
+}
+
+/// The joined samples and where each region sits in them.
+#[derive(Debug, Clone, Default)]
+pub struct Clip {
+    pub samples: Vec<f32>,
+    pub chunks: Vec<Chunk>,
+}
+
+const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
+
+/// Joins the `regions` of `samples` (16 kHz); `pad_ms` is the padding the VAD added to each.
+pub fn build(samples: &[f32], regions: &[Region], pad_ms: u64) -> Clip {
+    let mut clip = Clip::default();
+    for r in regions {
+        let a = ((r.start_ms * SAMPLES_PER_MS) as usize).min(samples.len());
+        let b = ((r.end_ms * SAMPLES_PER_MS) as usize).min(samples.len());
+        if b <= a {
+            continue;
+        }
+        let len_ms = ((b - a) as u64) / SAMPLES_PER_MS;
+        clip.chunks.push(Chunk {
+            clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
+            track_start_ms: r.start_ms,
+            len_ms,
+            onset_ms: r.start_ms + pad_ms.min(len_ms / 2),
+        });
+        clip.samples.extend_from_slice(&samples[a..b]);
+    }
+    clip
+}
+
+impl Clip {
+    /// The chunk a clip time falls in (times past the end belong to the last chunk).
+    pub fn chunk_of(&self, clip_ms: u64) -> usize {
+        self.chunks
+            .partition_point(|c| c.clip_start_ms <= clip_ms)
+            .saturating_sub(1)
+    }
+
+    /// Track time of `clip_ms`, kept inside chunk `i`.
+    pub fn to_track(&self, i: usize, clip_ms: u64) -> u64 {
+        let c = &self.chunks[i];
+        c.track_start_ms + clip_ms.saturating_sub(c.clip_start_ms).min(c.len_ms)
+    }
+
+    /// Moves words from clip time to track time and splits them where they change chunk, so no
+    /// segment spans the silence between two regions. Returns (chunk, words) runs in order.
+    pub fn place(&self, words: Vec<Word>) -> Vec<(usize, Vec<Word>)> {
+        let mut runs: Vec<(usize, Vec<Word>)> = Vec::new();
+        for mut w in words {
+            let i = self.chunk_of(w.start_ms);
+            let start = self.to_track(i, w.start_ms);
+            let end = self.to_track(i, w.end_ms).max(start + 1);
+            w.start_ms = start;
+            w.end_ms = end;
+            match runs.last_mut() {
+                Some((c, ws)) if *c == i => ws.push(w),
+                _ => runs.push((i, vec![w])),
+            }
+        }
+        runs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start_ms: u64, end_ms: u64) -> Word {
+        Word {
+            start_ms,
+            end_ms,
+            text: text.into(),
+            p: 1.0,
+        }
+    }
+
+    #[test]
+    fn regions_join_and_words_map_back() {
+        let samples = vec![0.1f32; 16 * 20_000];
+        let regions = [
+            Region {
+                start_ms: 1000,
+                end_ms: 3000,
+            },
+            Region {
+                start_ms: 10_000,
+                end_ms: 11_000,
+            },
+        ];
+        let clip = build(&samples, &regions, 200);
+        assert_eq!(clip.samples.len(), 16 * 3000);
+        assert_eq!(clip.chunks[1].clip_start_ms, 2000);
+        assert_eq!(clip.chunks[1].onset_ms, 10_200);
+        let runs = clip.place(vec![
+            word("a", 300, 900),
+            word("b", 1900, 2100), // runs past its region: clipped to it
+            word("c", 2300, 2600),
+        ]);
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].1[1].start_ms, runs[0].1[1].end_ms), (2900, 3000));
+        assert_eq!(runs[1].0, 1);
+        assert_eq!(
+            (runs[1].1[0].start_ms, runs[1].1[0].end_ms),
+            (10_300, 10_600)
+        );
+    }
+}
