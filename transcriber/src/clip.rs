@@ -12,11 +12,22 @@ use crate::vad::Region;
 /// One region inside the clip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chunk {
+    /// Index of the [`Source`] it came from.
+    pub track: usize,
     pub clip_start_ms: u64,
+    /// Start on the hearing clock (the region start plus the track's offset).
     pub track_start_ms: u64,
     pub len_ms: u64,
-    /// Where the speech begins on the track (the region start without its padding).
+    /// Where the speech begins on the clock (the region start without its padding).
     pub onset_ms: u64,
+}
+
+/// One track's samples (16 kHz), its speech regions, and where it starts on the hearing clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub samples: &'a [f32],
+    pub regions: &'a [Region],
+    pub offset_ms: u64,
 }
 
 /// The joined samples and where each region sits in them.
@@ -28,10 +39,23 @@ pub struct Clip {
 
 const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
 
-/// Joins the `regions` of `samples` (16 kHz); `pad_ms` is the padding the VAD added to each.
-pub fn build(samples: &[f32], regions: &[Region], pad_ms: u64) -> Clip {
+/// Joins the regions of every source in hearing-clock order, so all tracks share Whisper's
+/// 30 s windows (overlapping speech is placed one after the other, never mixed); `pad_ms` is the
+/// padding the VAD added to each region.
+pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
+    let mut items: Vec<(u64, usize, Region)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            s.regions
+                .iter()
+                .map(move |r| (s.offset_ms + r.start_ms, i, *r))
+        })
+        .collect();
+    items.sort_by_key(|&(clock, track, _)| (clock, track));
     let mut clip = Clip::default();
-    for r in regions {
+    for (clock, track, r) in items {
+        let samples = sources[track].samples;
         let a = ((r.start_ms * SAMPLES_PER_MS) as usize).min(samples.len());
         let b = ((r.end_ms * SAMPLES_PER_MS) as usize).min(samples.len());
         if b <= a {
@@ -39,10 +63,11 @@ pub fn build(samples: &[f32], regions: &[Region], pad_ms: u64) -> Clip {
         }
         let len_ms = ((b - a) as u64) / SAMPLES_PER_MS;
         clip.chunks.push(Chunk {
+            track,
             clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
-            track_start_ms: r.start_ms,
+            track_start_ms: clock,
             len_ms,
-            onset_ms: r.start_ms + pad_ms.min(len_ms / 2),
+            onset_ms: clock + pad_ms.min(len_ms / 2),
         });
         clip.samples.extend_from_slice(&samples[a..b]);
     }
@@ -108,7 +133,12 @@ mod tests {
                 end_ms: 11_000,
             },
         ];
-        let clip = build(&samples, &regions, 200);
+        let source = Source {
+            samples: &samples,
+            regions: &regions,
+            offset_ms: 0,
+        };
+        let clip = build(&[source], 200);
         assert_eq!(clip.samples.len(), 16 * 3000);
         assert_eq!(clip.chunks[1].clip_start_ms, 2000);
         assert_eq!(clip.chunks[1].onset_ms, 10_200);

@@ -178,14 +178,29 @@ impl Session<'_> {
         self.regions(samples, &[region], speaker)
     }
 
-    /// Segments of all `regions` of a track, decoded as one joined clip (see [`crate::clip`]).
+    /// Segments of all `regions` of one track, decoded as one joined clip.
     pub fn regions(
         &mut self,
         samples: &[f32],
         regions: &[Region],
         speaker: &str,
     ) -> Result<Vec<Segment>> {
-        let clip = clip::build(samples, regions, self.pad_ms);
+        let source = clip::Source {
+            samples,
+            regions,
+            offset_ms: 0,
+        };
+        self.decode(&[source], &[speaker])
+    }
+
+    /// Segments of the regions of several tracks, joined into one clip in hearing-clock order
+    /// (see [`crate::clip`]); times are on the hearing clock, `speakers[i]` labels source `i`.
+    pub fn decode(
+        &mut self,
+        sources: &[clip::Source<'_>],
+        speakers: &[&str],
+    ) -> Result<Vec<Segment>> {
+        let clip = clip::build(sources, self.pad_ms);
         if clip.samples.is_empty() {
             return Ok(Vec::new());
         }
@@ -211,12 +226,7 @@ impl Session<'_> {
             if (nsp > self.guards.no_speech && mean_logprob < self.guards.logprob)
                 || mean_logprob < self.guards.min_logprob
             {
-                tracing::debug!(
-                    speaker,
-                    nsp,
-                    mean_logprob,
-                    "dropped segment failing whisper guards"
-                );
+                tracing::debug!(nsp, mean_logprob, "dropped segment failing whisper guards");
                 continue;
             }
             let seg_end = seg.end_timestamp().max(0) as u64 * 10;
@@ -231,7 +241,7 @@ impl Session<'_> {
                 out.push(Segment {
                     start_ms: words[0].start_ms,
                     end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
-                    speaker: speaker.to_owned(),
+                    speaker: speakers[clip.chunks[chunk].track].to_owned(),
                     text: join_words(&words, chinese),
                     words,
                 });

@@ -12,6 +12,7 @@ pub struct Incremental<'e> {
     session: Session<'e>,
     detector: earshot::Detector,
     segmenter: Segmenter,
+    vad: VadParams,
     label: String,
     offset_ms: u64,
     /// Samples from `base` (an index into the whole track) up to now.
@@ -38,6 +39,7 @@ impl<'e> Incremental<'e> {
             session,
             detector: earshot::Detector::default(),
             segmenter: Segmenter::new(vad),
+            vad,
             label: label.to_owned(),
             offset_ms,
             samples: Vec::new(),
@@ -102,6 +104,10 @@ impl<'e> Incremental<'e> {
             start_ms: r.start_ms.saturating_sub(base_ms),
             end_ms: r.end_ms.saturating_sub(base_ms),
         };
+        if crate::vad::is_noise(&self.samples, local, self.vad) {
+            self.trim();
+            return Ok(Vec::new());
+        }
         let segs = self.session.region(&self.samples, local, &self.label)?;
         self.trim();
         Ok(segs

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::audio;
+use crate::clip;
 use crate::engine::{Engine, Language};
 use crate::error::{Error, Result};
 use crate::transcript::{self, Transcript};
@@ -115,27 +116,29 @@ pub fn transcribe(
         .map(|r| r.end_ms - r.start_ms)
         .sum();
     progress(Progress::Speech { total_ms });
-    let mut per_track = Vec::new();
-    let mut detected: Vec<String> = Vec::new();
-    for p in prepared {
-        let mut session = engine.session(opts.language, opts.threads)?;
-        session.pad_ms = opts.vad.pad_ms;
-        let segments = session.regions(&p.samples, &p.regions, &p.track.label)?;
-        if !segments.is_empty() {
-            detected.extend(session.detected.clone());
-        }
-        let segments: Vec<_> = segments
-            .into_iter()
-            .map(|s| s.shifted(p.track.offset_ms))
-            .collect();
-        let speech_ms = p.regions.iter().map(|r| r.end_ms - r.start_ms).sum();
-        progress(Progress::Done { ms: speech_ms });
-        per_track.push(segments);
-    }
+    // All tracks share one session and one joined clip, so they also share Whisper's windows.
+    let mut session = engine.session(opts.language, opts.threads)?;
+    session.pad_ms = opts.vad.pad_ms;
+    let sources: Vec<clip::Source<'_>> = prepared
+        .iter()
+        .map(|p| clip::Source {
+            samples: &p.samples,
+            regions: &p.regions,
+            offset_ms: p.track.offset_ms,
+        })
+        .collect();
+    let labels: Vec<&str> = prepared.iter().map(|p| p.track.label.as_str()).collect();
+    let segments = session.decode(&sources, &labels)?;
+    progress(Progress::Done { ms: total_ms });
     let language = match opts.language {
         Language::En => "en".to_owned(),
         Language::Zh => "zh".to_owned(),
-        Language::Auto => most_common(&detected).unwrap_or_else(|| "en".to_owned()),
+        // The language Whisper detected on the joined clip; nothing said: nothing to detect.
+        Language::Auto => session
+            .detected
+            .clone()
+            .filter(|_| !segments.is_empty())
+            .unwrap_or_else(|| "en".to_owned()),
     };
     let duration_ms = prepared
         .iter()
@@ -146,19 +149,8 @@ pub fn transcribe(
         language,
         model: engine.info().clone(),
         duration_ms,
-        segments: transcript::merge(per_track),
+        segments: transcript::merge([segments]),
     })
-}
-
-fn most_common(items: &[String]) -> Option<String> {
-    let mut counts = std::collections::BTreeMap::new();
-    for i in items {
-        *counts.entry(i.as_str()).or_insert(0) += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|&(_, n)| n)
-        .map(|(s, _)| s.to_owned())
 }
 
 #[cfg(test)]

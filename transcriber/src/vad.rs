@@ -19,6 +19,11 @@ pub struct VadParams {
     pub min_speech_ms: u64,
     /// Added before and after each region so word edges are not clipped.
     pub pad_ms: u64,
+    /// A region whose median per-frame zero-crossing rate is above this is noise, not speech.
+    /// earshot scores loud broadband hiss as voice (every frame of white noise at half scale
+    /// scored ≥ 0.5 here), and Whisper turns such a region into invented sentences. Measured on
+    /// espeak-ng speech: 0.11–0.17 (a fricative-heavy sentence the highest); white noise: 0.50.
+    pub max_zcr: f32,
 }
 
 impl Default for VadParams {
@@ -28,6 +33,7 @@ impl Default for VadParams {
             min_silence_ms: 600,
             min_speech_ms: 200,
             pad_ms: 200,
+            max_zcr: 0.35,
         }
     }
 }
@@ -124,7 +130,32 @@ pub fn detect(samples: &[f32], params: VadParams) -> Vec<Region> {
     }
     raw.extend(seg.finish());
     let len_ms = samples.len() as u64 * 1000 / u64::from(crate::audio::SAMPLE_RATE);
-    merge(raw, len_ms)
+    let mut regions = merge(raw, len_ms);
+    regions.retain(|r| !is_noise(samples, *r, params));
+    regions
+}
+
+/// Whether a region sounds like broadband noise rather than speech (see [`VadParams::max_zcr`]).
+pub fn is_noise(samples: &[f32], r: Region, params: VadParams) -> bool {
+    let per_ms = (crate::audio::SAMPLE_RATE / 1000) as u64;
+    let a = ((r.start_ms * per_ms) as usize).min(samples.len());
+    let b = ((r.end_ms * per_ms) as usize).min(samples.len());
+    let mut rates: Vec<f32> = samples[a..b]
+        .chunks_exact(FRAME)
+        .map(|f| {
+            let crossings = f
+                .windows(2)
+                .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
+                .count();
+            crossings as f32 / (FRAME - 1) as f32
+        })
+        .collect();
+    if rates.is_empty() {
+        return false;
+    }
+    let mid = rates.len() / 2;
+    let (_, median, _) = rates.select_nth_unstable_by(mid, f32::total_cmp);
+    *median > params.max_zcr
 }
 
 /// Merges overlapping or touching regions and clips them to `len_ms`.
@@ -204,6 +235,38 @@ mod tests {
                 end_ms: 1500
             }]
         );
+    }
+
+    #[test]
+    fn white_noise_is_not_speech() {
+        let mut x: u32 = 1;
+        let noise: Vec<f32> = (0..16_000 * 3)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect();
+        assert!(is_noise(
+            &noise,
+            Region {
+                start_ms: 0,
+                end_ms: 3000
+            },
+            VadParams::default()
+        ));
+        assert!(detect(&noise, VadParams::default()).is_empty());
+        // A 200 Hz tone crosses zero 400 times a second: voiced-speech-like, kept.
+        let tone: Vec<f32> = (0..16_000)
+            .map(|i| (i as f32 * 200.0 * std::f32::consts::TAU / 16_000.0).sin())
+            .collect();
+        assert!(!is_noise(
+            &tone,
+            Region {
+                start_ms: 0,
+                end_ms: 1000
+            },
+            VadParams::default()
+        ));
     }
 
     #[test]
