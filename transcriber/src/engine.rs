@@ -231,6 +231,13 @@ impl Session<'_> {
             }
             let seg_end = seg.end_timestamp().max(0) as u64 * 10;
             let words = words_from_pieces(&pieces, seg_end, clip_len_ms, chinese);
+            if collapsed(&words) {
+                tracing::debug!(
+                    n = words.len(),
+                    "dropped segment whose words have no duration"
+                );
+                continue;
+            }
             for (chunk, mut words) in clip.place(words) {
                 // DTW tends to place a region's first word a few hundred ms late; the VAD onset
                 // is the better estimate, so a region's speech never starts after it.
@@ -381,6 +388,14 @@ fn words_from_pieces(
     words
 }
 
+/// Whisper's inventions on noise (e.g. "This is the end of the video.") come with word times
+/// that collapse onto one instant: the alignment found no audio for them. Real speech has words
+/// of some length, so a segment of 3 or more words, most of them 20 ms or shorter, is dropped.
+fn collapsed(words: &[Word]) -> bool {
+    let short = words.iter().filter(|w| w.end_ms - w.start_ms <= 20).count();
+    words.len() >= 3 && short * 2 > words.len()
+}
+
 fn is_cjk_punct(c: char) -> bool {
     matches!(
         c,
@@ -432,6 +447,29 @@ mod tests {
         assert_eq!(
             got,
             [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 900)]
+        );
+    }
+
+    #[test]
+    fn words_without_duration_are_an_invention() {
+        let w = |start_ms, end_ms| Word {
+            start_ms,
+            end_ms,
+            text: "w".into(),
+            p: 0.5,
+        };
+        let invented = [
+            w(700, 12_464),
+            w(12_464, 12_465),
+            w(12_464, 12_465),
+            w(12_464, 12_465),
+        ];
+        assert!(collapsed(&invented));
+        let spoken = [w(0, 300), w(300, 700), w(700, 710), w(710, 1000)];
+        assert!(!collapsed(&spoken));
+        assert!(
+            !collapsed(&invented[2..]),
+            "one or two words are too few to judge"
         );
     }
 

@@ -17,6 +17,10 @@ const COUNSEL: &str = "Thank you, your honour. My client pleads not guilty to ev
 
 /// Writes each `(label, samples, offset_ms)` as a WAV and transcribes them together.
 fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
+    transcribe_with(tracks, VadParams::default())
+}
+
+fn transcribe_with(tracks: &[(&str, Vec<f32>, u64)], vad: VadParams) -> Transcript {
     let dir = tempfile::tempdir().unwrap();
     let specs: Vec<Track> = tracks
         .iter()
@@ -35,7 +39,7 @@ fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
     let opts = Options {
         language: Language::En,
         threads: 1,
-        vad: VadParams::default(),
+        vad,
     };
     let prepared = pipeline::prepare(&specs, opts.vad).unwrap();
     pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap()
@@ -178,4 +182,28 @@ fn silence_and_noise_tracks_yield_no_text() {
     let prepared = pipeline::prepare(&[track], VadParams::default()).unwrap();
     assert!(prepared[0].regions.is_empty());
     assert_eq!(t.duration_ms, 12_500);
+}
+
+#[test]
+fn noise_that_gets_past_the_vad_is_stopped_by_the_whisper_guards() {
+    // With the zero-crossing noise gate off, loud hiss reaches Whisper (earshot calls it voice),
+    // which invents a sentence for it; the guards on that output must drop it.
+    let vad = VadParams {
+        max_zcr: 1.0,
+        ..VadParams::default()
+    };
+    let x = noise(12_000, 0.5);
+    assert!(
+        !transcriber::vad::detect(&x, vad).is_empty(),
+        "the noise does reach Whisper"
+    );
+    let t = transcribe_with(
+        &[
+            ("Silent", silence(12_000), 0),
+            ("Hiss", noise(12_000, 0.05), 0),
+            ("Loud noise", x, 500),
+        ],
+        vad,
+    );
+    assert!(t.segments.is_empty(), "{:#?}", t.segments);
 }
