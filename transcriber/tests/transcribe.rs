@@ -207,3 +207,45 @@ fn noise_that_gets_past_the_vad_is_stopped_by_the_whisper_guards() {
     );
     assert!(t.segments.is_empty(), "{:#?}", t.segments);
 }
+
+#[test]
+fn times_stay_right_past_the_first_30_second_window() {
+    // Four sentences with 3 s pauses: their joined speech is longer than one Whisper window, so
+    // the later ones are decoded in a second window and must still land where they were said.
+    let sentences = [JUDGE, COUNSEL, JUDGE, COUNSEL];
+    let mut track = silence(500);
+    let mut spans = Vec::new();
+    for (i, text) in sentences.iter().enumerate() {
+        let s = speak(text, if i % 2 == 0 { "en-us" } else { "en-gb" });
+        let (a, b) = speech_extent_ms(&s);
+        let at = track.len() as u64 / 16;
+        spans.push((at + a, at + b));
+        track.extend(s);
+        track.extend(silence(3000));
+    }
+    let speech: u64 = spans.iter().map(|(a, b)| b - a).sum();
+    assert!(speech > 32_000, "joined speech {speech} ms fits one window");
+    let t = transcribe(&[("Judge", track, 0)]);
+    for seg in &t.segments {
+        let inside = spans
+            .iter()
+            .any(|&(a, b)| seg.start_ms + 300 >= a && seg.end_ms <= b + 300);
+        assert!(
+            inside,
+            "segment {} .. {} ({}) is in no sentence {spans:?}",
+            seg.start_ms, seg.end_ms, seg.text
+        );
+    }
+    for &(a, b) in &spans {
+        let text: Vec<&str> = t
+            .segments
+            .iter()
+            .filter(|s| s.start_ms + 300 >= a && s.end_ms <= b + 300)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert!(!text.is_empty(), "nothing transcribed for {a}..{b}");
+    }
+    let all: Vec<&str> = t.segments.iter().map(|s| s.text.as_str()).collect();
+    let w = wer(&sentences.join(" "), &all.join(" "));
+    assert!(w < 0.3, "WER {w}: {all:?}");
+}
