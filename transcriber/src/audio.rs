@@ -14,6 +14,14 @@ pub const SAMPLE_RATE: u32 = 16_000;
 
 /// Decodes the first audio stream of `path` to 16 kHz mono samples in [-1, 1].
 pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
+    let mut samples = Vec::new();
+    decode_file_with(path, &mut |chunk| samples.extend_from_slice(chunk))?;
+    Ok(samples)
+}
+
+/// Decodes `path` as [`decode_file`] does, handing the samples over chunk by chunk as they are
+/// decoded, so a long track need not be held in memory; returns the number of samples.
+pub fn decode_file_with(path: &Path, on_chunk: &mut dyn FnMut(&[f32])) -> Result<u64> {
     let fail = |reason: String| Error::Audio {
         path: path.to_owned(),
         reason,
@@ -76,7 +84,7 @@ pub fn decode_file(path: &Path) -> Result<Vec<f32>> {
         }
     });
 
-    let result = pull_all(&pipeline, &sink);
+    let result = pull_all(&pipeline, &sink, on_chunk);
     let _ = pipeline.set_state(gst::State::Null);
     result.map_err(fail)
 }
@@ -90,20 +98,28 @@ fn gst_audio_caps() -> gst::Caps {
         .build()
 }
 
-fn pull_all(pipeline: &gst::Pipeline, sink: &gst_app::AppSink) -> Result<Vec<f32>, String> {
+fn pull_all(
+    pipeline: &gst::Pipeline,
+    sink: &gst_app::AppSink,
+    on_chunk: &mut dyn FnMut(&[f32]),
+) -> Result<u64, String> {
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|_| first_error(pipeline).unwrap_or_else(|| "cannot start decoding".into()))?;
     let bus = pipeline.bus().expect("a pipeline has a bus");
-    let mut samples = Vec::new();
+    let mut n: u64 = 0;
+    let mut chunk = Vec::new();
     loop {
         if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
             if let Some(buffer) = sample.buffer() {
                 let map = buffer.map_readable().map_err(|e| e.to_string())?;
-                samples.extend(
+                chunk.clear();
+                chunk.extend(
                     map.chunks_exact(4)
                         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
                 );
+                n += chunk.len() as u64;
+                on_chunk(&chunk);
             }
             continue;
         }
@@ -113,15 +129,13 @@ fn pull_all(pipeline: &gst::Pipeline, sink: &gst_app::AppSink) -> Result<Vec<f32
         while let Some(msg) = bus.pop() {
             match msg.view() {
                 gst::MessageView::Error(e) => return Err(describe(e.error(), e.debug())),
-                gst::MessageView::Eos(_) if samples.is_empty() => {
-                    return Err("no audio stream".into())
-                }
+                gst::MessageView::Eos(_) if n == 0 => return Err("no audio stream".into()),
                 _ => {}
             }
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Ok(samples)
+    Ok(n)
 }
 
 fn first_error(pipeline: &gst::Pipeline) -> Option<String> {

@@ -7,7 +7,7 @@
 //! decoded, and words are mapped back to the region they were spoken in.
 use crate::audio::SAMPLE_RATE;
 use crate::transcript::Word;
-use crate::vad::Region;
+use crate::vad::Speech;
 
 /// One region inside the clip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,11 @@ pub struct Chunk {
     pub onset_ms: u64,
 }
 
-/// One track's samples (16 kHz), its speech regions, and where it starts on the hearing clock.
+/// One track's speech regions (with their 16 kHz samples) and where the track starts on the
+/// hearing clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
-    pub samples: &'a [f32],
-    pub regions: &'a [Region],
+    pub speech: &'a [Speech],
     pub offset_ms: u64,
 }
 
@@ -43,25 +43,22 @@ const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
 /// 30 s windows (overlapping speech is placed one after the other, never mixed); `pad_ms` is the
 /// padding the VAD added to each region.
 pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
-    let mut items: Vec<(u64, usize, Region)> = sources
+    let mut items: Vec<(u64, usize, &Speech)> = sources
         .iter()
         .enumerate()
         .flat_map(|(i, s)| {
-            s.regions
+            s.speech
                 .iter()
-                .map(move |r| (s.offset_ms + r.start_ms, i, *r))
+                .map(move |sp| (s.offset_ms + sp.region.start_ms, i, sp))
         })
         .collect();
     items.sort_by_key(|&(clock, track, _)| (clock, track));
     let mut clip = Clip::default();
-    for (clock, track, r) in items {
-        let samples = sources[track].samples;
-        let a = ((r.start_ms * SAMPLES_PER_MS) as usize).min(samples.len());
-        let b = ((r.end_ms * SAMPLES_PER_MS) as usize).min(samples.len());
-        if b <= a {
+    for (clock, track, sp) in items {
+        if sp.samples.is_empty() {
             continue;
         }
-        let len_ms = ((b - a) as u64) / SAMPLES_PER_MS;
+        let len_ms = sp.samples.len() as u64 / SAMPLES_PER_MS;
         clip.chunks.push(Chunk {
             track,
             clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
@@ -69,7 +66,7 @@ pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
             len_ms,
             onset_ms: clock + pad_ms.min(len_ms / 2),
         });
-        clip.samples.extend_from_slice(&samples[a..b]);
+        clip.samples.extend_from_slice(&sp.samples);
     }
     clip
 }
@@ -110,6 +107,7 @@ impl Clip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vad::Region;
 
     fn word(text: &str, start_ms: u64, end_ms: u64) -> Word {
         Word {
@@ -118,6 +116,17 @@ mod tests {
             text: text.into(),
             p: 1.0,
         }
+    }
+
+    /// The speech of `regions` cut from `samples`, as the VAD hands it over.
+    fn cut(samples: &[f32], regions: &[Region]) -> Vec<Speech> {
+        regions
+            .iter()
+            .map(|r| Speech {
+                region: *r,
+                samples: samples[(r.start_ms * 16) as usize..(r.end_ms * 16) as usize].to_vec(),
+            })
+            .collect()
     }
 
     #[test]
@@ -133,12 +142,14 @@ mod tests {
                 end_ms: 11_000,
             },
         ];
-        let source = Source {
-            samples: &samples,
-            regions: &regions,
-            offset_ms: 0,
-        };
-        let clip = build(&[source], 200);
+        let speech = cut(&samples, &regions);
+        let clip = build(
+            &[Source {
+                speech: &speech,
+                offset_ms: 0,
+            }],
+            200,
+        );
         assert_eq!(clip.samples.len(), 16 * 3000);
         assert_eq!(clip.chunks[1].clip_start_ms, 2000);
         assert_eq!(clip.chunks[1].onset_ms, 10_200);
@@ -154,5 +165,55 @@ mod tests {
             (runs[1].1[0].start_ms, runs[1].1[0].end_ms),
             (10_300, 10_600)
         );
+    }
+
+    #[test]
+    fn tracks_interleave_in_clock_order() {
+        let a = vec![0.0f32; 16 * 10_000];
+        let b = vec![1.0f32; 16 * 10_000];
+        let ra = cut(
+            &a,
+            &[
+                Region {
+                    start_ms: 0,
+                    end_ms: 1000,
+                },
+                Region {
+                    start_ms: 5000,
+                    end_ms: 6000,
+                },
+            ],
+        );
+        let rb = cut(
+            &b,
+            &[Region {
+                start_ms: 1000,
+                end_ms: 2000,
+            }],
+        );
+        let clip = build(
+            &[
+                Source {
+                    speech: &ra,
+                    offset_ms: 0,
+                },
+                Source {
+                    speech: &rb,
+                    offset_ms: 2000,
+                },
+            ],
+            100,
+        );
+        let order: Vec<_> = clip
+            .chunks
+            .iter()
+            .map(|c| (c.track, c.track_start_ms))
+            .collect();
+        assert_eq!(order, [(0, 0), (1, 3000), (0, 5000)]);
+        assert_eq!(clip.samples[16 * 1000], 1.0);
+        assert_eq!(clip.samples[16 * 2000], 0.0);
+        let runs = clip.place(vec![word("x", 1500, 1600), word("y", 2500, 2600)]);
+        assert_eq!((runs[0].0, runs[0].1[0].start_ms), (1, 3500));
+        assert_eq!((runs[1].0, runs[1].1[0].start_ms), (2, 5500));
     }
 }

@@ -13,7 +13,7 @@ use crate::clip;
 use crate::error::{Error, Result};
 use crate::model::{self, ggml::Hparams};
 use crate::transcript::{ModelInfo, Segment, Word};
-use crate::vad::Region;
+use crate::vad::{Region, Speech};
 
 /// The spoken language to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -175,22 +175,19 @@ impl Session<'_> {
         region: Region,
         speaker: &str,
     ) -> Result<Vec<Segment>> {
-        self.regions(samples, &[region], speaker)
-    }
-
-    /// Segments of all `regions` of one track, decoded as one joined clip.
-    pub fn regions(
-        &mut self,
-        samples: &[f32],
-        regions: &[Region],
-        speaker: &str,
-    ) -> Result<Vec<Segment>> {
-        let source = clip::Source {
-            samples,
-            regions,
-            offset_ms: 0,
-        };
-        self.decode(&[source], &[speaker])
+        let a = (region.start_ms as usize * 16).min(samples.len());
+        let b = (region.end_ms as usize * 16).min(samples.len());
+        let speech = [Speech {
+            region,
+            samples: samples[a..b].to_vec(),
+        }];
+        self.decode(
+            &[clip::Source {
+                speech: &speech,
+                offset_ms: 0,
+            }],
+            &[speaker],
+        )
     }
 
     /// Segments of the regions of several tracks, joined into one clip in hearing-clock order

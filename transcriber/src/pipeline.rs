@@ -69,20 +69,16 @@ pub enum Progress {
     Done { ms: u64 },
 }
 
-/// One decoded track with its speech regions.
+/// One track after decoding and voice activity: only its speech is kept in memory.
 pub struct Prepared {
     pub track: Track,
-    pub samples: Vec<f32>,
-    pub regions: Vec<vad::Region>,
+    pub speech: Vec<vad::Speech>,
+    /// Length of the whole track.
+    pub len_ms: u64,
 }
 
-impl Prepared {
-    pub fn len_ms(&self) -> u64 {
-        self.samples.len() as u64 * 1000 / u64::from(audio::SAMPLE_RATE)
-    }
-}
-
-/// Decodes and runs the VAD on every track; fails on the first bad one before any inference.
+/// Decodes every track, streaming it through the VAD, so only speech is kept; fails on the first
+/// bad track before any inference.
 pub fn prepare(tracks: &[Track], params: VadParams) -> Result<Vec<Prepared>> {
     if tracks.is_empty() {
         return Err(Error::Invalid("no --track given".into()));
@@ -90,13 +86,16 @@ pub fn prepare(tracks: &[Track], params: VadParams) -> Result<Vec<Prepared>> {
     tracks
         .iter()
         .map(|t| {
-            let samples = audio::decode_file(&t.path)?;
-            let regions = vad::detect(&samples, params);
-            tracing::debug!(track = %t.label, regions = regions.len(), "voice activity");
+            let mut scanner = vad::Scanner::new(params);
+            let mut speech = Vec::new();
+            audio::decode_file_with(&t.path, &mut |chunk| speech.extend(scanner.push(chunk)))?;
+            let (last, len_ms) = scanner.finish();
+            speech.extend(last);
+            tracing::debug!(track = %t.label, regions = speech.len(), "voice activity");
             Ok(Prepared {
                 track: t.clone(),
-                samples,
-                regions,
+                speech,
+                len_ms,
             })
         })
         .collect()
@@ -112,8 +111,8 @@ pub fn transcribe(
     engine.check_language(opts.language)?;
     let total_ms = prepared
         .iter()
-        .flat_map(|p| &p.regions)
-        .map(|r| r.end_ms - r.start_ms)
+        .flat_map(|p| &p.speech)
+        .map(|s| s.region.end_ms - s.region.start_ms)
         .sum();
     progress(Progress::Speech { total_ms });
     // All tracks share one session and one joined clip, so they also share Whisper's windows.
@@ -122,8 +121,7 @@ pub fn transcribe(
     let sources: Vec<clip::Source<'_>> = prepared
         .iter()
         .map(|p| clip::Source {
-            samples: &p.samples,
-            regions: &p.regions,
+            speech: &p.speech,
             offset_ms: p.track.offset_ms,
         })
         .collect();
@@ -142,7 +140,7 @@ pub fn transcribe(
     };
     let duration_ms = prepared
         .iter()
-        .map(|p| p.track.offset_ms + p.len_ms())
+        .map(|p| p.track.offset_ms + p.len_ms)
         .max()
         .unwrap_or(0);
     Ok(Transcript {

@@ -113,34 +113,136 @@ impl Segmenter {
     }
 }
 
-/// Speech regions of a whole 16 kHz track, padded, merged where they touch, clipped to the track.
-pub fn detect(samples: &[f32], params: VadParams) -> Vec<Region> {
-    let mut detector = earshot::Detector::default();
-    let mut seg = Segmenter::new(params);
-    let mut raw = Vec::new();
-    for frame in samples.chunks(FRAME) {
-        let score = if frame.len() == FRAME {
-            detector.predict_f32(frame)
-        } else {
-            let mut padded = [0f32; FRAME];
-            padded[..frame.len()].copy_from_slice(frame);
-            detector.predict_f32(&padded)
-        };
-        raw.extend(seg.push(score));
-    }
-    raw.extend(seg.finish());
-    let len_ms = samples.len() as u64 * 1000 / u64::from(crate::audio::SAMPLE_RATE);
-    let mut regions = merge(raw, len_ms);
-    regions.retain(|r| !is_noise(samples, *r, params));
-    regions
+/// A speech region with its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speech {
+    pub region: Region,
+    pub samples: Vec<f32>,
 }
 
-/// Whether a region sounds like broadband noise rather than speech (see [`VadParams::max_zcr`]).
+const PER_MS: usize = (crate::audio::SAMPLE_RATE / 1000) as usize;
+
+/// Streaming voice activity over one track: fed chunks as they are decoded (or as they arrive
+/// live), it returns each speech region with its samples once the region has ended, and keeps
+/// only the audio a future region can still need, so a long track is never held in memory.
+pub struct Scanner {
+    detector: earshot::Detector,
+    segmenter: Segmenter,
+    params: VadParams,
+    /// Samples from track index `base` on.
+    buf: Vec<f32>,
+    base: usize,
+    /// Samples at the end of `buf` not yet scored (less than a frame).
+    pending: usize,
+}
+
+impl Scanner {
+    pub fn new(params: VadParams) -> Self {
+        Scanner {
+            detector: earshot::Detector::default(),
+            segmenter: Segmenter::new(params),
+            params,
+            buf: Vec::new(),
+            base: 0,
+            pending: 0,
+        }
+    }
+
+    /// Feeds 16 kHz mono samples; returns the regions that ended within them.
+    pub fn push(&mut self, chunk: &[f32]) -> Vec<Speech> {
+        self.buf.extend_from_slice(chunk);
+        self.pending += chunk.len();
+        let mut out = Vec::new();
+        while self.pending >= FRAME {
+            let start = self.buf.len() - self.pending;
+            let score = self.detector.predict_f32(&self.buf[start..start + FRAME]);
+            self.pending -= FRAME;
+            if let Some(r) = self.segmenter.push(score) {
+                out.extend(self.take(r));
+            }
+        }
+        self.trim();
+        out
+    }
+
+    /// Ends the track: the last region, if one is open, and the track's length in ms.
+    pub fn finish(mut self) -> (Vec<Speech>, u64) {
+        let mut out = Vec::new();
+        if self.pending > 0 {
+            let mut frame = [0f32; FRAME];
+            frame[..self.pending].copy_from_slice(&self.buf[self.buf.len() - self.pending..]);
+            let score = self.detector.predict_f32(&frame);
+            if let Some(r) = self.segmenter.push(score) {
+                out.extend(self.take(r));
+            }
+        }
+        if let Some(r) = self.segmenter.finish() {
+            out.extend(self.take(r));
+        }
+        let len_ms = ((self.base + self.buf.len()) / PER_MS) as u64;
+        (out, len_ms)
+    }
+
+    /// The samples of `r` (clipped to what the track has), unless they are noise.
+    fn take(&self, r: Region) -> Option<Speech> {
+        let a = (r.start_ms as usize * PER_MS).max(self.base);
+        let b = (r.end_ms as usize * PER_MS).min(self.base + self.buf.len());
+        if b <= a {
+            return None;
+        }
+        let samples = self.buf[a - self.base..b - self.base].to_vec();
+        if noise_like(&samples, self.params) {
+            return None;
+        }
+        let region = Region {
+            start_ms: (a / PER_MS) as u64,
+            end_ms: (b / PER_MS) as u64,
+        };
+        Some(Speech { region, samples })
+    }
+
+    /// Drops audio before the padding of the open region, or, in silence, before the padding a
+    /// region starting now would get.
+    fn trim(&mut self) {
+        let keep_from_ms = match self.segmenter.in_speech_since() {
+            Some(start_ms) => start_ms.saturating_sub(self.params.pad_ms),
+            None => self
+                .segmenter
+                .position_ms()
+                .saturating_sub(self.params.pad_ms + 100),
+        };
+        let keep_from = keep_from_ms as usize * PER_MS;
+        if keep_from > self.base {
+            let drop = (keep_from - self.base).min(self.buf.len() - self.pending);
+            let drop = drop - drop % PER_MS;
+            self.buf.drain(..drop);
+            self.base += drop;
+        }
+    }
+}
+
+/// Speech regions of a whole 16 kHz track, padded and clipped to the track, noise dropped.
+pub fn detect(samples: &[f32], params: VadParams) -> Vec<Region> {
+    let mut scanner = Scanner::new(params);
+    let mut out: Vec<Region> = scanner
+        .push(samples)
+        .into_iter()
+        .map(|s| s.region)
+        .collect();
+    out.extend(scanner.finish().0.into_iter().map(|s| s.region));
+    out
+}
+
+/// Whether region `r` of `samples` sounds like broadband noise rather than speech (see
+/// [`VadParams::max_zcr`]).
 pub fn is_noise(samples: &[f32], r: Region, params: VadParams) -> bool {
-    let per_ms = (crate::audio::SAMPLE_RATE / 1000) as u64;
-    let a = ((r.start_ms * per_ms) as usize).min(samples.len());
-    let b = ((r.end_ms * per_ms) as usize).min(samples.len());
-    let mut rates: Vec<f32> = samples[a..b]
+    let a = (r.start_ms as usize * PER_MS).min(samples.len());
+    let b = (r.end_ms as usize * PER_MS).min(samples.len());
+    noise_like(&samples[a..b], params)
+}
+
+fn noise_like(samples: &[f32], params: VadParams) -> bool {
+    let mut rates: Vec<f32> = samples
         .chunks_exact(FRAME)
         .map(|f| {
             let crossings = f
@@ -267,6 +369,32 @@ mod tests {
             },
             VadParams::default()
         ));
+    }
+
+    #[test]
+    fn scanner_in_chunks_equals_scanner_at_once_and_keeps_little() {
+        let tone: Vec<f32> = (0..16_000)
+            .map(|i| 0.3 * (i as f32 * 220.0 * std::f32::consts::TAU / 16_000.0).sin())
+            .collect();
+        let track = [
+            vec![0.0; 16_000],
+            tone.clone(),
+            vec![0.0; 48_000],
+            tone,
+            vec![0.0; 48_000],
+        ]
+        .concat();
+        let whole = detect(&track, VadParams::default());
+        let mut s = Scanner::new(VadParams::default());
+        let mut chunked = Vec::new();
+        let mut max_buf = 0;
+        for c in track.chunks(1000) {
+            chunked.extend(s.push(c).into_iter().map(|x| x.region));
+            max_buf = max_buf.max(s.buf.len());
+        }
+        chunked.extend(s.finish().0.into_iter().map(|x| x.region));
+        assert_eq!(whole, chunked);
+        assert!(max_buf < 16_000 * 3, "buffer grew to {max_buf} samples");
     }
 
     #[test]

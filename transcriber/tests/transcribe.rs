@@ -180,7 +180,7 @@ fn silence_and_noise_tracks_yield_no_text() {
         offset_ms: 0,
     };
     let prepared = pipeline::prepare(&[track], VadParams::default()).unwrap();
-    assert!(prepared[0].regions.is_empty());
+    assert!(prepared[0].speech.is_empty());
     assert_eq!(t.duration_ms, 12_500);
 }
 
