@@ -221,6 +221,9 @@ fn progress_bar() -> indicatif::ProgressBar {
         .expect("valid template")
         .progress_chars("=> "),
     );
+    // The tracks are decoded in one whisper.cpp call, so the bar moves in steps: keep the
+    // spinner turning in between.
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }
 

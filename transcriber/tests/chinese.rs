@@ -55,3 +55,34 @@ fn chinese_speech_transcribes_in_simplified_characters() {
     // espeak-ng's Mandarin is far from natural speech; base gets a bit under half of it.
     assert!(c < 0.75, "CER {c}: {text}");
 }
+
+#[test]
+fn auto_detects_chinese_with_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("judge.wav");
+    write_wav(
+        &wav,
+        &[
+            silence(500),
+            speak_at(PINYIN, "cmn-latn-pinyin", 120),
+            silence(500),
+        ]
+        .concat(),
+    );
+    let engine = Engine::load(&model(ModelName::Base)).unwrap();
+    let opts = Options {
+        language: Language::Auto,
+        threads: 1,
+        vad: VadParams::default(),
+    };
+    let track = Track {
+        label: "审判长".into(),
+        path: wav,
+        offset_ms: 0,
+    };
+    let prepared = pipeline::prepare(&[track], opts.vad).unwrap();
+    let t = pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap();
+    assert_eq!(t.language, "zh");
+    let text: String = t.segments.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(to_simplified(&text), text);
+}
