@@ -78,6 +78,10 @@ enum Command {
     Bench(opencourt::bench::BenchArgs),
     /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
     Record(recorder::cli::Args),
+    /// Fetch or import Whisper models.
+    Model(transcriber::cli::ModelArgs),
+    /// Transcribe per-participant tracks into one speaker-attributed transcript.
+    Transcribe(transcriber::cli::TranscribeArgs),
 }
 
 #[derive(Args)]
@@ -217,6 +221,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench(a) => bench(a).await?,
         // GStreamer state changes and the real-time run stay off the async executor.
+        // Model import and transcription are CPU-heavy and blocking: off the async executor.
+        Command::Model(args) => {
+            return exit_code(
+                tokio::task::spawn_blocking(move || transcriber::cli::model(args)).await?,
+            )
+        }
+        Command::Transcribe(args) => {
+            return exit_code(
+                tokio::task::spawn_blocking(move || transcriber::cli::transcribe(args)).await?,
+            )
+        }
         Command::Record(args) => {
             tokio::task::spawn_blocking(move || recorder::cli::run(&args)).await??;
         }
@@ -295,6 +310,12 @@ async fn bench(a: opencourt::bench::BenchArgs) -> anyhow::Result<()> {
         r.max_ms
     );
     Ok(())
+}
+
+fn exit_code(code: i32) -> anyhow::Result<std::process::ExitCode> {
+    Ok(std::process::ExitCode::from(
+        u8::try_from(code).unwrap_or(1),
+    ))
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,131 @@
+"""Transcriber benchmark: our per-track transcription (whisper.cpp via `opencourt transcribe`)
+against faster-whisper int8 on the mixed audio of the same synthetic hearing, same weights.
+
+Run through scripts/bench-transcriber.sh, which builds the binary, fetches the models and makes
+the virtualenv. Prints one table row per (model, system)."""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+import jiwer
+import numpy as np
+from faster_whisper import WhisperModel, decode_audio
+from whisper_normalizer.english import EnglishTextNormalizer
+
+SR = 16000
+# (speaker, espeak voice, text) in hearing order; `overlap` starts that turn 1 s early.
+TURNS = [
+    ("Judge", "en-us", "Good morning. This court is now in session. We are here for the bail hearing in the matter of the state against Daniel Morgan. Are the parties ready?"),
+    ("Prosecutor", "en-gb", "Yes, your honour. The prosecution is ready. We oppose bail because the defendant failed to appear at two earlier hearings."),
+    ("Defence", "en-us+m3", "The defence is ready, your honour. My client missed those dates because he was in hospital, and we have the records to prove it."),
+    ("Judge", "en-us", "Thank you. Please hand the records to the clerk. I will read them before I decide."),
+    ("Witness", "en-gb+f3", "I am his sister. He lives with me, he works every day at the hardware store, and I will make sure he comes to court."),
+    ("Prosecutor", "en-gb", "Your honour, a promise from a relative is not enough. We ask for a curfew and electronic monitoring at the very least."),
+    ("Defence", "en-us+m3", "We accept a curfew. Electronic monitoring would cost him his job, which is the best reason he has to stay."),
+    ("Judge", "en-us", "Bail is granted on the following conditions. The defendant will live at his sister's address, report to the police station every Monday, and keep a curfew from nine in the evening until six in the morning. We will adjourn until the fourteenth of next month."),
+]
+OVERLAP = {4: 1.0, 6: 1.0}  # these turns start 1 s before the previous one ends
+GAP = 0.8
+
+
+def speak(text, voice, path):
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", path, text], check=True)
+    return decode_audio(path, sampling_rate=SR)
+
+
+def write_wav(path, x):
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(pcm.tobytes())
+
+
+def build(tmp):
+    clips, t = [], 1.0
+    for i, (spk, voice, text) in enumerate(TURNS):
+        audio = speak(text, voice, os.path.join(tmp, f"u{i}.wav"))
+        if i in OVERLAP:
+            t -= OVERLAP[i] + GAP
+        clips.append((spk, t, audio, text))
+        t += len(audio) / SR + GAP
+    total = int((t + 1.0) * SR)
+    speakers = sorted({c[0] for c in clips})
+    tracks = {s: np.zeros(total, np.float32) for s in speakers}
+    for spk, start, audio, _ in clips:
+        a = int(start * SR)
+        tracks[spk][a:a + len(audio)] += audio
+    mixed = np.clip(sum(tracks.values()), -1, 1)
+    paths = {}
+    for s, x in tracks.items():
+        paths[s] = os.path.join(tmp, f"track-{s}.wav")
+        write_wav(paths[s], x)
+    mixed_path = os.path.join(tmp, "mixed.wav")
+    write_wav(mixed_path, mixed)
+    reference = " ".join(c[3] for c in sorted(clips, key=lambda c: c[1]))
+    per_speaker = {s: " ".join(c[3] for c in clips if c[0] == s) for s in speakers}
+    return paths, mixed_path, total / SR, reference, per_speaker
+
+
+NORM = EnglishTextNormalizer()
+
+
+def wer(refs, hyps):
+    return jiwer.wer([NORM(r) for r in refs], [NORM(h) for h in hyps])
+
+
+def run_ours(binary, model, tracks, threads):
+    """Wall and CPU seconds of one `opencourt transcribe` run (child process), and its JSON."""
+    args = [binary, "transcribe", "--model", model, "--threads", str(threads), "--format", "json"]
+    for label, path in tracks.items():
+        args += ["--track", f"{label}={path}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads(out)
+
+
+def run_fw(ct2_dir, path, threads):
+    model = WhisperModel(ct2_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+    c0, t0 = time.process_time(), time.perf_counter()
+    segs, _ = model.transcribe(path, language="en", beam_size=1, vad_filter=True,
+                               condition_on_previous_text=False)
+    text = " ".join(s.text.strip() for s in segs)
+    return time.perf_counter() - t0, time.process_time() - c0, text
+
+
+def main():
+    binary, models_dir = sys.argv[1], sys.argv[2]
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tracks, mixed, dur, reference, per_speaker = build(tmp)
+        print(f"synthetic hearing: {dur:.1f} s, {len(tracks)} speakers, {len(TURNS)} turns, "
+              f"2 overlaps; {threads} threads\n")
+        print("| model | system | input | wall s | CPU s | RTF (wall) | WER |")
+        print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+        for name in ["tiny.en", "base"]:
+            ggml = os.path.join(models_dir, f"ggml-{name}.bin")
+            ct2 = os.path.join(models_dir, f"ct2-{name}")
+            wall, cpu, t = run_ours(binary, ggml, tracks, threads)
+            hyp = {s: " ".join(x["text"] for x in t["segments"] if x["speaker"] == s) for s in tracks}
+            w = wer([per_speaker[s] for s in tracks], [hyp[s] for s in tracks])
+            print(f"| {name} | opencourt (whisper.cpp f16, earshot VAD) | per-speaker tracks | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {w:.3f} |")
+            wall, cpu, t = run_ours(binary, ggml, {"Mixed": mixed}, threads)
+            text = " ".join(x["text"] for x in t["segments"])
+            print(f"| {name} | opencourt (whisper.cpp f16, earshot VAD) | mixed | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {wer([reference], [text]):.3f} |")
+            wall, cpu, text = run_fw(ct2, mixed, threads)
+            print(f"| {name} | faster-whisper int8, Silero VAD | mixed | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {wer([reference], [text]):.3f} |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

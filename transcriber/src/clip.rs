@@ -1,0 +1,219 @@
+//! A track's speech regions joined into one clip for Whisper, and the way back from clip time to
+//! track time.
+//!
+//! whisper.cpp always encodes a full 30 s window, so decoding each region on its own costs a
+//! window per sentence. Joining the regions (each keeps its padding of silence) fills windows with
+//! speech, as faster-whisper does with its VAD; the silence between regions is still never
+//! decoded, and words are mapped back to the region they were spoken in.
+use crate::audio::SAMPLE_RATE;
+use crate::transcript::Word;
+use crate::vad::Speech;
+
+/// One region inside the clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// Index of the [`Source`] it came from.
+    pub track: usize,
+    pub clip_start_ms: u64,
+    /// Start on the hearing clock (the region start plus the track's offset).
+    pub track_start_ms: u64,
+    pub len_ms: u64,
+    /// Where the speech begins on the clock (the region start without its padding).
+    pub onset_ms: u64,
+}
+
+/// One track's speech regions (with their 16 kHz samples) and where the track starts on the
+/// hearing clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub speech: &'a [Speech],
+    pub offset_ms: u64,
+}
+
+/// The joined samples and where each region sits in them.
+#[derive(Debug, Clone, Default)]
+pub struct Clip {
+    pub samples: Vec<f32>,
+    pub chunks: Vec<Chunk>,
+}
+
+const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
+
+/// Joins the regions of every source in hearing-clock order, so all tracks share Whisper's
+/// 30 s windows (overlapping speech is placed one after the other, never mixed); `pad_ms` is the
+/// padding the VAD added to each region.
+pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
+    let mut items: Vec<(u64, usize, &Speech)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            s.speech
+                .iter()
+                .map(move |sp| (s.offset_ms + sp.region.start_ms, i, sp))
+        })
+        .collect();
+    items.sort_by_key(|&(clock, track, _)| (clock, track));
+    let mut clip = Clip::default();
+    for (clock, track, sp) in items {
+        if sp.samples.is_empty() {
+            continue;
+        }
+        let len_ms = sp.samples.len() as u64 / SAMPLES_PER_MS;
+        clip.chunks.push(Chunk {
+            track,
+            clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
+            track_start_ms: clock,
+            len_ms,
+            onset_ms: clock + pad_ms.min(len_ms / 2),
+        });
+        clip.samples.extend_from_slice(&sp.samples);
+    }
+    clip
+}
+
+impl Clip {
+    /// The chunk a clip time falls in (times past the end belong to the last chunk).
+    pub fn chunk_of(&self, clip_ms: u64) -> usize {
+        self.chunks
+            .partition_point(|c| c.clip_start_ms <= clip_ms)
+            .saturating_sub(1)
+    }
+
+    /// Track time of `clip_ms`, kept inside chunk `i`.
+    pub fn to_track(&self, i: usize, clip_ms: u64) -> u64 {
+        let c = &self.chunks[i];
+        c.track_start_ms + clip_ms.saturating_sub(c.clip_start_ms).min(c.len_ms)
+    }
+
+    /// Moves words from clip time to track time and splits them where they change chunk, so no
+    /// segment spans the silence between two regions. Returns (chunk, words) runs in order.
+    pub fn place(&self, words: Vec<Word>) -> Vec<(usize, Vec<Word>)> {
+        let mut runs: Vec<(usize, Vec<Word>)> = Vec::new();
+        for mut w in words {
+            let i = self.chunk_of(w.start_ms);
+            let start = self.to_track(i, w.start_ms);
+            let end = self.to_track(i, w.end_ms).max(start + 1);
+            w.start_ms = start;
+            w.end_ms = end;
+            match runs.last_mut() {
+                Some((c, ws)) if *c == i => ws.push(w),
+                _ => runs.push((i, vec![w])),
+            }
+        }
+        runs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vad::Region;
+
+    fn word(text: &str, start_ms: u64, end_ms: u64) -> Word {
+        Word {
+            start_ms,
+            end_ms,
+            text: text.into(),
+            p: 1.0,
+        }
+    }
+
+    /// The speech of `regions` cut from `samples`, as the VAD hands it over.
+    fn cut(samples: &[f32], regions: &[Region]) -> Vec<Speech> {
+        regions
+            .iter()
+            .map(|r| Speech {
+                region: *r,
+                samples: samples[(r.start_ms * 16) as usize..(r.end_ms * 16) as usize].to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn regions_join_and_words_map_back() {
+        let samples = vec![0.1f32; 16 * 20_000];
+        let regions = [
+            Region {
+                start_ms: 1000,
+                end_ms: 3000,
+            },
+            Region {
+                start_ms: 10_000,
+                end_ms: 11_000,
+            },
+        ];
+        let speech = cut(&samples, &regions);
+        let clip = build(
+            &[Source {
+                speech: &speech,
+                offset_ms: 0,
+            }],
+            200,
+        );
+        assert_eq!(clip.samples.len(), 16 * 3000);
+        assert_eq!(clip.chunks[1].clip_start_ms, 2000);
+        assert_eq!(clip.chunks[1].onset_ms, 10_200);
+        let runs = clip.place(vec![
+            word("a", 300, 900),
+            word("b", 1900, 2100), // runs past its region: clipped to it
+            word("c", 2300, 2600),
+        ]);
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].1[1].start_ms, runs[0].1[1].end_ms), (2900, 3000));
+        assert_eq!(runs[1].0, 1);
+        assert_eq!(
+            (runs[1].1[0].start_ms, runs[1].1[0].end_ms),
+            (10_300, 10_600)
+        );
+    }
+
+    #[test]
+    fn tracks_interleave_in_clock_order() {
+        let a = vec![0.0f32; 16 * 10_000];
+        let b = vec![1.0f32; 16 * 10_000];
+        let ra = cut(
+            &a,
+            &[
+                Region {
+                    start_ms: 0,
+                    end_ms: 1000,
+                },
+                Region {
+                    start_ms: 5000,
+                    end_ms: 6000,
+                },
+            ],
+        );
+        let rb = cut(
+            &b,
+            &[Region {
+                start_ms: 1000,
+                end_ms: 2000,
+            }],
+        );
+        let clip = build(
+            &[
+                Source {
+                    speech: &ra,
+                    offset_ms: 0,
+                },
+                Source {
+                    speech: &rb,
+                    offset_ms: 2000,
+                },
+            ],
+            100,
+        );
+        let order: Vec<_> = clip
+            .chunks
+            .iter()
+            .map(|c| (c.track, c.track_start_ms))
+            .collect();
+        assert_eq!(order, [(0, 0), (1, 3000), (0, 5000)]);
+        assert_eq!(clip.samples[16 * 1000], 1.0);
+        assert_eq!(clip.samples[16 * 2000], 0.0);
+        let runs = clip.place(vec![word("x", 1500, 1600), word("y", 2500, 2600)]);
+        assert_eq!((runs[0].0, runs[0].1[0].start_ms), (1, 3500));
+        assert_eq!((runs[1].0, runs[1].1[0].start_ms), (2, 5500));
+    }
+}

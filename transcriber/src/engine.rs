@@ -1,0 +1,496 @@
+//! Whisper inference over a track's speech regions: each region is decoded on its own (no
+//! context carried between regions), segments that fail Whisper's no-speech and log-probability
+//! guards are dropped, and words get DTW token times where the model has alignment heads.
+use std::path::Path;
+
+use whisper_rs::{
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
+};
+
+use crate::audio::SAMPLE_RATE;
+use crate::clip;
+use crate::error::{Error, Result};
+use crate::model::{self, ggml::Hparams};
+use crate::transcript::{ModelInfo, Segment, Word};
+use crate::vad::{Region, Speech};
+
+/// The spoken language to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Language {
+    En,
+    Zh,
+    /// Let Whisper detect it (multilingual models only).
+    Auto,
+}
+
+impl Language {
+    fn code(self) -> Option<&'static str> {
+        match self {
+            Language::En => Some("en"),
+            Language::Zh => Some("zh"),
+            Language::Auto => None,
+        }
+    }
+}
+
+/// Decoding guards; the defaults are Whisper's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Guards {
+    /// A segment whose no-speech probability is above this …
+    pub no_speech: f32,
+    /// … and whose mean token log-probability is below this is dropped.
+    pub logprob: f32,
+    /// A segment whose mean log-probability is below this is dropped whatever else.
+    pub min_logprob: f32,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards {
+            no_speech: 0.6,
+            logprob: -1.0,
+            min_logprob: -1.5,
+        }
+    }
+}
+
+/// A loaded model.
+pub struct Engine {
+    ctx: WhisperContext,
+    info: ModelInfo,
+    hparams: Hparams,
+}
+
+impl Engine {
+    /// Loads a ggml Whisper model; `--model PATH` with any whisper.cpp file works.
+    pub fn load(path: &Path) -> Result<Self> {
+        whisper_rs::install_logging_hooks();
+        let hparams = model::check_ggml(path)?;
+        let mut params = WhisperContextParameters::default();
+        if let Some(preset) = dtw_preset(&hparams) {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
+                ..DtwParameters::default()
+            });
+        }
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| Error::Invalid("model path is not UTF-8".into()))?;
+        let ctx =
+            WhisperContext::new_with_params(path_str, params).map_err(|e| Error::BadGgml {
+                path: path.to_owned(),
+                reason: format!("whisper.cpp refused it ({e})"),
+            })?;
+        let info = match model::Manifest::beside(path) {
+            Some(m) => ModelInfo {
+                name: m.name,
+                sha256: m.sha256,
+            },
+            None => ModelInfo {
+                name: path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                sha256: model::sha256_file(path)?,
+            },
+        };
+        Ok(Engine { ctx, info, hparams })
+    }
+
+    pub fn hparams(&self) -> &Hparams {
+        &self.hparams
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    /// Checks a language against the model before any audio is decoded.
+    pub fn check_language(&self, language: Language) -> Result<()> {
+        if language != Language::En && !self.is_multilingual() {
+            return Err(Error::Invalid(format!(
+                "model {} is English-only; --language {} needs a multilingual model such as base",
+                self.info.name,
+                language.code().unwrap_or("auto")
+            )));
+        }
+        Ok(())
+    }
+
+    /// A decoding session for one track (whisper.cpp keeps its buffers in the state).
+    pub fn session(&self, language: Language, threads: usize) -> Result<Session<'_>> {
+        self.check_language(language)?;
+        Ok(Session {
+            engine: self,
+            state: self.ctx.create_state()?,
+            language,
+            threads,
+            guards: Guards::default(),
+            pad_ms: crate::vad::VadParams::default().pad_ms,
+            detected: None,
+        })
+    }
+}
+
+/// The DTW alignment heads whisper.cpp ships for the standard model sizes, picked from the shape.
+fn dtw_preset(h: &Hparams) -> Option<DtwModelPreset> {
+    let english = h.n_vocab == 51864;
+    Some(match (h.n_audio_layer, h.n_text_state, english) {
+        (4, 384, true) => DtwModelPreset::TinyEn,
+        (4, 384, false) => DtwModelPreset::Tiny,
+        (6, 512, true) => DtwModelPreset::BaseEn,
+        (6, 512, false) => DtwModelPreset::Base,
+        (12, 768, true) => DtwModelPreset::SmallEn,
+        (12, 768, false) => DtwModelPreset::Small,
+        _ => return None,
+    })
+}
+
+/// Transcribes the regions of one track.
+pub struct Session<'e> {
+    engine: &'e Engine,
+    state: WhisperState,
+    language: Language,
+    threads: usize,
+    pub guards: Guards,
+    /// Padding the VAD put before each region (see [`crate::vad::VadParams::pad_ms`]).
+    pub pad_ms: u64,
+    /// The language Whisper reported for the last region.
+    pub detected: Option<String>,
+}
+
+impl Session<'_> {
+    /// Segments of one region of `samples` (16 kHz, the whole track), times in ms from the start
+    /// of the track. `speaker` labels them.
+    pub fn region(
+        &mut self,
+        samples: &[f32],
+        region: Region,
+        speaker: &str,
+    ) -> Result<Vec<Segment>> {
+        let a = (region.start_ms as usize * 16).min(samples.len());
+        let b = (region.end_ms as usize * 16).min(samples.len());
+        let speech = [Speech {
+            region,
+            samples: samples[a..b].to_vec(),
+        }];
+        self.decode(
+            &[clip::Source {
+                speech: &speech,
+                offset_ms: 0,
+            }],
+            &[speaker],
+        )
+    }
+
+    /// Segments of the regions of several tracks, joined into one clip in hearing-clock order
+    /// (see [`crate::clip`]); times are on the hearing clock, `speakers[i]` labels source `i`.
+    pub fn decode(
+        &mut self,
+        sources: &[clip::Source<'_>],
+        speakers: &[&str],
+    ) -> Result<Vec<Segment>> {
+        let clip = clip::build(sources, self.pad_ms);
+        if clip.samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clip_len_ms = clip.samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
+        let mut audio = clip.samples.clone();
+        if audio.len() < SAMPLE_RATE as usize {
+            audio.resize(SAMPLE_RATE as usize, 0.0);
+        }
+        self.state.full(self.params(), &audio)?;
+        let lang_id = self.state.full_lang_id_from_state();
+        self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
+        let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
+        let eot = self.engine.ctx.token_eot();
+        let mut out = Vec::new();
+        let mut seen = vec![false; clip.chunks.len()];
+        for seg in self.state.as_iter() {
+            let (pieces, mean_logprob) = pieces_of(&seg, eot);
+            if pieces.is_empty() {
+                continue;
+            }
+            let nsp = seg.no_speech_probability();
+            if (nsp > self.guards.no_speech && mean_logprob < self.guards.logprob)
+                || mean_logprob < self.guards.min_logprob
+            {
+                tracing::debug!(nsp, mean_logprob, "dropped segment failing whisper guards");
+                continue;
+            }
+            let seg_end = seg.end_timestamp().max(0) as u64 * 10;
+            let words = words_from_pieces(&pieces, seg_end, clip_len_ms, chinese);
+            if collapsed(&words) {
+                tracing::debug!(
+                    n = words.len(),
+                    "dropped segment whose words have no duration"
+                );
+                continue;
+            }
+            for (chunk, mut words) in clip.place(words) {
+                // DTW tends to place a region's first word a few hundred ms late; the VAD onset
+                // is the better estimate, so a region's speech never starts after it.
+                let onset = clip.chunks[chunk].onset_ms;
+                if !std::mem::replace(&mut seen[chunk], true) && words[0].start_ms > onset {
+                    words[0].start_ms = onset;
+                }
+                out.push(Segment {
+                    start_ms: words[0].start_ms,
+                    end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
+                    speaker: speakers[clip.chunks[chunk].track].to_owned(),
+                    text: join_words(&words, chinese),
+                    words,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn params(&self) -> FullParams<'static, 'static> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads as i32);
+        params.set_language(self.language.code());
+        params.set_detect_language(false);
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_no_speech_thold(self.guards.no_speech);
+        params.set_logprob_thold(self.guards.logprob);
+        params.set_temperature(0.0);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params
+    }
+}
+
+/// The text tokens of a segment (special and timestamp tokens skipped) with their times in ms
+/// from the clip start, and their mean log-probability.
+fn pieces_of(seg: &whisper_rs::WhisperSegment<'_>, eot: i32) -> (Vec<Piece>, f32) {
+    let mut pieces = Vec::new();
+    let mut logprob_sum = 0.0;
+    for i in 0..seg.n_tokens() {
+        let Some(tok) = seg.get_token(i) else {
+            continue;
+        };
+        let data = tok.token_data();
+        if data.id >= eot {
+            continue;
+        }
+        logprob_sum += data.plog;
+        // DTW time when the model has alignment heads, else whisper's token estimate.
+        let t = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 };
+        pieces.push(Piece {
+            bytes: tok.to_bytes().unwrap_or_default().to_vec(),
+            t_ms: (t.max(0) as u64) * 10,
+            t1_ms: (data.t1.max(0) as u64) * 10,
+            p: data.p,
+        });
+    }
+    let mean = logprob_sum / pieces.len().max(1) as f32;
+    (pieces, mean)
+}
+
+/// One text token with its time (ms from the region start).
+struct Piece {
+    bytes: Vec<u8>,
+    t_ms: u64,
+    t1_ms: u64,
+    p: f32,
+}
+
+/// Groups tokens into words: a token that starts with a space starts a word (Chinese: each
+/// complete UTF-8 run of tokens is a word). A word ends where the next begins; the last ends at
+/// the segment end. Words that are only punctuation are attached to the previous word.
+fn words_from_pieces(
+    pieces: &[Piece],
+    seg_end_ms: u64,
+    end_cap_ms: u64,
+    chinese: bool,
+) -> Vec<Word> {
+    struct Acc {
+        bytes: Vec<u8>,
+        start: u64,
+        t1: u64,
+        ps: Vec<f32>,
+    }
+    let mut groups: Vec<Acc> = Vec::new();
+    for p in pieces {
+        let starts_word = match groups.last() {
+            None => true,
+            Some(g) => {
+                let complete = std::str::from_utf8(&g.bytes).is_ok();
+                let punct_only = std::str::from_utf8(&p.bytes)
+                    .map(|s| {
+                        !s.is_empty()
+                            && s.chars()
+                                .all(|c| c.is_ascii_punctuation() || is_cjk_punct(c))
+                    })
+                    .unwrap_or(false);
+                complete && !punct_only && (p.bytes.first() == Some(&b' ') || chinese)
+            }
+        };
+        if starts_word {
+            groups.push(Acc {
+                bytes: Vec::new(),
+                start: p.t_ms,
+                t1: p.t1_ms,
+                ps: Vec::new(),
+            });
+        }
+        let g = groups.last_mut().expect("a group exists");
+        g.bytes.extend_from_slice(&p.bytes);
+        g.t1 = g.t1.max(p.t1_ms);
+        g.ps.push(p.p);
+    }
+    let mut words = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        let text = String::from_utf8_lossy(&g.bytes).trim().to_owned();
+        if text.is_empty() {
+            continue;
+        }
+        let text = if chinese { to_simplified(&text) } else { text };
+        let start = g.start.min(end_cap_ms.saturating_sub(1));
+        // The last word ends where whisper's token timing says, within the segment's region.
+        let next = groups
+            .get(i + 1)
+            .map(|n| n.start)
+            .unwrap_or(g.t1.max(seg_end_ms));
+        let end = next.min(end_cap_ms).max(start + 1);
+        let p = g.ps.iter().sum::<f32>() / g.ps.len() as f32;
+        words.push(Word {
+            start_ms: start,
+            end_ms: end,
+            text,
+            p,
+        });
+    }
+    // DTW times are monotonic in practice; enforce it so a word never starts before the last.
+    for i in 1..words.len() {
+        if words[i].start_ms < words[i - 1].start_ms {
+            words[i].start_ms = words[i - 1].start_ms;
+            words[i].end_ms = words[i].end_ms.max(words[i].start_ms + 1);
+        }
+    }
+    words
+}
+
+/// Whisper's inventions on noise (e.g. "This is the end of the video.") come with word times
+/// that collapse onto one instant: the alignment found no audio for them. Real speech has words
+/// of some length, so a segment of 3 or more words, most of them 20 ms or shorter, is dropped.
+fn collapsed(words: &[Word]) -> bool {
+    let short = words.iter().filter(|w| w.end_ms - w.start_ms <= 20).count();
+    words.len() >= 3 && short * 2 > words.len()
+}
+
+fn is_cjk_punct(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。' | '？' | '！' | '、' | '：' | '；' | '“' | '”' | '（' | '）'
+    )
+}
+
+fn join_words(words: &[Word], chinese: bool) -> String {
+    let sep = if chinese { "" } else { " " };
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Whisper often writes Chinese in traditional characters; courts here want simplified.
+pub fn to_simplified(text: &str) -> String {
+    zhconv::zhconv(text, zhconv::Variant::ZhHans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(s: &str, t: u64) -> Piece {
+        Piece {
+            bytes: s.as_bytes().to_vec(),
+            t_ms: t,
+            t1_ms: t + 50,
+            p: 0.5,
+        }
+    }
+
+    #[test]
+    fn tokens_group_into_words_with_times() {
+        let p = [
+            piece(" Good", 0),
+            piece(" morn", 300),
+            piece("ing", 450),
+            piece(",", 600),
+            piece(" all", 700),
+        ];
+        let w = words_from_pieces(&p, 900, 1000, false);
+        let got: Vec<_> = w
+            .iter()
+            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 900)]
+        );
+    }
+
+    #[test]
+    fn words_without_duration_are_an_invention() {
+        let w = |start_ms, end_ms| Word {
+            start_ms,
+            end_ms,
+            text: "w".into(),
+            p: 0.5,
+        };
+        let invented = [
+            w(700, 12_464),
+            w(12_464, 12_465),
+            w(12_464, 12_465),
+            w(12_464, 12_465),
+        ];
+        assert!(collapsed(&invented));
+        let spoken = [w(0, 300), w(300, 700), w(700, 710), w(710, 1000)];
+        assert!(!collapsed(&spoken));
+        assert!(
+            !collapsed(&invented[2..]),
+            "one or two words are too few to judge"
+        );
+    }
+
+    #[test]
+    fn chinese_is_simplified_and_split_utf8_is_joined() {
+        let bytes = "說".as_bytes();
+        let p = [
+            Piece {
+                bytes: bytes[..1].to_vec(),
+                t_ms: 0,
+                t1_ms: 10,
+                p: 1.0,
+            },
+            Piece {
+                bytes: bytes[1..].to_vec(),
+                t_ms: 10,
+                t1_ms: 20,
+                p: 1.0,
+            },
+            piece("話", 200),
+        ];
+        let w = words_from_pieces(&p, 500, 500, true);
+        let got: Vec<_> = w.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(got, ["说", "话"]);
+        assert_eq!(to_simplified("法院開庭"), "法院开庭");
+    }
+}

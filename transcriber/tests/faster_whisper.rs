@@ -1,0 +1,90 @@
+//! The proof that an import is right: faster-whisper on the CTranslate2 directory and whisper.cpp
+//! on our ggml file, both greedy on the same audio, say the same words. faster-whisper comes from
+//! PyPI into a throwaway virtualenv made by `scripts/faster-whisper-venv.sh`.
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+use transcriber::engine::{Engine, Language};
+use transcriber::model::ModelName;
+use transcriber::vad::Region;
+
+const PASSAGE: &str = "The court will now hear the application for bail. Counsel for the \
+    defendant, please begin. Your honour, my client has lived at the same address for eleven \
+    years, has no previous convictions, and has surrendered his passport to the police.";
+
+fn venv_python() -> PathBuf {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/faster-whisper-venv.sh"
+    );
+    let out = Command::new("bash").arg(script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+const FW: &str = r#"
+import sys
+from faster_whisper import WhisperModel
+m = WhisperModel(sys.argv[1], device="cpu", compute_type="float32", cpu_threads=1)
+segs, _ = m.transcribe(sys.argv[2], language=sys.argv[3], beam_size=1, best_of=1,
+                       temperature=0.0, condition_on_previous_text=False, vad_filter=False)
+print(" ".join(s.text.strip() for s in segs))
+"#;
+
+fn compare(name: ModelName) {
+    let samples = [silence(300), speak(PASSAGE, "en-us"), silence(300)].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("passage.wav");
+    write_wav(&wav, &samples);
+
+    let out = Command::new(venv_python())
+        .args(["-c", FW])
+        .arg(ct2_dir(name))
+        .arg(&wav)
+        .arg("en")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = String::from_utf8(out.stdout).unwrap();
+
+    let engine = Engine::load(&model(name)).unwrap();
+    let mut session = engine.session(Language::En, 1).unwrap();
+    let whole = Region {
+        start_ms: 0,
+        end_ms: samples.len() as u64 / 16,
+    };
+    let ours: Vec<String> = session
+        .region(&samples, whole, "x")
+        .unwrap()
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    let ours = ours.join(" ");
+    let diff = wer(&theirs, &ours);
+    eprintln!(
+        "{name:?}\n faster-whisper: {theirs}\n whisper.cpp:    {ours}\n difference {diff:.3}"
+    );
+    assert!(diff <= 0.05, "transcripts differ by {diff}");
+    assert!(wer(PASSAGE, &ours) < 0.3);
+}
+
+#[test]
+fn tiny_en_import_matches_faster_whisper() {
+    compare(ModelName::TinyEn);
+}
+
+#[test]
+fn base_import_matches_faster_whisper() {
+    compare(ModelName::Base);
+}
