@@ -25,6 +25,9 @@ pub enum Error {
     Whisper(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// The case record (jobs, transcripts) refused or failed.
+    #[error("case record: {0}")]
+    Record(#[from] hearing_core::CoreError),
 }
 
 impl Error {

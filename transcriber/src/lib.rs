@@ -15,5 +15,6 @@ pub mod model;
 pub mod pipeline;
 pub mod transcript;
 pub mod vad;
+pub mod worker;
 
 pub use error::{Error, Result};

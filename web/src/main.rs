@@ -78,6 +78,14 @@ enum Command {
     Bench(opencourt::bench::BenchArgs),
     /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
     Record(recorder::cli::Args),
+    /// Run transcription jobs from the database (on this or another machine).
+    #[command(
+        after_help = "Example:\n  opencourt worker --database-url postgres://court@db/opencourt --data /var/lib/opencourt"
+    )]
+    Worker(WorkerArgs),
+    /// Queue work for the workers.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Fetch or import Whisper models.
     Model(transcriber::cli::ModelArgs),
     /// Transcribe per-participant tracks into one speaker-attributed transcript.
@@ -94,6 +102,9 @@ struct ServeArgs {
     /// Seed (once) a judge, a clerk, a case, a hearing and invitations, and print them.
     #[arg(long)]
     demo: bool,
+    /// Do not run transcription jobs in this process (run `opencourt worker` elsewhere).
+    #[arg(long)]
+    no_worker: bool,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +136,72 @@ struct UserAddArgs {
     password_stdin: bool,
     #[command(flatten)]
     db: DbArgs,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// One model for every job (default: DATA/models/ggml-tiny.en.bin for English, ggml-base.bin otherwise).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Whisper threads (default: one less than the cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// How long a claimed job stays this worker's without a renewal.
+    #[arg(long, default_value_t = 60)]
+    lease_secs: u64,
+    /// Run at most one job, then exit.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Queue a transcription of a hearing's per-participant tracks.
+    #[command(
+        after_help = "Example:\n  opencourt jobs transcribe --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 \\\n      --track 'Judge Wang (judge)=judge.ogg' --track 'Counsel Chen (counsel)=chen.ogg@1500'"
+    )]
+    Transcribe(JobsTranscribeArgs),
+}
+
+#[derive(Args)]
+struct JobsTranscribeArgs {
+    #[arg(long)]
+    hearing: String,
+    /// LABEL=FILE[@OFFSET_MS], once per participant.
+    #[arg(long = "track", required = true)]
+    tracks: Vec<String>,
+    /// en, zh or auto.
+    #[arg(long, default_value = "en")]
+    language: String,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .saturating_sub(1)
+        .max(1)
+}
+
+fn worker_options(
+    data: &std::path::Path,
+    model: Option<PathBuf>,
+    threads: Option<usize>,
+    lease_secs: u64,
+) -> transcriber::worker::WorkerOptions {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    transcriber::worker::WorkerOptions {
+        owner: format!("{}:{}", host.trim(), std::process::id()),
+        data: data.to_path_buf(),
+        model,
+        threads: threads.unwrap_or_else(default_threads),
+        lease: std::time::Duration::from_secs(lease_secs.max(1)),
+        poll: std::time::Duration::from_millis(500),
+    }
 }
 
 #[derive(Args)]
@@ -180,6 +257,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let listener = tokio::net::TcpListener::bind(a.listen)
                 .await
                 .with_context(|| format!("listening on {}", a.listen))?;
+            if !a.no_worker {
+                let opts = worker_options(&a.db.data, None, None, 60);
+                let worker_app = app.clone();
+                tokio::spawn(async move {
+                    if let Err(e) =
+                        transcriber::worker::run(worker_app, opts, std::future::pending()).await
+                    {
+                        tracing::error!(error = %e, "in-process transcription worker stopped");
+                    }
+                });
+            }
             println!("opencourt listening on {}", listener.local_addr()?);
             opencourt::server::serve(
                 opencourt::server::Settings {
@@ -220,6 +308,41 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::Bench(a) => bench(a).await?,
+        Command::Worker(a) => {
+            let app = App::new(a.db.store().await?);
+            let opts = worker_options(&a.db.data, a.model.clone(), a.threads, a.lease_secs);
+            if a.once {
+                let engines = transcriber::worker::Engines::default();
+                match transcriber::worker::run_one(&app, &opts, &engines).await? {
+                    Some(job) => println!("ran job {job}"),
+                    None => println!("no job to run"),
+                }
+            } else {
+                println!("worker {} waiting for jobs", opts.owner);
+                transcriber::worker::run(app, opts, shutdown_signal()).await?;
+            }
+        }
+        Command::Jobs(JobsCommand::Transcribe(a)) => {
+            let id = HearingId::parse("hearing", &a.hearing)?;
+            let mut tracks = Vec::new();
+            for t in &a.tracks {
+                let t: transcriber::pipeline::Track = t.parse()?;
+                let path = std::fs::canonicalize(&t.path)
+                    .with_context(|| format!("track {}", t.path.display()))?;
+                tracks.push(transcriber::worker::TrackSpec {
+                    label: t.label,
+                    path,
+                    offset_ms: t.offset_ms,
+                });
+            }
+            let app = App::new(a.db.store().await?);
+            let spec = transcriber::worker::JobSpec {
+                tracks,
+                language: a.language.clone(),
+            };
+            let job = transcriber::worker::enqueue(&app, id, &spec).await?;
+            println!("queued transcription job {job} for hearing {id}");
+        }
         // GStreamer state changes and the real-time run stay off the async executor.
         // Model import and transcription are CPU-heavy and blocking: off the async executor.
         Command::Model(args) => {

