@@ -1115,3 +1115,6 @@ impl App {
             .map(|_| ())
     }
 }
+
+mod media;
+pub use media::MediaPeer;
