@@ -20,11 +20,16 @@ const OPUS_PT: u8 = 111;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BotEvent {
-    IceCandidate { mline_index: u32, candidate: String },
+    IceCandidate {
+        mline_index: u32,
+        candidate: String,
+    },
     /// The connection is up and the file started playing.
     Connected,
     /// The whole file was sent (its length in seconds); the bot is silent from now on.
-    AudioFinished { seconds: f64 },
+    AudioFinished {
+        seconds: f64,
+    },
     /// The connection failed or the pipeline stopped with an error.
     Failed(String),
 }
@@ -37,6 +42,7 @@ pub struct Bot {
 impl Bot {
     /// Builds the pipeline for `audio` and starts it; the file waits for the connection.
     pub fn start(audio: &Path, ice: &IceConfig, events: UnboundedSender<BotEvent>) -> Result<Bot> {
+        peer::init()?;
         if !audio.is_file() {
             return Err(MediaError::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -48,10 +54,16 @@ impl Bot {
         let src = peer::make("filesrc")?;
         src.set_property("location", audio.to_string_lossy().to_string());
         let decode = peer::make("decodebin")?;
-        let chain = ["audioconvert", "audioresample", "clocksync", "opusenc", "rtpopuspay"]
-            .iter()
-            .map(|f| peer::make(f))
-            .collect::<Result<Vec<_>>>()?;
+        let chain = [
+            "audioconvert",
+            "audioresample",
+            "clocksync",
+            "opusenc",
+            "rtpopuspay",
+        ]
+        .iter()
+        .map(|f| peer::make(f))
+        .collect::<Result<Vec<_>>>()?;
         chain[4].set_property("pt", OPUS_PT as u32);
         pipeline.add_many([&src, &decode, &webrtc])?;
         pipeline.add_many(&chain)?;
@@ -71,9 +83,10 @@ impl Bot {
         // from its start in real time (clocksync paces it).
         let convert_sink = chain[0].static_pad("sink").expect("sink");
         let gate = convert_sink
-            .add_probe(gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER, |_, _| {
-                gst::PadProbeReturn::Ok
-            })
+            .add_probe(
+                gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER,
+                |_, _| gst::PadProbeReturn::Ok,
+            )
             .ok_or_else(|| MediaError::gst("could not hold the file back"))?;
         let gate = Arc::new(Mutex::new(Some(gate)));
         decode.connect_pad_added(move |_, pad| {
@@ -93,7 +106,10 @@ impl Bot {
                 let last = Mutex::new(gst::ClockTime::ZERO);
                 move |_, info| {
                     if let Some(b) = info.buffer() {
-                        let (pts, dur) = (b.pts().unwrap_or_default(), b.duration().unwrap_or_default());
+                        let (pts, dur) = (
+                            b.pts().unwrap_or_default(),
+                            b.duration().unwrap_or_default(),
+                        );
                         first.lock().expect("first").get_or_insert(pts);
                         *last.lock().expect("last") = pts + dur;
                         return gst::PadProbeReturn::Ok;
@@ -118,7 +134,9 @@ impl Bot {
             tracing::debug!(state = ?s, "bot connection state");
             match s {
                 WebRTCPeerConnectionState::Connected => {
-                    let Some(id) = gate.lock().expect("gate").take() else { return };
+                    let Some(id) = gate.lock().expect("gate").take() else {
+                        return;
+                    };
                     let now = pipe
                         .upgrade()
                         .and_then(|p| p.current_running_time())
@@ -148,7 +166,9 @@ impl Bot {
         let pipe = pipeline.downgrade();
         webrtc.connect_pad_added(move |_, pad| {
             let Some(p) = pipe.upgrade() else { return };
-            let Ok(sink) = peer::make("fakesink") else { return };
+            let Ok(sink) = peer::make("fakesink") else {
+                return;
+            };
             sink.set_property("async", false);
             if p.add(&sink).is_ok() {
                 let _ = sink.sync_state_with_parent();

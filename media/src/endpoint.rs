@@ -42,6 +42,7 @@ impl Endpoint {
         ice: &IceConfig,
         on_candidate: impl Fn(u32, String) + Send + Sync + 'static,
     ) -> Result<(Endpoint, String)> {
+        peer::init()?;
         std::fs::create_dir_all(dir)?;
         let pipeline = gst::Pipeline::with_name(&format!("endpoint-{peer}"));
         let webrtc = peer::webrtcbin("webrtc", ice)?;
@@ -102,28 +103,40 @@ impl Endpoint {
                 (pipeline.downgrade(), tracks.clone(), closing.clone());
             let (dir, peer) = (dir.to_path_buf(), peer.to_string());
             webrtc.connect_pad_added(move |_, pad| {
-                let Some(pipeline) = pipeline_weak.upgrade() else { return };
+                let Some(pipeline) = pipeline_weak.upgrade() else {
+                    return;
+                };
                 match record(&pipeline, pad, &dir, &peer, closing.clone()) {
                     Ok(Some(t)) => {
                         tracing::info!(peer = %peer, file = %t.path.display(), "recording track");
                         tracks.lock().expect("tracks").push(t);
                     }
                     Ok(None) => {}
-                    Err(e) => tracing::error!(peer = %peer, error = %e, "could not record a stream"),
+                    Err(e) => {
+                        tracing::error!(peer = %peer, error = %e, "could not record a stream")
+                    }
                 }
             });
         }
         webrtc.connect_notify(Some("connection-state"), {
             let peer = peer.to_string();
             move |w, _| {
-                let s = w.property::<gstreamer_webrtc::WebRTCPeerConnectionState>("connection-state");
+                let s =
+                    w.property::<gstreamer_webrtc::WebRTCPeerConnectionState>("connection-state");
                 tracing::debug!(peer = %peer, state = ?s, "connection state");
             }
         });
 
         pipeline.set_state(gst::State::Playing)?;
         let started = (|| {
-            peer::set_remote(&webrtc, WebRTCSDPType::Offer, offer.message)?;
+            // What webrtcbin refuses in an offer is the client's to fix.
+            peer::set_remote(&webrtc, WebRTCSDPType::Offer, offer.message).map_err(|e| {
+                let why = match e {
+                    MediaError::Gst(m) => m,
+                    e => e.to_string(),
+                };
+                MediaError::InvalidSdp(format!("the offer was refused ({why})"))
+            })?;
             peer::create_answer(&webrtc)
         })();
         let endpoint = Endpoint {
@@ -187,7 +200,11 @@ fn record(
         .and_then(|s| s.get::<String>("media").ok())
         .unwrap_or_default();
     let (chain, name, ext): (&[&str], _, _) = match media.as_str() {
-        "audio" => (&["queue", "rtpopusdepay", "opusparse", "oggmux"], "track", "ogg"),
+        "audio" => (
+            &["queue", "rtpopusdepay", "opusparse", "oggmux"],
+            "track",
+            "ogg",
+        ),
         "video" => (&["queue", "rtpvp8depay", "webmmux"], "video", "webm"),
         _ => (&["fakesink"], "", ""),
     };
@@ -220,7 +237,11 @@ fn record(
         return Ok(None);
     }
     let (tx, finished) = mpsc::channel();
-    let last = elements.last().expect("sink").static_pad("sink").expect("sink pad");
+    let last = elements
+        .last()
+        .expect("sink")
+        .static_pad("sink")
+        .expect("sink pad");
     last.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         if matches!(info.event().map(|e| e.type_()), Some(gst::EventType::Eos)) {
             let _ = tx.send(());
@@ -266,5 +287,3 @@ pub(crate) fn log_bus(pipeline: &gst::Pipeline, peer: &str) {
             gst::BusSyncReply::Drop
         });
 }
-
-

@@ -1,9 +1,9 @@
 //! OpenCourt's WebRTC media: the server's per-participant endpoints (`Rooms`, `Endpoint`), the
 //! bot client (`Bot`), and the plain logic around them (`sdp`, `signals`). No gRPC, no database:
 //! the `opencourt` binary wires these to the MediaService and the hearing's events.
+pub mod bot;
 mod endpoint;
 mod error;
-pub mod bot;
 pub mod peer;
 pub mod rooms;
 pub mod sdp;

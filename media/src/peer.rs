@@ -45,7 +45,9 @@ pub fn webrtcbin(name: &str, ice: &IceConfig) -> Result<gst::Element> {
         .name(name)
         .property_from_str("bundle-policy", "max-bundle")
         .build()
-        .map_err(|_| MediaError::gst("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)"))?;
+        .map_err(|_| {
+            MediaError::gst("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)")
+        })?;
     if let Some(s) = &ice.stun_server {
         w.set_property("stun-server", s);
     }
@@ -64,7 +66,11 @@ pub fn webrtcbin(name: &str, ice: &IceConfig) -> Result<gst::Element> {
 }
 
 /// Runs one promise-based webrtcbin action and waits for its reply.
-fn call(w: &gst::Element, action: &str, arg: Option<&WebRTCSessionDescription>) -> Result<Option<gst::Structure>> {
+fn call(
+    w: &gst::Element,
+    action: &str,
+    arg: Option<&WebRTCSessionDescription>,
+) -> Result<Option<gst::Structure>> {
     let promise = gst::Promise::new();
     match arg {
         Some(desc) => w.emit_by_name::<()>(action, &[desc, &promise]),
@@ -75,7 +81,10 @@ fn call(w: &gst::Element, action: &str, arg: Option<&WebRTCSessionDescription>) 
         r => return Err(MediaError::gst(format!("{action}: {r:?}"))),
     }
     let reply = promise.get_reply().map(|s| s.to_owned());
-    if let Some(err) = reply.as_ref().and_then(|s| s.get::<gst::glib::Error>("error").ok()) {
+    if let Some(err) = reply
+        .as_ref()
+        .and_then(|s| s.get::<gst::glib::Error>("error").ok())
+    {
         return Err(MediaError::gst(format!("{action}: {err}")));
     }
     Ok(reply)

@@ -75,7 +75,9 @@ impl Rooms {
                 );
             }
         })?;
-        let old = self.with_peer(&key, |p| p.current.replace((session.clone(), Arc::new(endpoint))));
+        let old = self.with_peer(&key, |p| {
+            p.current.replace((session.clone(), Arc::new(endpoint)))
+        });
         if let Some((old_session, old)) = old {
             self.finish(&key, &old_session, old, "replaced by a new offer", false);
         }
@@ -83,7 +85,13 @@ impl Rooms {
     }
 
     /// One of the client's ICE candidates for its current connection.
-    pub fn add_ice_candidate(&self, hearing: Uuid, peer: &str, mline: u32, candidate: &str) -> Result<()> {
+    pub fn add_ice_candidate(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        mline: u32,
+        candidate: &str,
+    ) -> Result<()> {
         let key = (hearing, peer.to_string());
         let endpoint = self
             .with_peer(&key, |p| p.current.as_ref().map(|(_, e)| e.clone()))
@@ -106,7 +114,13 @@ impl Rooms {
             self.finish(&key, &session, e, reason, last);
         } else if last {
             self.with_peer(&key, |p| {
-                p.board.publish("", SignalKind::Closed { reason: reason.into(), last })
+                p.board.publish(
+                    "",
+                    SignalKind::Closed {
+                        reason: reason.into(),
+                        last,
+                    },
+                )
             });
         }
     }
@@ -115,7 +129,10 @@ impl Rooms {
     pub fn close_hearing(&self, hearing: Uuid, reason: &str) {
         let peers: Vec<String> = {
             let map = self.inner.peers.lock().expect("rooms lock");
-            map.keys().filter(|(h, _)| *h == hearing).map(|(_, p)| p.clone()).collect()
+            map.keys()
+                .filter(|(h, _)| *h == hearing)
+                .map(|(_, p)| p.clone())
+                .collect()
         };
         for p in &peers {
             self.close_peer(hearing, p, reason, true);
@@ -147,7 +164,13 @@ impl Rooms {
         let files = e.close();
         tracing::info!(peer = %key.1, files = files.len(), reason, "media connection closed");
         self.with_peer(key, |p| {
-            p.board.publish(session, SignalKind::Closed { reason: reason.into(), last })
+            p.board.publish(
+                session,
+                SignalKind::Closed {
+                    reason: reason.into(),
+                    last,
+                },
+            )
         });
     }
 

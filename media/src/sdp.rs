@@ -65,10 +65,14 @@ impl Offer {
             }
         }
         if !streams.iter().any(|s| s.kind == Kind::Audio) {
-            return Err(bad("offers no Opus audio (an m=audio line with a=rtpmap:<pt> opus/48000/2)"));
+            return Err(bad(
+                "offers no Opus audio (an m=audio line with a=rtpmap:<pt> opus/48000/2)",
+            ));
         }
         if message.attribute_val("fingerprint").is_none()
-            && !message.medias().any(|m| m.attribute_val("fingerprint").is_some())
+            && !message
+                .medias()
+                .any(|m| m.attribute_val("fingerprint").is_some())
         {
             return Err(bad("has no DTLS fingerprint (a=fingerprint)"));
         }
@@ -107,8 +111,16 @@ a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000\r\n";
         assert_eq!(
             o.streams,
             vec![
-                Stream { mline: 0, kind: Kind::Audio, payload: 111 },
-                Stream { mline: 1, kind: Kind::Video, payload: 96 },
+                Stream {
+                    mline: 0,
+                    kind: Kind::Audio,
+                    payload: 111
+                },
+                Stream {
+                    mline: 1,
+                    kind: Kind::Video,
+                    payload: 96
+                },
             ]
         );
     }
@@ -118,13 +130,22 @@ a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000\r\n";
         for (sdp, why) in [
             ("", "required"),
             ("hello, court", "v=0"),
-            ("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n", "Opus"),
-            ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", "Opus"),
+            (
+                "v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n",
+                "Opus",
+            ),
+            (
+                "v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+                "Opus",
+            ),
         ] {
             let e = Offer::parse(sdp).unwrap_err().to_string();
             assert!(e.starts_with("sdp: ") && e.contains(why), "{sdp:?}: {e}");
         }
         let no_fp = CHROME_LIKE.replace("a=fingerprint:sha-256 AB:CD\r\n", "");
-        assert!(Offer::parse(&no_fp).unwrap_err().to_string().contains("fingerprint"));
+        assert!(Offer::parse(&no_fp)
+            .unwrap_err()
+            .to_string()
+            .contains("fingerprint"));
     }
 }

@@ -5,10 +5,16 @@ use tokio::sync::broadcast;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignalKind {
-    IceCandidate { mline_index: u32, candidate: String },
+    IceCandidate {
+        mline_index: u32,
+        candidate: String,
+    },
     /// The connection ended; `last` when no new one may follow (the hearing or the peer's part
     /// in it is over), so watchers can stop.
-    Closed { reason: String, last: bool },
+    Closed {
+        reason: String,
+        last: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

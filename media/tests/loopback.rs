@@ -33,7 +33,11 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
     bot.accept_answer(&answer.sdp).unwrap();
     let (replay, mut live) = rooms.watch(hearing, "p1");
     for s in replay {
-        if let SignalKind::IceCandidate { mline_index, candidate } = s.kind {
+        if let SignalKind::IceCandidate {
+            mline_index,
+            candidate,
+        } = s.kind
+        {
             bot.add_ice_candidate(mline_index, &candidate);
         }
     }
@@ -66,7 +70,11 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
         .await
         .unwrap();
     bot.stop();
-    let track = dir.path().join("media").join(hearing.to_string()).join("p1-track.ogg");
+    let track = dir
+        .path()
+        .join("media")
+        .join(hearing.to_string())
+        .join("p1-track.ogg");
     let out = std::process::Command::new("gst-discoverer-1.0")
         .arg(&track)
         .output()

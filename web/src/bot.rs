@@ -19,7 +19,11 @@ use tonic::Request;
 #[derive(Args, Debug)]
 pub struct BotArgs {
     /// The server's URL.
-    #[arg(long, env = "OPENCOURT_SERVER", default_value = "http://127.0.0.1:7400")]
+    #[arg(
+        long,
+        env = "OPENCOURT_SERVER",
+        default_value = "http://127.0.0.1:7400"
+    )]
     pub server: String,
     /// A one-time invitation code (for invited participants).
     #[arg(long, required_unless_present = "user", conflicts_with = "user")]
@@ -40,7 +44,11 @@ pub struct BotArgs {
     #[arg(long)]
     pub seconds: Option<u64>,
     /// Gather ICE candidates only on these local addresses (e.g. 127.0.0.1 on one machine).
-    #[arg(long = "ice-local-address", env = "OPENCOURT_ICE_LOCAL_ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "ice-local-address",
+        env = "OPENCOURT_ICE_LOCAL_ADDRESS",
+        value_delimiter = ','
+    )]
     pub ice_local_addresses: Vec<String>,
 }
 
@@ -90,7 +98,12 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
     let hearing = a.hearing.clone();
     let mut hs = HearingServiceClient::new(channel.clone());
     let me = hs
-        .join_hearing(authed(&token, pb::JoinHearingRequest { hearing_id: hearing.clone() })?)
+        .join_hearing(authed(
+            &token,
+            pb::JoinHearingRequest {
+                hearing_id: hearing.clone(),
+            },
+        )?)
         .await
         .context("joining the hearing")?
         .into_inner();
@@ -123,7 +136,9 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
             e = events.message() => e.context("watching the hearing")?,
             _ = sleep_until(deadline) => return finish(End::Time),
         };
-        let Some(e) = e else { bail!("the server ended the hearing's event stream") };
+        let Some(e) = e else {
+            bail!("the server ended the hearing's event stream")
+        };
         match hearing_end(&e, &me.id) {
             Some(end) => return finish(end),
             None => {
@@ -136,7 +151,12 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
     // Media, as a browser does it: watch the server's signals, offer, trickle candidates.
     let mut media = MediaServiceClient::new(channel);
     let mut signals = media
-        .watch_media(authed(&token, pb::WatchMediaRequest { hearing_id: hearing.clone() })?)
+        .watch_media(authed(
+            &token,
+            pb::WatchMediaRequest {
+                hearing_id: hearing.clone(),
+            },
+        )?)
         .await
         .context("watching media signals")?
         .into_inner();
@@ -240,7 +260,10 @@ fn hearing_end(e: &pb::HearingEvent, me: &str) -> Option<End> {
     use pb::hearing_event::Payload;
     match &e.payload {
         Some(Payload::StateChanged(s))
-            if matches!(s.to(), pb::HearingState::Adjourned | pb::HearingState::Cancelled) =>
+            if matches!(
+                s.to(),
+                pb::HearingState::Adjourned | pb::HearingState::Cancelled
+            ) =>
         {
             Some(End::Hearing(s.to().as_str_name().to_string()))
         }

@@ -95,7 +95,11 @@ struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// WebRTC: gather ICE candidates only on these local addresses (e.g. 127.0.0.1).
-    #[arg(long = "ice-local-address", env = "OPENCOURT_ICE_LOCAL_ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "ice-local-address",
+        env = "OPENCOURT_ICE_LOCAL_ADDRESS",
+        value_delimiter = ','
+    )]
     ice_local_addresses: Vec<String>,
     /// WebRTC: a STUN server, stun://HOST:PORT.
     #[arg(long, env = "OPENCOURT_STUN_SERVER")]

@@ -87,14 +87,24 @@ impl Media {
                 let end = match e.payload() {
                     Some(EventPayload::Left { participant_id, .. }) => {
                         let _ = blocking(move || {
-                            rooms.close_peer(id.0, &participant_id.to_string(), "left the hearing", false)
+                            rooms.close_peer(
+                                id.0,
+                                &participant_id.to_string(),
+                                "left the hearing",
+                                false,
+                            )
                         })
                         .await;
                         false
                     }
                     Some(EventPayload::Removed { participant_id, .. }) => {
                         let _ = blocking(move || {
-                            rooms.close_peer(id.0, &participant_id.to_string(), "removed from the hearing", true)
+                            rooms.close_peer(
+                                id.0,
+                                &participant_id.to_string(),
+                                "removed from the hearing",
+                                true,
+                            )
                         })
                         .await;
                         false
@@ -145,7 +155,10 @@ type SignalStream = Pin<Box<dyn Stream<Item = Result<pb::MediaSignal, Status>> +
 
 #[tonic::async_trait]
 impl MediaService for Media {
-    async fn offer(&self, req: Request<pb::OfferRequest>) -> Result<Response<pb::OfferResponse>, Status> {
+    async fn offer(
+        &self,
+        req: Request<pb::OfferRequest>,
+    ) -> Result<Response<pb::OfferResponse>, Status> {
         let caller = caller(&self.app, &req).await?;
         let r = req.into_inner();
         let id = hearing_id(&r.hearing_id)?;
@@ -169,13 +182,17 @@ impl MediaService for Media {
         let caller = caller(&self.app, &req).await?;
         let r = req.into_inner();
         let id = hearing_id(&r.hearing_id)?;
-        if r.candidate.len() > 1024 || !(r.candidate.is_empty() || r.candidate.starts_with("candidate:")) {
+        if r.candidate.len() > 1024
+            || !(r.candidate.is_empty() || r.candidate.starts_with("candidate:"))
+        {
             return Err(Status::invalid_argument(
                 "candidate: must be empty or an ICE candidate line starting with \"candidate:\" (at most 1024 bytes)",
             ));
         }
         if r.mline_index > 64 {
-            return Err(Status::invalid_argument("mline_index: is larger than the offer has"));
+            return Err(Status::invalid_argument(
+                "mline_index: is larger than the offer has",
+            ));
         }
         let peer = self.app.media_peer(&caller, id).await?;
         self.rooms

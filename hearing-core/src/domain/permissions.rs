@@ -139,7 +139,11 @@ mod tests {
 /// Why someone may not connect their media to a hearing, or `None` when they may: the presiding
 /// judge and clerks may; anyone else must have joined (be waiting or admitted). `presence` is
 /// theirs in this hearing, if they are in it.
-pub fn media_denial(role: Role, is_presiding_judge: bool, presence: Option<Presence>) -> Option<String> {
+pub fn media_denial(
+    role: Role,
+    is_presiding_judge: bool,
+    presence: Option<Presence>,
+) -> Option<String> {
     match role {
         _ if !role_may(role, Action::ConnectMedia) => {
             Some(format!("a {role} may not connect to a hearing's media"))
