@@ -97,32 +97,36 @@ impl Bot {
             }
         });
 
-        // The file's end is not the bot's: drop the EOS so the connection stays, silent.
+        // The file's end is not the bot's: its EOS is held back (the file's streaming thread
+        // waits there until the bot stops) so the connection stays up, silent. Dropping the EOS
+        // instead trips a GStreamer 1.22 critical.
+        let enc_sink = chain[3].static_pad("sink").expect("sink");
+        let span = Arc::new(Mutex::new((None::<gst::ClockTime>, gst::ClockTime::ZERO)));
+        let seen = span.clone();
+        enc_sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer() {
+                let (pts, dur) = (
+                    b.pts().unwrap_or_default(),
+                    b.duration().unwrap_or_default(),
+                );
+                let mut s = seen.lock().expect("span");
+                s.0.get_or_insert(pts);
+                s.1 = pts + dur;
+            }
+            gst::PadProbeReturn::Ok
+        });
         let finished = events.clone();
-        chain[3].static_pad("sink").expect("sink").add_probe(
-            gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::BUFFER,
-            {
-                let first = Mutex::new(None::<gst::ClockTime>);
-                let last = Mutex::new(gst::ClockTime::ZERO);
-                move |_, info| {
-                    if let Some(b) = info.buffer() {
-                        let (pts, dur) = (
-                            b.pts().unwrap_or_default(),
-                            b.duration().unwrap_or_default(),
-                        );
-                        first.lock().expect("first").get_or_insert(pts);
-                        *last.lock().expect("last") = pts + dur;
-                        return gst::PadProbeReturn::Ok;
-                    }
-                    if matches!(info.event().map(|e| e.type_()), Some(gst::EventType::Eos)) {
-                        let start = first.lock().expect("first").unwrap_or_default();
-                        let end = *last.lock().expect("last");
-                        let seconds = end.saturating_sub(start).nseconds() as f64 / 1e9;
-                        let _ = finished.send(BotEvent::AudioFinished { seconds });
-                        return gst::PadProbeReturn::Drop;
-                    }
-                    gst::PadProbeReturn::Ok
+        enc_sink.add_probe(
+            gst::PadProbeType::BLOCK | gst::PadProbeType::EVENT_DOWNSTREAM,
+            move |_, info| {
+                if !matches!(info.event().map(|e| e.type_()), Some(gst::EventType::Eos)) {
+                    return gst::PadProbeReturn::Pass;
                 }
+                let (first, last) = *span.lock().expect("span");
+                let seconds =
+                    last.saturating_sub(first.unwrap_or_default()).nseconds() as f64 / 1e9;
+                let _ = finished.send(BotEvent::AudioFinished { seconds });
+                gst::PadProbeReturn::Ok
             },
         );
 

@@ -244,6 +244,7 @@ async fn two_bots_are_admitted_and_the_server_records_their_speech() {
         assert!(st.success());
     }
 
+    drop(watch); // the server drains open streams on stop
     let dir = t.dir.path().join("media").join(&hid);
     for (((pid, _), wav), sent) in people.iter().zip(&wavs).zip(&sent) {
         let track = dir.join(format!("{pid}-track.ogg"));
