@@ -23,6 +23,8 @@ pub struct Endpoint {
     webrtc: gst::Element,
     tracks: Arc<Mutex<Vec<Track>>>,
     closing: Arc<AtomicBool>,
+    /// Whether the peer is in the hearing: in the waiting room nothing of theirs is kept.
+    admitted: Arc<AtomicBool>,
 }
 
 /// A file being written from one received stream.
@@ -34,11 +36,13 @@ struct Track {
 
 impl Endpoint {
     /// Builds the endpoint for `offer`, answers it and starts ICE. Files go to `dir` named
-    /// `<peer>-track.ogg` (audio) and `<peer>-video.webm`. Blocks: call from a blocking thread.
+    /// `<peer>-track.ogg` (audio) and `<peer>-video.webm`; only what arrives while `admitted`
+    /// is written. Blocks: call from a blocking thread.
     pub fn start(
         offer: Offer,
         dir: &Path,
         peer: &str,
+        admitted: bool,
         ice: &IceConfig,
         on_candidate: impl Fn(u32, String) + Send + Sync + 'static,
     ) -> Result<(Endpoint, String)> {
@@ -98,15 +102,19 @@ impl Endpoint {
 
         let tracks: Arc<Mutex<Vec<Track>>> = Arc::default();
         let closing = Arc::new(AtomicBool::new(false));
+        let admitted = Arc::new(AtomicBool::new(admitted));
         {
-            let (pipeline_weak, tracks, closing) =
-                (pipeline.downgrade(), tracks.clone(), closing.clone());
+            let (pipeline_weak, tracks) = (pipeline.downgrade(), tracks.clone());
+            let keep = Keep {
+                closing: closing.clone(),
+                admitted: admitted.clone(),
+            };
             let (dir, peer) = (dir.to_path_buf(), peer.to_string());
             webrtc.connect_pad_added(move |_, pad| {
                 let Some(pipeline) = pipeline_weak.upgrade() else {
                     return;
                 };
-                match record(&pipeline, pad, &dir, &peer, closing.clone()) {
+                match record(&pipeline, pad, &dir, &peer, keep.clone()) {
                     Ok(Some(t)) => {
                         tracing::info!(peer = %peer, file = %t.path.display(), "recording track");
                         tracks.lock().expect("tracks").push(t);
@@ -144,6 +152,7 @@ impl Endpoint {
             webrtc,
             tracks,
             closing,
+            admitted,
         };
         match started {
             Ok(answer) => Ok((endpoint, answer)),
@@ -152,6 +161,11 @@ impl Endpoint {
                 Err(e)
             }
         }
+    }
+
+    /// Admitted: what arrives from now on is written; in the waiting room, it is dropped.
+    pub fn set_admitted(&self, admitted: bool) {
+        self.admitted.store(admitted, Ordering::SeqCst);
     }
 
     pub fn add_ice_candidate(&self, mline_index: u32, candidate: &str) {
@@ -186,13 +200,26 @@ impl Drop for Endpoint {
     }
 }
 
+/// Whether received media is kept: not once closing, not while in the waiting room.
+#[derive(Clone)]
+struct Keep {
+    closing: Arc<AtomicBool>,
+    admitted: Arc<AtomicBool>,
+}
+
+impl Keep {
+    fn now(&self) -> bool {
+        !self.closing.load(Ordering::SeqCst) && self.admitted.load(Ordering::SeqCst)
+    }
+}
+
 /// Links a received stream to its file: Opus audio into Ogg, VP8 video into WebM, as received.
 fn record(
     pipeline: &gst::Pipeline,
     pad: &gst::Pad,
     dir: &Path,
     peer: &str,
-    closing: Arc<AtomicBool>,
+    keep: Keep,
 ) -> Result<Option<Track>> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let media = caps
@@ -226,10 +253,10 @@ fn record(
     }
     let entry = elements[0].static_pad("sink").expect("sink pad");
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        if closing.load(Ordering::SeqCst) {
-            gst::PadProbeReturn::Drop
-        } else {
+        if keep.now() {
             gst::PadProbeReturn::Ok
+        } else {
+            gst::PadProbeReturn::Drop
         }
     });
     pad.link(&entry)?;

@@ -32,6 +32,8 @@ struct Inner {
 struct Peer {
     board: Board,
     current: Option<(String, Arc<Endpoint>)>,
+    /// In the hearing (not the waiting room): their media is kept.
+    admitted: bool,
 }
 
 /// What a successful offer gives back.
@@ -54,27 +56,39 @@ impl Rooms {
     }
 
     /// Answers `peer`'s offer with a new endpoint, replacing (and closing) its previous one.
-    pub fn connect(&self, hearing: Uuid, peer: &str, offer: Offer) -> Result<Answer> {
+    /// `admitted`: whether they are in the hearing now (else in the waiting room, where nothing
+    /// of theirs is kept); `set_admitted` follows later changes.
+    pub fn connect(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        admitted: bool,
+        offer: Offer,
+    ) -> Result<Answer> {
         let key = (hearing, peer.to_string());
         self.close_peer(hearing, peer, "replaced by a new offer", false);
         let session = Uuid::new_v4().to_string();
-        self.with_peer(&key, |p| p.board.new_session());
+        self.with_peer(&key, |p| {
+            p.board.new_session();
+            p.admitted = admitted;
+        });
         let inner = Arc::downgrade(&self.inner);
         let (k, s) = (key.clone(), session.clone());
         let dir = self.inner.media_dir.join(hearing.to_string());
-        let (endpoint, sdp) = Endpoint::start(offer, &dir, peer, &self.inner.ice, move |m, c| {
-            if let Some(inner) = inner.upgrade() {
-                let mut peers = inner.peers.lock().expect("rooms lock");
-                let p = peers.entry(k.clone()).or_default();
-                p.board.publish(
-                    &s,
-                    SignalKind::IceCandidate {
-                        mline_index: m,
-                        candidate: c,
-                    },
-                );
-            }
-        })?;
+        let (endpoint, sdp) =
+            Endpoint::start(offer, &dir, peer, admitted, &self.inner.ice, move |m, c| {
+                if let Some(inner) = inner.upgrade() {
+                    let mut peers = inner.peers.lock().expect("rooms lock");
+                    let p = peers.entry(k.clone()).or_default();
+                    p.board.publish(
+                        &s,
+                        SignalKind::IceCandidate {
+                            mline_index: m,
+                            candidate: c,
+                        },
+                    );
+                }
+            })?;
         let old = self.with_peer(&key, |p| {
             p.current.replace((session.clone(), Arc::new(endpoint)))
         });
@@ -82,6 +96,16 @@ impl Rooms {
             self.finish(&key, &old_session, old, "replaced by a new offer", false);
         }
         Ok(Answer { sdp, session })
+    }
+
+    /// The peer was admitted (true) or stood down to the waiting room (false).
+    pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool) {
+        self.with_peer(&(hearing, peer.to_string()), |p| {
+            p.admitted = admitted;
+            if let Some((_, e)) = &p.current {
+                e.set_admitted(admitted);
+            }
+        });
     }
 
     /// One of the client's ICE candidates for its current connection.

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use opencourt_media::{Bot, BotEvent, IceConfig, Offer, Rooms, SignalKind};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
+/// Sends a sentence from a bot to an endpoint (admitted or in the waiting room) and returns the
+/// server's track file once the endpoint is closed.
+async fn speak(dir: &std::path::Path, admitted: bool) -> std::path::PathBuf {
     opencourt_media::init().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("speech.wav");
+    let wav = dir.join("speech.wav");
     let st = std::process::Command::new("espeak-ng")
         .arg("-w")
         .arg(&wav)
@@ -17,14 +17,14 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
         .unwrap();
     assert!(st.success());
 
-    let rooms = Rooms::new(dir.path().join("media"), IceConfig::loopback());
+    let rooms = Rooms::new(dir.join("media"), IceConfig::loopback());
     let hearing = uuid::Uuid::new_v4();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::start(&wav, &IceConfig::loopback(), tx).unwrap();
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        r.connect(hearing, "p1", Offer::parse(&offer).unwrap())
+        r.connect(hearing, "p1", admitted, Offer::parse(&offer).unwrap())
     })
     .await
     .unwrap()
@@ -70,15 +70,27 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
         .await
         .unwrap();
     bot.stop();
-    let track = dir
-        .path()
-        .join("media")
+    dir.join("media")
         .join(hearing.to_string())
-        .join("p1-track.ogg");
+        .join("p1-track.ogg")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let track = speak(dir.path(), true).await;
     let out = std::process::Command::new("gst-discoverer-1.0")
         .arg(&track)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("Opus"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_kept_from_the_waiting_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let track = speak(dir.path(), false).await;
+    let size = std::fs::metadata(&track).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(size, 0, "{} has {size} bytes", track.display());
 }

@@ -1,7 +1,8 @@
 //! The MediaService: WebRTC signalling over gRPC (grpc-web friendly: unary calls and one server
 //! stream). It authenticates like every other service, asks the application whether the caller
 //! may connect (`App::media_peer`), and drives the media crate's `Rooms` on blocking threads.
-//! A supervisor per hearing ends connections when the hearing's events say so.
+//! A supervisor per hearing follows its events: admission and stand-down switch whether a
+//! participant's media is kept, leaving and removal end their connection, adjournment ends all.
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -85,6 +86,14 @@ impl Media {
                 };
                 let rooms = rooms.clone();
                 let end = match e.payload() {
+                    Some(EventPayload::Admitted { participant_id }) => {
+                        rooms.set_admitted(id.0, &participant_id.to_string(), true);
+                        false
+                    }
+                    Some(EventPayload::StoodDown { participant_id, .. }) => {
+                        rooms.set_admitted(id.0, &participant_id.to_string(), false);
+                        false
+                    }
                     Some(EventPayload::Left { participant_id, .. }) => {
                         let _ = blocking(move || {
                             rooms.close_peer(
@@ -166,7 +175,7 @@ impl MediaService for Media {
         let peer = self.app.media_peer(&caller, id).await?;
         self.supervise(id);
         let rooms = self.rooms.clone();
-        let answer = blocking(move || rooms.connect(id.0, &peer.key, offer))
+        let answer = blocking(move || rooms.connect(id.0, &peer.key, peer.admitted, offer))
             .await?
             .map_err(to_status)?;
         Ok(Response::new(pb::OfferResponse {

@@ -13,6 +13,9 @@ pub struct MediaPeer {
     /// has not joined.
     pub key: String,
     pub participant_id: Option<ParticipantId>,
+    /// In the hearing now (the court, or admitted); otherwise in the waiting room, where nothing
+    /// of theirs may reach the hearing or the record.
+    pub admitted: bool,
 }
 
 impl App {
@@ -57,9 +60,12 @@ impl App {
             (None, Caller::Staff(u)) => format!("user-{}", u.id),
             (None, Caller::Participant { participant_id, .. }) => participant_id.to_string(),
         };
+        let admitted =
+            caller.role().is_court() || me.is_some_and(|p| p.presence == Presence::Admitted);
         Ok(MediaPeer {
             key,
             participant_id: me.map(|p| p.id),
+            admitted,
         })
     }
 }
