@@ -1,5 +1,6 @@
 //! Participants' media over WebRTC, end to end: real `opencourt bot` processes join a hearing on
-//! a real server, are admitted by the judge, connect through the MediaService and send espeak-ng
+//! a real server (two invited, admitted by the judge; the judge itself signed in with a password),
+//! connect through the MediaService and send espeak-ng
 //! speech; the server's per-participant tracks are playable and hold that speech. Plus who may
 //! connect, and what a bad offer gets.
 use std::path::{Path, PathBuf};
@@ -80,17 +81,13 @@ struct BotProcess {
 }
 
 impl BotProcess {
-    fn start(t: &TestApp, code: &str, hearing: &str, audio: &Path) -> BotProcess {
+    /// A bot signing in with `who`: `["--invite", CODE]` or `["--user", NAME, "--password-env", VAR]`.
+    fn start(t: &TestApp, who: &[&str], hearing: &str, audio: &Path) -> BotProcess {
         let mut child = tokio::process::Command::new(opencourt_bin())
             .args(["bot", "--server", &format!("http://{}", t.addr)])
-            .args([
-                "--invite",
-                code,
-                "--hearing",
-                hearing,
-                "--ice-local-address",
-                "127.0.0.1",
-            ])
+            .args(who)
+            .args(["--hearing", hearing, "--ice-local-address", "127.0.0.1"])
+            .env("OC_TEST_JUDGE_PASSWORD", "pw-judge-webrtc-0123456789")
             .arg("--audio")
             .arg(audio)
             .env("RUST_LOG", "warn")
@@ -150,7 +147,7 @@ async fn open(t: &TestApp, s: &Scene) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_bots_are_admitted_and_the_server_records_their_speech() {
+async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     let t = TestApp::start(Db::Sqlite).await;
     let s = t.scene("webrtc", pb::Visibility::Public).await;
     let hid = s.hearing.id.clone();
@@ -183,8 +180,26 @@ async fn two_bots_are_admitted_and_the_server_records_their_speech() {
     let mut bots: Vec<BotProcess> = people
         .iter()
         .zip(&wavs)
-        .map(|((_, code), wav)| BotProcess::start(&t, code, &hid, wav))
+        .map(|((_, code), wav)| BotProcess::start(&t, &["--invite", code], &hid, wav))
         .collect();
+    // The presiding judge signs in with a password (TestApp::staff's) and is in at once.
+    let judge_wav = speech(t.dir.path(), "judge", "This court is now in session.");
+    let judge_login = [
+        "--user",
+        "judge-webrtc",
+        "--password-env",
+        "OC_TEST_JUDGE_PASSWORD",
+    ];
+    let mut judge = BotProcess::start(&t, &judge_login, &hid, &judge_wav);
+    let judge_line = judge.until("joined as ").await;
+    assert!(judge_line.ends_with("(PRESENCE_ADMITTED)"), "{judge_line}");
+    let judge_pid = judge_line["joined as ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    judge.until("connected").await;
+    judge.until("audio sent ").await;
 
     // The judge admits each bot once it is in the waiting room.
     let mut waiting: Vec<&str> = people.iter().map(|(id, _)| id.as_str()).collect();
@@ -234,6 +249,7 @@ async fn two_bots_are_admitted_and_the_server_records_their_speech() {
     ))
     .await
     .unwrap();
+    bots.push(judge);
     for b in &mut bots {
         b.until("media closed: the hearing was adjourned").await;
         b.until("done: the hearing ended").await;
@@ -246,6 +262,13 @@ async fn two_bots_are_admitted_and_the_server_records_their_speech() {
 
     drop(watch); // the server drains open streams on stop
     let dir = t.dir.path().join("media").join(&hid);
+    let judge_track = dir.join(format!("{judge_pid}-track.ogg"));
+    assert!(
+        playable(&judge_track),
+        "{} is not playable",
+        judge_track.display()
+    );
+    assert!(voiced_seconds(&decode(&judge_track)) > 0.5);
     for (((pid, _), wav), sent) in people.iter().zip(&wavs).zip(&sent) {
         let track = dir.join(format!("{pid}-track.ogg"));
         assert!(track.exists(), "{} missing", track.display());
