@@ -1,8 +1,7 @@
 //! Participants' media over WebRTC, end to end: real `opencourt bot` processes join a hearing on
 //! a real server (two invited, admitted by the judge; the judge itself signed in with a password),
-//! connect through the MediaService and send espeak-ng
-//! speech; the server's per-participant tracks are playable and hold that speech. Plus who may
-//! connect, and what a bad offer gets.
+//! connect through the MediaService and send espeak-ng speech; the server's per-participant tracks
+//! are playable and hold that speech. Plus removal, who may connect, and what a bad offer gets.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -286,6 +285,50 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
             "{pid}: {got:.2} s of speech received, {want:.2} s sent"
         );
     }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_bot_is_disconnected_and_its_track_finished() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("media-remove", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let wav = speech(t.dir.path(), "party", "I object.");
+    let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
+    open(&t, &s).await;
+    let mut bot = BotProcess::start(&t, &["--invite", &code], &hid, &wav);
+    bot.until("joined as ").await;
+    let mut hs = t.hearings().await;
+    let admit = pb::AdmitParticipantRequest {
+        hearing_id: hid.clone(),
+        participant_id: pid.clone(),
+    };
+    hs.admit_participant(authed(&s.judge, admit)).await.unwrap();
+    bot.until("audio sent ").await;
+    let remove = pb::RemoveParticipantRequest {
+        hearing_id: hid.clone(),
+        participant_id: pid.clone(),
+        reason: "contempt".into(),
+    };
+    hs.remove_participant(authed(&s.judge, remove))
+        .await
+        .unwrap();
+    bot.until("media closed: removed from the hearing").await;
+    bot.until("done: removed from the hearing").await;
+    assert!(bot.child.wait().await.unwrap().success());
+    let track = t
+        .dir
+        .path()
+        .join("media")
+        .join(&hid)
+        .join(format!("{pid}-track.ogg"));
+    assert!(playable(&track), "{} is not playable", track.display());
+    // The hearing goes on; the removed participant may not reconnect.
+    assert_status(
+        offer(&t, &code, &hid, OFFER).await,
+        Code::Unauthenticated,
+        "",
+    );
     t.stop().await;
 }
 
