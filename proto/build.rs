@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["auth", "case", "common", "hearing", "record"]
+    let protos = ["auth", "case", "common", "hearing", "media", "record"]
         .map(|name| PathBuf::from(format!("court/v1/{name}.proto")));
     for p in &protos {
         println!("cargo:rerun-if-changed={}", p.display());

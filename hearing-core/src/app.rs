@@ -15,6 +15,9 @@ use crate::error::{CoreError, Result};
 use crate::hub::Hub;
 use crate::store::{Decision, ListPage, Session, SideWrite, Store};
 
+mod media;
+pub use media::MediaPeer;
+
 pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 

@@ -77,6 +77,7 @@ impl TestApp {
             opencourt::server::serve(
                 opencourt::server::Settings {
                     media_dir: Some(media_dir),
+                    ice: opencourt_media::IceConfig::loopback(),
                 },
                 server_app,
                 listener,

@@ -12,6 +12,7 @@ fn every_command_has_help_with_an_example() {
         vec!["user", "add"],
         vec!["verify"],
         vec!["bench"],
+        vec!["bot"],
     ] {
         let out = Command::new(opencourt_bin())
             .args(&args)

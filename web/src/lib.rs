@@ -1,6 +1,8 @@
 //! The `opencourt` binary's library: the server (so tests start the real thing on an ephemeral
 //! port) and the command-line tools.
 pub mod bench;
+pub mod bot;
 pub mod demo;
 pub mod media;
 pub mod server;
+pub mod signalling;

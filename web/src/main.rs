@@ -90,6 +90,12 @@ enum Command {
     Model(transcriber::cli::ModelArgs),
     /// Transcribe per-participant tracks into one speaker-attributed transcript.
     Transcribe(transcriber::cli::TranscribeArgs),
+    /// A participant bot: joins a hearing, waits to be admitted, then sends an audio file as its
+    /// microphone over WebRTC (the browser's path) and stays until the hearing ends.
+    #[command(
+        after_help = "Example:\n  espeak-ng -w witness.wav 'I saw the ship leave at dawn.'\n  opencourt bot --server http://127.0.0.1:7400 --invite K7Q2-MX9D --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 --audio witness.wav\n  OPENCOURT_PW=s3cret opencourt bot --user judge.wang --password-env OPENCOURT_PW --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 --audio judge.wav --seconds 60\n\nPrints one line per step: joined, admitted, connected, audio sent, done."
+    )]
+    Bot(opencourt::bot::BotArgs),
 }
 
 #[derive(Args)]
@@ -105,6 +111,19 @@ struct ServeArgs {
     /// Do not run transcription jobs in this process (run `opencourt worker` elsewhere).
     #[arg(long)]
     no_worker: bool,
+    /// WebRTC: gather ICE candidates only on these local addresses (e.g. 127.0.0.1).
+    #[arg(
+        long = "ice-local-address",
+        env = "OPENCOURT_ICE_LOCAL_ADDRESS",
+        value_delimiter = ','
+    )]
+    ice_local_addresses: Vec<String>,
+    /// WebRTC: a STUN server, stun://HOST:PORT.
+    #[arg(long, env = "OPENCOURT_STUN_SERVER")]
+    stun_server: Option<String>,
+    /// WebRTC: a TURN server, turn://USER:PASSWORD@HOST:PORT.
+    #[arg(long, env = "OPENCOURT_TURN_SERVER", hide_env_values = true)]
+    turn_server: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -272,6 +291,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             opencourt::server::serve(
                 opencourt::server::Settings {
                     media_dir: Some(a.db.data.join("media")),
+                    ice: opencourt_media::IceConfig {
+                        local_addresses: a.ice_local_addresses.clone(),
+                        stun_server: a.stun_server.clone(),
+                        turn_server: a.turn_server.clone(),
+                    },
                 },
                 app,
                 listener,
@@ -308,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::Bench(a) => bench(a).await?,
+        Command::Bot(a) => opencourt::bot::run(a).await?,
         Command::Worker(a) => {
             let app = App::new(a.db.store().await?);
             let opts = worker_options(&a.db.data, a.model.clone(), a.threads, a.lease_secs);

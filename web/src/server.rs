@@ -30,6 +30,8 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub struct Settings {
     /// Where hearings' media live: `MEDIA/<hearing id>/<file>`, served at `/media/…`.
     pub media_dir: Option<std::path::PathBuf>,
+    /// Where WebRTC gathers ICE candidates (loopback only in tests; STUN/TURN servers).
+    pub ice: opencourt_media::IceConfig,
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -41,6 +43,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let metrics = metrics_handle();
     let media_app = app.clone();
+    let media_dir = settings
+        .media_dir
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("data/media"));
+    let media = crate::signalling::Media::new(
+        app.clone(),
+        opencourt_media::Rooms::new(media_dir, settings.ice.clone()),
+    );
     let services = Services::new(app);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -52,6 +62,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<pb::hearing_service_server::HearingServiceServer<Services>>()
+        .await;
+    health_reporter
+        .set_serving::<pb::media_service_server::MediaServiceServer<crate::signalling::Media>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(opencourt_proto::FILE_DESCRIPTOR_SET)
@@ -68,6 +81,7 @@ pub async fn serve(
         .add_service(services.cases())
         .add_service(services.hearings())
         .add_service(services.record())
+        .add_service(media.service())
         .prepare()
         .into_axum_router()
         // Browsers speak grpc-web (unary and server streaming) over HTTP/1.1 or HTTP/2.
@@ -89,6 +103,12 @@ pub async fn serve(
 
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving grpc and /metrics");
+    // On shutdown, first end every media connection (finishing the track files and ending
+    // WatchMedia streams), then let the open requests drain.
+    let shutdown = async move {
+        shutdown.await;
+        media.close_all().await;
+    };
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -1,6 +1,6 @@
 //! Who may do what: one table, deny by default. `machine` adds the rules that depend on the
 //! hearing (the presiding judge, the target of an action); `visibility` covers reading cases.
-use super::model::{Role, Visibility};
+use super::model::{Presence, Role, Visibility};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -26,6 +26,8 @@ pub enum Action {
     Watch,
     ReadHearing,
     VerifyLog,
+    /// Connect one's own audio and video to the hearing (WebRTC).
+    ConnectMedia,
 }
 
 impl Action {
@@ -52,6 +54,7 @@ impl Action {
             Action::Watch => "watch_hearing",
             Action::ReadHearing => "get_hearing",
             Action::VerifyLog => "verify_hearing_log",
+            Action::ConnectMedia => "connect_media",
         }
     }
 
@@ -82,6 +85,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
         // An observer can never be unmuted.
         UnmuteSelf => !matches!(role, Admin | Observer | System),
         VerifyLog => matches!(role, Judge | Clerk | Admin),
+        ConnectMedia => !matches!(role, Admin | System),
     }
 }
 
@@ -129,5 +133,58 @@ mod tests {
         assert!(!may_read_case(Role::Admin, false, Visibility::Sealed));
         assert!(!may_read_case(Role::Counsel, true, Visibility::Sealed));
         assert!(may_read_case(Role::Clerk, false, Visibility::Sealed));
+    }
+}
+
+/// Why someone may not connect their media to a hearing, or `None` when they may: the presiding
+/// judge and clerks may; anyone else must have joined (be waiting or admitted). `presence` is
+/// theirs in this hearing, if they are in it.
+pub fn media_denial(
+    role: Role,
+    is_presiding_judge: bool,
+    presence: Option<Presence>,
+) -> Option<String> {
+    match role {
+        _ if !role_may(role, Action::ConnectMedia) => {
+            Some(format!("a {role} may not connect to a hearing's media"))
+        }
+        Role::Judge if is_presiding_judge => None,
+        Role::Judge => Some("only the presiding judge may connect to this hearing's media".into()),
+        Role::Clerk => None,
+        _ => match presence {
+            Some(Presence::Waiting | Presence::Admitted) => None,
+            _ => Some("join the hearing before connecting to its media".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    #[test]
+    fn who_may_connect_media() {
+        use Presence::*;
+        let table = [
+            (Role::Judge, true, None, true),
+            (Role::Judge, false, Some(Admitted), false),
+            (Role::Clerk, false, None, true),
+            (Role::Admin, false, Some(Admitted), false),
+            (Role::System, false, None, false),
+            (Role::Witness, false, Some(Waiting), true),
+            (Role::Counsel, false, Some(Admitted), true),
+            (Role::Party, false, Some(Invited), false),
+            (Role::Party, false, Some(Left), false),
+            (Role::Party, false, Some(Removed), false),
+            (Role::Observer, false, Some(Disconnected), false),
+            (Role::Observer, false, None, false),
+        ];
+        for (role, presiding, presence, allowed) in table {
+            assert_eq!(
+                media_denial(role, presiding, presence).is_none(),
+                allowed,
+                "{role} presiding={presiding} {presence:?}"
+            );
+        }
     }
 }

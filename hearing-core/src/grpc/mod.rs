@@ -57,21 +57,7 @@ impl Services {
     }
 
     async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let header = req
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
-        Ok(self.app.authenticate(token).await?)
+        caller(&self.app, req).await
     }
 
     /// Runs a hearing command and answers with the hearing after it.
@@ -105,6 +91,26 @@ impl Services {
             .ok_or_else(|| Status::not_found(format!("participant {pid} not found")))?;
         Ok(Response::new(convert::participant(id, p)))
     }
+}
+
+/// The caller of a request, from its `authorization: Bearer <token>` (for services outside
+/// this crate, such as the MediaService).
+pub async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller, Status> {
+    let header = req
+        .metadata()
+        .get("authorization")
+        .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
+    Ok(app.authenticate(token).await?)
 }
 
 fn hearing_id(s: &str) -> Result<HearingId, Status> {

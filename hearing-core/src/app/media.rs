@@ -1,0 +1,71 @@
+//! Who may connect their media (WebRTC) to a hearing, and under which name their connection and
+//! track files go. The media itself is the `opencourt-media` crate's; this is only the rule.
+use super::App;
+use crate::app::Caller;
+use crate::domain::permissions::media_denial;
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+
+/// A caller allowed to connect to a hearing's media.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaPeer {
+    /// Names their connection and files: their participant id, or `user-<id>` for a clerk who
+    /// has not joined.
+    pub key: String,
+    pub participant_id: Option<ParticipantId>,
+    /// In the hearing now (the court, or admitted); otherwise in the waiting room, where nothing
+    /// of theirs may reach the hearing or the record.
+    pub admitted: bool,
+}
+
+impl App {
+    /// Checks that `caller` may connect to hearing `id`'s media now: participants who joined
+    /// (waiting or admitted), the presiding judge and clerks, while the hearing is open. Denials
+    /// are logged like every other.
+    pub async fn media_peer(&self, caller: &Caller, id: HearingId) -> Result<MediaPeer> {
+        let (h, _, _) = self
+            .store
+            .hearing(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("hearing {id} not found")))?;
+        let (me, presiding) = match caller {
+            Caller::Participant {
+                hearing_id,
+                participant_id,
+                ..
+            } => {
+                if *hearing_id != id {
+                    let reason = "the invitation is for another hearing".to_string();
+                    return Err(self
+                        .log_denial(caller, &h, Action::ConnectMedia, reason, None)
+                        .await);
+                }
+                (h.participant(*participant_id), false)
+            }
+            Caller::Staff(u) => (h.participant_of_user(u.id), h.presiding_judge == u.id),
+        };
+        if let Some(reason) = media_denial(caller.role(), presiding, me.map(|p| p.presence)) {
+            return Err(self
+                .log_denial(caller, &h, Action::ConnectMedia, reason, None)
+                .await);
+        }
+        if !h.state.is_live() {
+            return Err(CoreError::FailedPrecondition(format!(
+                "the hearing is {}: media connect only while it is open",
+                h.state
+            )));
+        }
+        let key = match (me, caller) {
+            (Some(p), _) => p.id.to_string(),
+            (None, Caller::Staff(u)) => format!("user-{}", u.id),
+            (None, Caller::Participant { participant_id, .. }) => participant_id.to_string(),
+        };
+        let admitted =
+            caller.role().is_court() || me.is_some_and(|p| p.presence == Presence::Admitted);
+        Ok(MediaPeer {
+            key,
+            participant_id: me.map(|p| p.id),
+            admitted,
+        })
+    }
+}

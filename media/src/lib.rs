@@ -1,0 +1,17 @@
+//! OpenCourt's WebRTC media: the server's per-participant endpoints (`Rooms`, `Endpoint`), the
+//! bot client (`Bot`), and the plain logic around them (`sdp`, `signals`). No gRPC, no database:
+//! the `opencourt` binary wires these to the MediaService and the hearing's events.
+pub mod bot;
+mod endpoint;
+mod error;
+pub mod peer;
+pub mod rooms;
+pub mod sdp;
+pub mod signals;
+
+pub use bot::{Bot, BotEvent};
+pub use error::{MediaError, Result};
+pub use peer::{init, IceConfig};
+pub use rooms::{Answer, Rooms};
+pub use sdp::Offer;
+pub use signals::{Signal, SignalKind};

@@ -1,0 +1,475 @@
+//! Participants' media over WebRTC, end to end: real `opencourt bot` processes join a hearing on
+//! a real server (two invited, admitted by the judge; the judge itself signed in with a password),
+//! connect through the MediaService and send espeak-ng speech; the server's per-participant tracks
+//! are playable and hold that speech. Plus removal, who may connect, and what a bad offer gets.
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use hearing_core::domain::Role;
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use pb::media_service_client::MediaServiceClient;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tonic::Code;
+
+/// Generous bound for steps that take well under a second here; never asserted as a time.
+const PATIENCE: Duration = Duration::from_secs(40);
+
+fn speech(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let wav = dir.join(format!("{name}.wav"));
+    let st = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (scripts/packages.d/webrtc.txt)");
+    assert!(st.success());
+    wav
+}
+
+/// Any audio file decoded to 16 kHz mono samples, with GStreamer.
+fn decode(path: &Path) -> Vec<i16> {
+    let out = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "filesrc"])
+        .arg(format!("location={}", path.display()))
+        .args([
+            "!",
+            "decodebin",
+            "!",
+            "audioconvert",
+            "!",
+            "audioresample",
+            "!",
+        ])
+        .args([
+            "audio/x-raw,format=S16LE,channels=1,rate=16000",
+            "!",
+            "fdsink",
+            "fd=1",
+        ])
+        .output()
+        .expect("gst-launch-1.0");
+    assert!(out.status.success(), "decoding {}", path.display());
+    out.stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// Seconds of 20 ms frames loud enough to be speech.
+fn voiced_seconds(pcm: &[i16]) -> f64 {
+    let frames = pcm.chunks(320).filter(|f| {
+        let energy = f.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / f.len() as f64;
+        energy.sqrt() > 300.0
+    });
+    frames.count() as f64 * 0.02
+}
+
+fn playable(path: &Path) -> bool {
+    let out = std::process::Command::new("gst-discoverer-1.0")
+        .arg(path)
+        .output()
+        .expect("gst-discoverer-1.0");
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Opus")
+}
+
+struct BotProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl BotProcess {
+    /// A bot signing in with `who`: `["--invite", CODE]` or `["--user", NAME, "--password-env", VAR]`.
+    fn start(t: &TestApp, who: &[&str], hearing: &str, audio: &Path) -> BotProcess {
+        let mut child = tokio::process::Command::new(opencourt_bin())
+            .args(["bot", "--server", &format!("http://{}", t.addr)])
+            .args(who)
+            .args(["--hearing", hearing, "--ice-local-address", "127.0.0.1"])
+            .env("OC_TEST_JUDGE_PASSWORD", "pw-judge-webrtc-0123456789")
+            .arg("--audio")
+            .arg(audio)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn opencourt bot");
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        BotProcess { child, lines }
+    }
+
+    /// Reads the bot's lines until one starts with `prefix`.
+    async fn until(&mut self, prefix: &str) -> String {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = self.lines.next_line().await.unwrap();
+                let line = line.unwrap_or_else(|| panic!("the bot exited before {prefix:?}"));
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {prefix:?} from the bot"))
+    }
+}
+
+async fn invite(t: &TestApp, s: &Scene, name: &str, role: pb::Role) -> (String, String) {
+    let r = t
+        .hearings()
+        .await
+        .invite_participant(authed(
+            &s.clerk,
+            pb::InviteParticipantRequest {
+                hearing_id: s.hearing.id.clone(),
+                display_name: name.into(),
+                role: role as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    (r.participant.unwrap().id, r.code)
+}
+
+async fn open(t: &TestApp, s: &Scene) {
+    t.hearings()
+        .await
+        .open_hearing(authed(
+            &s.judge,
+            pb::OpenHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("webrtc", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let texts = [
+        "Counsel for the claimant. We ask the court to admit the shipping log.",
+        "I saw the ship leave the harbour at dawn, before the storm, and it did not come back for three days.",
+    ];
+    let wavs = [
+        speech(t.dir.path(), "counsel", texts[0]),
+        speech(t.dir.path(), "witness", texts[1]),
+    ];
+    let people = [
+        invite(&t, &s, "Counsel Bot", pb::Role::Counsel).await,
+        invite(&t, &s, "Witness Bot", pb::Role::Witness).await,
+    ];
+    open(&t, &s).await;
+    let mut hs = t.hearings().await;
+    let mut watch = hs
+        .watch_hearing(authed(
+            &s.judge,
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let mut bots: Vec<BotProcess> = people
+        .iter()
+        .zip(&wavs)
+        .map(|((_, code), wav)| BotProcess::start(&t, &["--invite", code], &hid, wav))
+        .collect();
+    // The presiding judge signs in with a password (TestApp::staff's) and is in at once.
+    let judge_wav = speech(t.dir.path(), "judge", "This court is now in session.");
+    let judge_login = [
+        "--user",
+        "judge-webrtc",
+        "--password-env",
+        "OC_TEST_JUDGE_PASSWORD",
+    ];
+    let mut judge = BotProcess::start(&t, &judge_login, &hid, &judge_wav);
+    let judge_line = judge.until("joined as ").await;
+    assert!(judge_line.ends_with("(PRESENCE_ADMITTED)"), "{judge_line}");
+    let judge_pid = judge_line["joined as ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    judge.until("connected").await;
+    judge.until("audio sent ").await;
+
+    // The judge admits each bot once it is in the waiting room.
+    let mut waiting: Vec<&str> = people.iter().map(|(id, _)| id.as_str()).collect();
+    tokio::time::timeout(PATIENCE, async {
+        while !waiting.is_empty() {
+            let e = watch.message().await.unwrap().expect("event stream");
+            if let Some(pb::hearing_event::Payload::Joined(j)) = e.payload {
+                if let Some(i) = waiting.iter().position(|p| *p == j.participant_id) {
+                    assert_eq!(j.presence(), pb::Presence::Waiting);
+                    hs.admit_participant(authed(
+                        &s.judge,
+                        pb::AdmitParticipantRequest {
+                            hearing_id: hid.clone(),
+                            participant_id: waiting.remove(i).to_string(),
+                        },
+                    ))
+                    .await
+                    .unwrap();
+                }
+            }
+        }
+    })
+    .await
+    .expect("both bots joined");
+
+    for b in &mut bots {
+        b.until("admitted").await;
+        b.until("connected").await;
+    }
+    let mut sent = Vec::new();
+    for b in &mut bots {
+        let line = b.until("audio sent ").await;
+        sent.push(
+            line["audio sent ".len()..]
+                .trim_end_matches(" s")
+                .parse::<f64>()
+                .unwrap(),
+        );
+    }
+
+    hs.adjourn_hearing(authed(
+        &s.judge,
+        pb::AdjournHearingRequest {
+            hearing_id: hid.clone(),
+            reason: "evidence heard".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    bots.push(judge);
+    for b in &mut bots {
+        b.until("media closed: the hearing was adjourned").await;
+        b.until("done: the hearing ended").await;
+        let st = tokio::time::timeout(PATIENCE, b.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    drop(watch); // the server drains open streams on stop
+    let dir = t.dir.path().join("media").join(&hid);
+    let judge_track = dir.join(format!("{judge_pid}-track.ogg"));
+    assert!(
+        playable(&judge_track),
+        "{} is not playable",
+        judge_track.display()
+    );
+    assert!(voiced_seconds(&decode(&judge_track)) > 0.5);
+    for (((pid, _), wav), sent) in people.iter().zip(&wavs).zip(&sent) {
+        let track = dir.join(format!("{pid}-track.ogg"));
+        assert!(track.exists(), "{} missing", track.display());
+        assert!(playable(&track), "{} is not playable Opus", track.display());
+        let source = decode(wav);
+        let source_secs = source.len() as f64 / 16000.0;
+        assert!(
+            (sent - source_secs).abs() < 0.3,
+            "sent {sent} s of {source_secs} s"
+        );
+        let (want, got) = (voiced_seconds(&source), voiced_seconds(&decode(&track)));
+        assert!(want > 1.5, "the source has {want} s of speech");
+        assert!(
+            (got - want).abs() <= 0.2 * want,
+            "{pid}: {got:.2} s of speech received, {want:.2} s sent"
+        );
+    }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_bot_is_disconnected_and_its_track_finished() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("media-remove", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let wav = speech(t.dir.path(), "party", "I object.");
+    let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
+    open(&t, &s).await;
+    let mut bot = BotProcess::start(&t, &["--invite", &code], &hid, &wav);
+    bot.until("joined as ").await;
+    let mut hs = t.hearings().await;
+    let admit = pb::AdmitParticipantRequest {
+        hearing_id: hid.clone(),
+        participant_id: pid.clone(),
+    };
+    hs.admit_participant(authed(&s.judge, admit)).await.unwrap();
+    bot.until("audio sent ").await;
+    let remove = pb::RemoveParticipantRequest {
+        hearing_id: hid.clone(),
+        participant_id: pid.clone(),
+        reason: "contempt".into(),
+    };
+    hs.remove_participant(authed(&s.judge, remove))
+        .await
+        .unwrap();
+    bot.until("media closed: removed from the hearing").await;
+    bot.until("done: removed from the hearing").await;
+    assert!(bot.child.wait().await.unwrap().success());
+    let track = t
+        .dir
+        .path()
+        .join("media")
+        .join(&hid)
+        .join(format!("{pid}-track.ogg"));
+    assert!(playable(&track), "{} is not playable", track.display());
+    // The hearing goes on; the removed participant may not reconnect.
+    assert_status(
+        offer(&t, &code, &hid, OFFER).await,
+        Code::Unauthenticated,
+        "",
+    );
+    t.stop().await;
+}
+
+/// A well-formed offer (what a browser sends, trimmed), for the permission checks.
+const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=fingerprint:sha-256 AB:CD:EF:01\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n\
+a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\na=setup:actpass\r\na=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\n";
+
+async fn offer(
+    t: &TestApp,
+    token: &str,
+    hearing: &str,
+    sdp: &str,
+) -> Result<pb::OfferResponse, tonic::Status> {
+    MediaServiceClient::new(t.channel().await)
+        .offer(authed(
+            token,
+            pb::OfferRequest {
+                hearing_id: hearing.into(),
+                sdp: sdp.into(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn join(t: &TestApp, token: &str, hearing: &str) {
+    t.hearings()
+        .await
+        .join_hearing(authed(
+            token,
+            pb::JoinHearingRequest {
+                hearing_id: hearing.into(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_joined_participants_of_the_hearing_may_connect() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let a = t.scene("media-a", pb::Visibility::Public).await;
+    let b = t.scene("media-b", pb::Visibility::Public).await;
+    open(&t, &a).await;
+    open(&t, &b).await;
+    let (ha, counsel_b) = (a.hearing.id.as_str(), b.token(Role::Counsel));
+    join(&t, counsel_b, &b.hearing.id).await;
+
+    // A participant of hearing B, joined there, may not connect to hearing A's media…
+    assert_status(
+        offer(&t, counsel_b, ha, OFFER).await,
+        Code::PermissionDenied,
+        "another hearing",
+    );
+    let watched = MediaServiceClient::new(t.channel().await)
+        .watch_media(authed(
+            counsel_b,
+            pb::WatchMediaRequest {
+                hearing_id: ha.into(),
+            },
+        ))
+        .await;
+    assert_status(watched, Code::PermissionDenied, "another hearing");
+    // …nor may A's own participant before joining, nor the other hearing's judge.
+    assert_status(
+        offer(&t, a.token(Role::Witness), ha, OFFER).await,
+        Code::PermissionDenied,
+        "join",
+    );
+    assert_status(
+        offer(&t, &b.judge, ha, OFFER).await,
+        Code::PermissionDenied,
+        "presiding judge",
+    );
+    // Every denial is on hearing A's log.
+    let events = t
+        .app
+        .store
+        .events_after(
+            hearing_core::domain::HearingId::parse("id", ha).unwrap(),
+            0,
+            1000,
+        )
+        .await
+        .unwrap();
+    let denials = events
+        .iter()
+        .filter(|e| matches!(e.payload(), Some(hearing_core::domain::EventPayload::Denied { ref action, .. }) if action == "connect_media"))
+        .count();
+    assert_eq!(denials, 4);
+
+    // Joined (waiting) participants of A may.
+    join(&t, a.token(Role::Witness), ha).await;
+    let answer = offer(&t, a.token(Role::Witness), ha, OFFER).await;
+    assert_eq!(code_of(&answer), Code::Ok, "{answer:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_offer_is_invalid_argument_naming_the_sdp() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("media-bad", pb::Visibility::Public).await;
+    open(&t, &s).await;
+    let (h, counsel) = (s.hearing.id.as_str(), s.token(Role::Counsel));
+    join(&t, counsel, h).await;
+    for garbage in [
+        "",
+        "hello, court",
+        "v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n",
+    ] {
+        assert_status(
+            offer(&t, counsel, h, garbage).await,
+            Code::InvalidArgument,
+            "sdp: ",
+        );
+    }
+    assert_status(
+        offer(&t, counsel, "not-an-id", OFFER).await,
+        Code::InvalidArgument,
+        "hearing_id",
+    );
+    // Parsable, but not a WebRTC offer webrtcbin can answer.
+    let no_ice = OFFER.replace("a=ice-ufrag:abcd\r\n", "");
+    assert_status(
+        offer(&t, counsel, h, &no_ice).await,
+        Code::InvalidArgument,
+        "sdp: the offer was refused",
+    );
+    let r = MediaServiceClient::new(t.channel().await)
+        .add_ice_candidate(authed(
+            counsel,
+            pb::AddIceCandidateRequest {
+                hearing_id: h.into(),
+                mline_index: 0,
+                candidate: "rm -rf /".into(),
+            },
+        ))
+        .await;
+    assert_status(r, Code::InvalidArgument, "candidate");
+    t.stop().await;
+}
