@@ -113,6 +113,16 @@ pub async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller, Status> {
     Ok(app.authenticate(token).await?)
 }
 
+/// The caller's own participant in `h`, after a command that acted on the caller.
+fn own_participant(caller: &Caller, h: &Hearing, id: HearingId) -> Res<pb::Participant> {
+    let me = match caller {
+        Caller::Participant { participant_id, .. } => h.participant(*participant_id),
+        Caller::Staff(u) => h.participant_of_user(u.id),
+    };
+    let me = me.ok_or_else(|| Status::internal("internal error"))?;
+    Ok(Response::new(convert::participant(id, me)))
+}
+
 fn hearing_id(s: &str) -> Result<HearingId, Status> {
     Ok(HearingId::parse("hearing_id", s)?)
 }
@@ -347,12 +357,7 @@ impl HearingService for Services {
                 staff_participant_id: new_pid,
             })
             .await?;
-        let me = match &caller {
-            Caller::Participant { participant_id, .. } => h.participant(*participant_id),
-            Caller::Staff(u) => h.participant_of_user(u.id),
-        };
-        let me = me.ok_or_else(|| Status::internal("internal error"))?;
-        Ok(Response::new(convert::participant(id, me)))
+        own_participant(&caller, &h, id)
     }
 
     async fn leave_hearing(&self, req: Request<pb::LeaveHearingRequest>) -> Res<pb::Participant> {
@@ -367,12 +372,7 @@ impl HearingService for Services {
                 disconnected: r.disconnected,
             })
             .await?;
-        let me = match &caller {
-            Caller::Participant { participant_id, .. } => h.participant(*participant_id),
-            Caller::Staff(u) => h.participant_of_user(u.id),
-        };
-        let me = me.ok_or_else(|| Status::internal("internal error"))?;
-        Ok(Response::new(convert::participant(id, me)))
+        own_participant(&caller, &h, id)
     }
 
     async fn admit_participant(
