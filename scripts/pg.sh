@@ -13,9 +13,18 @@ case "$cmd" in
     mkdir -p "$dir"
     [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
-    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null
-    echo "postgres://postgres@127.0.0.1:$port/postgres"
+    # The first free port from PORT on (another run may still hold one).
+    for try in $(seq 0 20); do
+      p=$((port + try))
+      if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $p -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null 2>&1; then
+        echo "postgres://postgres@127.0.0.1:$p/postgres"
+        exit 0
+      fi
+    done
+    echo "pg.sh: PostgreSQL did not start; see $dir/server.log" >&2
+    tail -n 5 "$dir/server.log" >&2 || true
+    exit 1
     ;;
   stop)
     as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true

@@ -9,7 +9,8 @@ chmod 755 "$pgdir"
 port=${OPENCOURT_TEST_PG_PORT:-55432}
 cleanup() { scripts/pg.sh stop "$pgdir"; rm -rf "$pgdir"; }
 trap cleanup EXIT
-export OPENCOURT_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir" "$port")
+url=$(scripts/pg.sh start "$pgdir" "$port")   # fails the run if PostgreSQL does not start
+export OPENCOURT_TEST_POSTGRES_URL=$url
 echo "test: PostgreSQL at $OPENCOURT_TEST_POSTGRES_URL"
 
 echo "test: building"
