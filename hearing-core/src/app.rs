@@ -311,6 +311,34 @@ impl App {
         Ok(case)
     }
 
+    /// What a caller reads across cases (lists, search): the visibilities they read everywhere,
+    /// plus, for an invited participant, their own case unless it is sealed.
+    async fn reading_scope(&self, caller: &Caller) -> Result<(Vec<Visibility>, Option<CaseId>)> {
+        let visible = [
+            Visibility::Public,
+            Visibility::Restricted,
+            Visibility::Sealed,
+        ]
+        .into_iter()
+        .filter(|v| may_read_case(caller.role(), false, *v))
+        .collect();
+        let own_case = match caller {
+            Caller::Participant { participant_id, .. } => {
+                match self.store.participant_hearing(*participant_id).await? {
+                    Some((_, c)) => self
+                        .store
+                        .case(c)
+                        .await?
+                        .filter(|c| c.visibility != Visibility::Sealed)
+                        .map(|c| c.id),
+                    None => None,
+                }
+            }
+            Caller::Staff(_) => None,
+        };
+        Ok((visible, own_case))
+    }
+
     pub async fn list_cases(
         &self,
         caller: &Caller,
@@ -318,33 +346,7 @@ impl App {
         limit: u32,
         after: Option<(i64, String)>,
     ) -> Result<ListPage<Case>> {
-        let all = [
-            Visibility::Public,
-            Visibility::Restricted,
-            Visibility::Sealed,
-        ];
-        let visible: Vec<Visibility> = all
-            .into_iter()
-            .filter(|v| may_read_case(caller.role(), false, *v))
-            .collect();
-        let own_case = match caller {
-            Caller::Participant { participant_id, .. } => self
-                .store
-                .participant_hearing(*participant_id)
-                .await?
-                .map(|(_, c)| c),
-            Caller::Staff(_) => None,
-        };
-        // A participant's own case, unless it is sealed.
-        let own_case = match own_case {
-            Some(c) => self
-                .store
-                .case(c)
-                .await?
-                .filter(|case| case.visibility != Visibility::Sealed)
-                .map(|case| case.id),
-            None => None,
-        };
+        let (visible, own_case) = self.reading_scope(caller).await?;
         self.store
             .list_cases(query, &visible, own_case, after, limit)
             .await
@@ -836,29 +838,7 @@ impl App {
         if let Some(c) = case {
             self.get_case(caller, c).await?;
         }
-        let all = [
-            Visibility::Public,
-            Visibility::Restricted,
-            Visibility::Sealed,
-        ];
-        let visible: Vec<Visibility> = all
-            .into_iter()
-            .filter(|v| may_read_case(caller.role(), false, *v))
-            .collect();
-        let own_case = match caller {
-            Caller::Participant { participant_id, .. } => {
-                match self.store.participant_hearing(*participant_id).await? {
-                    Some((_, c)) => self
-                        .store
-                        .case(c)
-                        .await?
-                        .filter(|c| c.visibility != Visibility::Sealed)
-                        .map(|c| c.id),
-                    None => None,
-                }
-            }
-            Caller::Staff(_) => None,
-        };
+        let (visible, own_case) = self.reading_scope(caller).await?;
         self.store
             .search_transcripts(query, case, &visible, own_case, limit)
             .await

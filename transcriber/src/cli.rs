@@ -133,7 +133,8 @@ fn run_model(args: ModelArgs) -> Result<()> {
     Ok(())
 }
 
-fn default_threads() -> usize {
+/// One less than the cores: whisper.cpp stalls when it has to share every core.
+pub fn default_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)

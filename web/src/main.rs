@@ -198,14 +198,6 @@ struct JobsTranscribeArgs {
     db: DbArgs,
 }
 
-fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .saturating_sub(1)
-        .max(1)
-}
-
 fn worker_options(
     data: &std::path::Path,
     model: Option<PathBuf>,
@@ -217,7 +209,7 @@ fn worker_options(
         owner: format!("{}:{}", host.trim(), std::process::id()),
         data: data.to_path_buf(),
         model,
-        threads: threads.unwrap_or_else(default_threads),
+        threads: threads.unwrap_or_else(transcriber::cli::default_threads),
         lease: std::time::Duration::from_secs(lease_secs.max(1)),
         poll: std::time::Duration::from_millis(500),
     }
