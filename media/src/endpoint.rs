@@ -1,11 +1,10 @@
 //! The server's end of one participant's connection: a `webrtcbin` that receives their Opus audio
-//! (and VP8 video, if offered) and writes it, un-transcoded, to their track file, and sends back
-//! a silent Opus stream so the audio transceiver is send-receive. One pipeline per connection:
-//! the room (mixing, recording) is the recorder's and will take these branches over.
-use std::path::{Path, PathBuf};
+//! (and VP8 video, if offered) and hands it, un-transcoded, to the hearing's room (the recorder),
+//! which mixes it and writes their track; it sends back a silent Opus stream so the audio
+//! transceiver is send-receive. One small pipeline per connection, so a participant reconnecting
+//! never touches the room's pipeline.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -15,39 +14,24 @@ use crate::error::{MediaError, Result};
 use crate::peer::{self, IceConfig};
 use crate::sdp::{Kind, Offer};
 
-/// How long closing waits for a track file to be finalised.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
 pub struct Endpoint {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
-    tracks: Arc<Mutex<Vec<Track>>>,
     closing: Arc<AtomicBool>,
-    /// Whether the peer is in the hearing: in the waiting room nothing of theirs is kept.
-    admitted: Arc<AtomicBool>,
-}
-
-/// A file being written from one received stream.
-struct Track {
-    entry: gst::Pad,
-    finished: mpsc::Receiver<()>,
-    path: PathBuf,
 }
 
 impl Endpoint {
-    /// Builds the endpoint for `offer`, answers it and starts ICE. Files go to `dir` named
-    /// `<peer>-track.ogg` (audio) and `<peer>-video.webm`; only what arrives while `admitted`
-    /// is written. Blocks: call from a blocking thread.
+    /// Builds the endpoint for `offer`, answers it and starts ICE. What it receives goes into
+    /// `live` (the participant's place in the room, which decides what is heard and kept).
+    /// Blocks: call from a blocking thread.
     pub fn start(
         offer: Offer,
-        dir: &Path,
+        live: recorder::LiveIn,
         peer: &str,
-        admitted: bool,
         ice: &IceConfig,
         on_candidate: impl Fn(u32, String) + Send + Sync + 'static,
     ) -> Result<(Endpoint, String)> {
         peer::init()?;
-        std::fs::create_dir_all(dir)?;
         let pipeline = gst::Pipeline::with_name(&format!("endpoint-{peer}"));
         let webrtc = peer::webrtcbin("webrtc", ice)?;
         pipeline.add(&webrtc)?;
@@ -100,29 +84,16 @@ impl Endpoint {
             None
         });
 
-        let tracks: Arc<Mutex<Vec<Track>>> = Arc::default();
         let closing = Arc::new(AtomicBool::new(false));
-        let admitted = Arc::new(AtomicBool::new(admitted));
         {
-            let (pipeline_weak, tracks) = (pipeline.downgrade(), tracks.clone());
-            let keep = Keep {
-                closing: closing.clone(),
-                admitted: admitted.clone(),
-            };
-            let (dir, peer) = (dir.to_path_buf(), peer.to_string());
+            let (pipeline_weak, closing) = (pipeline.downgrade(), closing.clone());
+            let peer = peer.to_string();
             webrtc.connect_pad_added(move |_, pad| {
                 let Some(pipeline) = pipeline_weak.upgrade() else {
                     return;
                 };
-                match record(&pipeline, pad, &dir, &peer, keep.clone()) {
-                    Ok(Some(t)) => {
-                        tracing::info!(peer = %peer, file = %t.path.display(), "recording track");
-                        tracks.lock().expect("tracks").push(t);
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::error!(peer = %peer, error = %e, "could not record a stream")
-                    }
+                if let Err(e) = forward(&pipeline, pad, live.clone(), closing.clone()) {
+                    tracing::error!(peer = %peer, error = %e, "could not take a stream");
                 }
             });
         }
@@ -150,9 +121,7 @@ impl Endpoint {
         let endpoint = Endpoint {
             pipeline,
             webrtc,
-            tracks,
             closing,
-            admitted,
         };
         match started {
             Ok(answer) => Ok((endpoint, answer)),
@@ -163,34 +132,16 @@ impl Endpoint {
         }
     }
 
-    /// Admitted: what arrives from now on is written; in the waiting room, it is dropped.
-    pub fn set_admitted(&self, admitted: bool) {
-        self.admitted.store(admitted, Ordering::SeqCst);
-    }
-
     pub fn add_ice_candidate(&self, mline_index: u32, candidate: &str) {
         peer::add_ice_candidate(&self.webrtc, mline_index, candidate);
     }
 
-    /// Finishes every track file (end of stream through the muxer) and stops. Blocks until the
-    /// files are complete or `CLOSE_TIMEOUT` passes.
-    pub fn close(&self) -> Vec<PathBuf> {
+    /// Stops: nothing more reaches the room from this connection.
+    pub fn close(&self) {
         if self.closing.swap(true, Ordering::SeqCst) {
-            return Vec::new();
-        }
-        let tracks = std::mem::take(&mut *self.tracks.lock().expect("tracks"));
-        for t in &tracks {
-            t.entry.send_event(gst::event::Eos::new());
-        }
-        let mut files = Vec::new();
-        for t in tracks {
-            if t.finished.recv_timeout(CLOSE_TIMEOUT).is_err() {
-                tracing::warn!(file = %t.path.display(), "track did not finish in time");
-            }
-            files.push(t.path);
+            return;
         }
         let _ = self.pipeline.set_state(gst::State::Null);
-        files
     }
 }
 
@@ -200,51 +151,51 @@ impl Drop for Endpoint {
     }
 }
 
-/// Whether received media is kept: not once closing, not while in the waiting room.
-#[derive(Clone)]
-struct Keep {
-    closing: Arc<AtomicBool>,
-    admitted: Arc<AtomicBool>,
-}
-
-impl Keep {
-    fn now(&self) -> bool {
-        !self.closing.load(Ordering::SeqCst) && self.admitted.load(Ordering::SeqCst)
-    }
-}
-
-/// Links a received stream to its file: Opus audio into Ogg, VP8 video into WebM, as received.
-fn record(
+/// Hands a received stream to the room as it arrives: Opus packets (parsed, so they carry their
+/// headers) and VP8 frames, never re-encoded. Anything else is drained.
+fn forward(
     pipeline: &gst::Pipeline,
     pad: &gst::Pad,
-    dir: &Path,
-    peer: &str,
-    keep: Keep,
-) -> Result<Option<Track>> {
+    live: recorder::LiveIn,
+    closing: Arc<AtomicBool>,
+) -> Result<()> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let media = caps
         .structure(0)
         .and_then(|s| s.get::<String>("media").ok())
         .unwrap_or_default();
-    let (chain, name, ext): (&[&str], _, _) = match media.as_str() {
-        "audio" => (
-            &["queue", "rtpopusdepay", "opusparse", "oggmux"],
-            "track",
-            "ogg",
-        ),
-        "video" => (&["queue", "rtpvp8depay", "webmmux"], "video", "webm"),
-        _ => (&["fakesink"], "", ""),
+    let chain: &[&str] = match media.as_str() {
+        "audio" => &["queue", "rtpopusdepay", "opusparse"],
+        "video" => &["queue", "rtpvp8depay"],
+        _ => &["fakesink"],
     };
     let mut elements = chain
         .iter()
         .map(|f| peer::make(f))
         .collect::<Result<Vec<_>>>()?;
-    let path = free_name(dir, peer, name, ext);
-    if !ext.is_empty() {
-        let sink = peer::make("filesink")?;
-        sink.set_property("location", path.to_string_lossy().to_string());
-        sink.set_property("async", false);
-        elements.push(sink);
+    if chain.len() > 1 {
+        let sink = gstreamer_app::AppSink::builder()
+            .sync(false)
+            .max_buffers(0)
+            .build();
+        let video = media == "video";
+        sink.set_callbacks(
+            gstreamer_app::AppSinkCallbacks::builder()
+                .new_sample(move |s| {
+                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if closing.load(Ordering::SeqCst) {
+                        return Err(gst::FlowError::Flushing);
+                    }
+                    if video {
+                        live.push_video(&sample);
+                    } else {
+                        live.push_audio(&sample);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        elements.push(sink.upcast());
     }
     pipeline.add_many(&elements)?;
     gst::Element::link_many(&elements)?;
@@ -252,46 +203,8 @@ fn record(
         e.sync_state_with_parent()?;
     }
     let entry = elements[0].static_pad("sink").expect("sink pad");
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        if keep.now() {
-            gst::PadProbeReturn::Ok
-        } else {
-            gst::PadProbeReturn::Drop
-        }
-    });
     pad.link(&entry)?;
-    if ext.is_empty() {
-        return Ok(None);
-    }
-    let (tx, finished) = mpsc::channel();
-    let last = elements
-        .last()
-        .expect("sink")
-        .static_pad("sink")
-        .expect("sink pad");
-    last.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-        if matches!(info.event().map(|e| e.type_()), Some(gst::EventType::Eos)) {
-            let _ = tx.send(());
-        }
-        gst::PadProbeReturn::Ok
-    });
-    Ok(Some(Track {
-        entry,
-        finished,
-        path,
-    }))
-}
-
-/// `<peer>-<name>.<ext>`, or `<peer>-<name>-2.<ext>`… when a reconnect would overwrite a file.
-fn free_name(dir: &Path, peer: &str, name: &str, ext: &str) -> PathBuf {
-    let first = dir.join(format!("{peer}-{name}.{ext}"));
-    if !first.exists() {
-        return first;
-    }
-    (2..)
-        .map(|n| dir.join(format!("{peer}-{name}-{n}.{ext}")))
-        .find(|p| !p.exists())
-        .expect("a free name")
+    Ok(())
 }
 
 /// Logs the pipeline's errors and warnings (GStreamer detail stays in the logs).

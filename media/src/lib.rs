@@ -12,6 +12,6 @@ pub mod signals;
 pub use bot::{Bot, BotEvent};
 pub use error::{MediaError, Result};
 pub use peer::{init, IceConfig};
-pub use rooms::{Answer, Rooms};
+pub use rooms::{Answer, PeerInfo, Rooms};
 pub use sdp::Offer;
 pub use signals::{Signal, SignalKind};

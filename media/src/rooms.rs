@@ -1,8 +1,10 @@
-//! Every hearing's WebRTC endpoints on this node, one per connected peer, with the signals each
-//! peer's watcher needs. Methods that start or stop endpoints block: call them from a blocking
-//! thread.
+//! Every hearing's media on this node: its room (the recorder's pipeline: mix, courtroom view,
+//! recording, per-participant tracks) and one WebRTC endpoint per connected peer feeding it, with
+//! the signals each peer's watcher needs. A peer keeps their place in the room across
+//! reconnections. Methods that start or stop media block: call them from a blocking thread.
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -26,14 +28,53 @@ struct Inner {
     media_dir: PathBuf,
     ice: IceConfig,
     peers: Mutex<HashMap<Key, Peer>>,
+    hearings: Mutex<HashMap<Uuid, Arc<HearingRoom>>>,
 }
 
 #[derive(Default)]
 struct Peer {
     board: Board,
     current: Option<(String, Arc<Endpoint>)>,
-    /// In the hearing (not the waiting room): their media is kept.
-    admitted: bool,
+}
+
+/// One hearing's room and its peers' places in it.
+struct HearingRoom {
+    room: Mutex<Option<recorder::Room>>,
+    live: Mutex<HashMap<String, recorder::LiveIn>>,
+}
+
+impl HearingRoom {
+    /// Runs `f` on the room unless it has stopped; a refusal (e.g. admitting someone already
+    /// admitted, after a reconnection) is logged, since the control plane already decided.
+    fn with(&self, what: &str, f: impl FnOnce(&recorder::Room) -> recorder::Result<()>) {
+        if let Some(room) = self.room.lock().expect("room lock").as_ref() {
+            if let Err(e) = f(room) {
+                tracing::debug!(error = %e, what, "room refused");
+            }
+        }
+    }
+}
+
+/// Who a connecting peer is, for their tile and their place in the room.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub name: String,
+    pub role: recorder::Role,
+    /// In the hearing now; otherwise in the waiting room, where nothing of theirs is heard,
+    /// seen or kept.
+    pub admitted: bool,
+    pub muted: bool,
+}
+
+/// The room's name for a peer: their participant id, or for a longer key (a staff user's
+/// `user-<uuid>`) `u` and the uuid's hex digits, since room ids are at most 40 characters.
+pub fn room_id(peer: &str) -> Result<recorder::ParticipantId> {
+    recorder::ParticipantId::parse(peer)
+        .or_else(|_| {
+            let hex: String = peer.chars().filter(char::is_ascii_hexdigit).collect();
+            recorder::ParticipantId::parse(&format!("u{}", &hex[hex.len().saturating_sub(32)..]))
+        })
+        .map_err(|e| MediaError::gst(e.to_string()))
 }
 
 /// What a successful offer gives back.
@@ -44,39 +85,131 @@ pub struct Answer {
 }
 
 impl Rooms {
-    /// Tracks go to `media_dir/<hearing>/<peer>-track.ogg`.
+    /// Each hearing's recording goes to `media_dir/<hearing>/` (segments, tracks, manifest).
     pub fn new(media_dir: PathBuf, ice: IceConfig) -> Self {
         Rooms {
             inner: Arc::new(Inner {
                 media_dir,
                 ice,
                 peers: Mutex::default(),
+                hearings: Mutex::default(),
             }),
         }
     }
 
-    /// Answers `peer`'s offer with a new endpoint, replacing (and closing) its previous one.
-    /// `admitted`: whether they are in the hearing now (else in the waiting room, where nothing
-    /// of theirs is kept); `set_admitted` follows later changes.
+    /// Starts `hearing`'s room unless it runs already (then `None`). Its clock is the hearing
+    /// clock (zero at `opened`); it records from the start when `on_record`. The room's events
+    /// (files closed with their hashes, stalls, the stop) arrive on the receiver, which ends when
+    /// the room has stopped and every file is closed.
+    pub fn open(
+        &self,
+        hearing: Uuid,
+        opened: chrono::DateTime<chrono::Utc>,
+        on_record: bool,
+    ) -> Result<Option<Receiver<recorder::Event>>> {
+        let mut map = self.inner.hearings.lock().expect("hearings lock");
+        if map.contains_key(&hearing) {
+            return Ok(None);
+        }
+        let mut cfg = recorder::RoomConfig::new(self.inner.media_dir.join(hearing.to_string()));
+        cfg.started = Some(opened);
+        cfg.start_on_record = on_record;
+        let (room, events) =
+            recorder::Room::start(cfg).map_err(|e| MediaError::gst(format!("room: {e}")))?;
+        map.insert(
+            hearing,
+            Arc::new(HearingRoom {
+                room: Mutex::new(Some(room)),
+                live: Mutex::default(),
+            }),
+        );
+        Ok(Some(events))
+    }
+
+    fn hearing(&self, hearing: Uuid) -> Option<Arc<HearingRoom>> {
+        let map = self.inner.hearings.lock().expect("hearings lock");
+        map.get(&hearing).cloned()
+    }
+
+    /// Goes on or off the record (off: the open files close now, nothing is written until on).
+    pub fn set_record(&self, hearing: Uuid, on: bool, reason: &str) {
+        if let Some(h) = self.hearing(hearing) {
+            h.with("record", |r| {
+                if on {
+                    r.on_record(reason)
+                } else {
+                    r.off_record(reason)
+                }
+            });
+        }
+    }
+
+    /// Mutes or unmutes the peer in the mix.
+    pub fn set_muted(&self, hearing: Uuid, peer: &str, muted: bool) {
+        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+            return;
+        };
+        h.with("mute", |r| if muted { r.mute(&id) } else { r.unmute(&id) });
+    }
+
+    /// The peer's place in the room, made on their first connection.
+    fn place(
+        &self,
+        h: &HearingRoom,
+        peer: &str,
+        info: &PeerInfo,
+        video: bool,
+    ) -> Result<recorder::LiveIn> {
+        let mut live = h.live.lock().expect("live lock");
+        if let Some(l) = live.get(peer) {
+            return Ok(l.clone());
+        }
+        let id = room_id(peer)?;
+        let room = h.room.lock().expect("room lock");
+        let room = room
+            .as_ref()
+            .ok_or_else(|| MediaError::NoConnection("the hearing's room has stopped".into()))?;
+        let l = room
+            .add_live(&id, &info.name, info.role, video)
+            .map_err(|e| MediaError::gst(format!("adding {peer} to the room: {e}")))?;
+        let apply = |r: recorder::Result<()>| {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, peer, "room refused");
+            }
+        };
+        if info.admitted {
+            apply(room.admit(&id));
+        }
+        if info.muted {
+            apply(room.mute(&id));
+        }
+        live.insert(peer.to_string(), l.clone());
+        Ok(l)
+    }
+
+    /// Answers `peer`'s offer with a new endpoint feeding their place in the hearing's room
+    /// (made on their first connection, from `info`), replacing (and closing) their previous
+    /// connection. The room must be open ([`Rooms::open`]).
     pub fn connect(
         &self,
         hearing: Uuid,
         peer: &str,
-        admitted: bool,
+        info: &PeerInfo,
         offer: Offer,
     ) -> Result<Answer> {
+        let h = self.hearing(hearing).ok_or_else(|| {
+            MediaError::NoConnection("the hearing's room is not open on this node".into())
+        })?;
+        let video = offer.streams.iter().any(|s| s.kind == crate::sdp::Kind::Video);
+        let live = self.place(&h, peer, info, video)?;
         let key = (hearing, peer.to_string());
         self.close_peer(hearing, peer, "replaced by a new offer", false);
         let session = Uuid::new_v4().to_string();
-        self.with_peer(&key, |p| {
-            p.board.new_session();
-            p.admitted = admitted;
-        });
+        self.with_peer(&key, |p| p.board.new_session());
         let inner = Arc::downgrade(&self.inner);
         let (k, s) = (key.clone(), session.clone());
-        let dir = self.inner.media_dir.join(hearing.to_string());
         let (endpoint, sdp) =
-            Endpoint::start(offer, &dir, peer, admitted, &self.inner.ice, move |m, c| {
+            Endpoint::start(offer, live, peer, &self.inner.ice, move |m, c| {
                 if let Some(inner) = inner.upgrade() {
                     let mut peers = inner.peers.lock().expect("rooms lock");
                     let p = peers.entry(k.clone()).or_default();
@@ -100,10 +233,17 @@ impl Rooms {
 
     /// The peer was admitted (true) or stood down to the waiting room (false).
     pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool) {
-        self.with_peer(&(hearing, peer.to_string()), |p| {
-            p.admitted = admitted;
-            if let Some((_, e)) = &p.current {
-                e.set_admitted(admitted);
+        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+            return;
+        };
+        if !h.live.lock().expect("live lock").contains_key(peer) {
+            return; // not connected yet: their first connection takes the state
+        }
+        h.with("admit", |r| {
+            if admitted {
+                r.admit(&id)
+            } else {
+                r.stand_down(&id)
             }
         });
     }
@@ -131,9 +271,19 @@ impl Rooms {
         self.with_peer(&(hearing, peer.to_string()), |p| p.board.watch())
     }
 
-    /// Ends `peer`'s connection, finishing its files; `last` when it may not come back.
+    /// Ends `peer`'s connection; `last` when they may not come back (left or removed): then
+    /// they leave the room too and their track files close.
     pub fn close_peer(&self, hearing: Uuid, peer: &str, reason: &str, last: bool) {
         let key = (hearing, peer.to_string());
+        if last {
+            if let Some(h) = self.hearing(hearing) {
+                if h.live.lock().expect("live lock").remove(peer).is_some() {
+                    if let Ok(id) = room_id(peer) {
+                        h.with("remove", |r| r.remove(&id));
+                    }
+                }
+            }
+        }
         if let Some((session, e)) = self.with_peer(&key, |p| p.current.take()) {
             self.finish(&key, &session, e, reason, last);
         } else if last {
@@ -149,7 +299,8 @@ impl Rooms {
         }
     }
 
-    /// Ends every connection of a hearing (adjourned, cancelled) and forgets its peers.
+    /// Ends every connection of a hearing (adjourned, cancelled), forgets its peers, and stops
+    /// its room: every open file is closed and hashed before this returns.
     pub fn close_hearing(&self, hearing: Uuid, reason: &str) {
         let peers: Vec<String> = {
             let map = self.inner.peers.lock().expect("rooms lock");
@@ -161,15 +312,30 @@ impl Rooms {
         for p in &peers {
             self.close_peer(hearing, p, reason, true);
         }
-        let mut map = self.inner.peers.lock().expect("rooms lock");
-        map.retain(|(h, _), _| *h != hearing);
+        self.inner
+            .peers
+            .lock()
+            .expect("rooms lock")
+            .retain(|(h, _), _| *h != hearing);
+        let h = self
+            .inner
+            .hearings
+            .lock()
+            .expect("hearings lock")
+            .remove(&hearing);
+        if let Some(room) = h.and_then(|h| h.room.lock().expect("room lock").take()) {
+            if let Err(e) = room.stop() {
+                tracing::error!(error = %e, %hearing, "stopping the room");
+            }
+        }
     }
 
     /// Ends every connection (server shutdown).
     pub fn close_all(&self, reason: &str) {
         let hearings: std::collections::BTreeSet<Uuid> = {
             let map = self.inner.peers.lock().expect("rooms lock");
-            map.keys().map(|(h, _)| *h).collect()
+            let rooms = self.inner.hearings.lock().expect("hearings lock");
+            map.keys().map(|(h, _)| *h).chain(rooms.keys().copied()).collect()
         };
         for h in hearings {
             self.close_hearing(h, reason);
@@ -185,8 +351,8 @@ impl Rooms {
     }
 
     fn finish(&self, key: &Key, session: &str, e: Arc<Endpoint>, reason: &str, last: bool) {
-        let files = e.close();
-        tracing::info!(peer = %key.1, files = files.len(), reason, "media connection closed");
+        e.close();
+        tracing::info!(peer = %key.1, reason, "media connection closed");
         self.with_peer(key, |p| {
             p.board.publish(
                 session,

@@ -42,9 +42,11 @@ impl std::fmt::Display for ParticipantId {
 pub enum Role {
     Judge,
     Clerk,
+    Prosecutor,
     Counsel,
     Party,
     Witness,
+    Expert,
     Interpreter,
     Observer,
 }
@@ -54,6 +56,8 @@ impl Role {
         match self {
             Role::Judge => "Judge",
             Role::Clerk => "Clerk",
+            Role::Prosecutor => "Prosecutor",
+            Role::Expert => "Expert",
             Role::Counsel => "Counsel",
             Role::Party => "Party",
             Role::Witness => "Witness",
@@ -65,6 +69,8 @@ impl Role {
         Ok(match s.to_ascii_lowercase().as_str() {
             "judge" => Role::Judge,
             "clerk" => Role::Clerk,
+            "prosecutor" => Role::Prosecutor,
+            "expert" => Role::Expert,
             "counsel" | "lawyer" => Role::Counsel,
             "party" => Role::Party,
             "witness" => Role::Witness,
@@ -219,10 +225,22 @@ pub struct RoomState {
 impl RoomState {
     /// A room that starts on the record at `at` (hearing clock).
     pub fn new(at: Duration) -> Self {
+        Self::starting(at, true)
+    }
+
+    /// A room that starts on the record, or off it until the first `OnRecord` (a hearing's
+    /// room opens with the waiting room, before the judge goes on the record).
+    pub fn starting(at: Duration, on_record: bool) -> Self {
+        let (record, switches) = if on_record {
+            (RecordState::On { since: at }, vec![Switch { at, on: true }])
+        } else {
+            let reason = "not yet on the record".to_string();
+            (RecordState::Off { since: at, reason }, Vec::new())
+        };
         Self {
             participants: Vec::new(),
-            record: RecordState::On { since: at },
-            switches: vec![Switch { at, on: true }],
+            record,
+            switches,
             exhibit: None,
             stopped: false,
         }

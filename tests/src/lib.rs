@@ -78,6 +78,7 @@ impl TestApp {
                 opencourt::server::Settings {
                     media_dir: Some(media_dir),
                     ice: opencourt_media::IceConfig::loopback(),
+                    language: "en".into(),
                 },
                 server_app,
                 listener,

@@ -124,6 +124,9 @@ struct ServeArgs {
     /// WebRTC: a TURN server, turn://USER:PASSWORD@HOST:PORT.
     #[arg(long, env = "OPENCOURT_TURN_SERVER", hide_env_values = true)]
     turn_server: Option<String>,
+    /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
+    #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
+    language: String,
 }
 
 #[derive(Subcommand)]
@@ -288,6 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         stun_server: a.stun_server.clone(),
                         turn_server: a.turn_server.clone(),
                     },
+                    language: a.language.clone(),
                 },
                 app,
                 listener,

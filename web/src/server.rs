@@ -32,6 +32,8 @@ pub struct Settings {
     pub media_dir: Option<std::path::PathBuf>,
     /// Where WebRTC gathers ICE candidates (loopback only in tests; STUN/TURN servers).
     pub ice: opencourt_media::IceConfig,
+    /// The language hearings are transcribed in: "en", "zh" or "auto".
+    pub language: String,
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -49,7 +51,9 @@ pub async fn serve(
         .unwrap_or_else(|| std::path::PathBuf::from("data/media"));
     let media = crate::signalling::Media::new(
         app.clone(),
-        opencourt_media::Rooms::new(media_dir, settings.ice.clone()),
+        opencourt_media::Rooms::new(media_dir.clone(), settings.ice.clone()),
+        media_dir,
+        settings.language.clone(),
     );
     let services = Services::new(app);
 

@@ -1,9 +1,14 @@
 //! The MediaService: WebRTC signalling over gRPC (grpc-web friendly: unary calls and one server
 //! stream). It authenticates like every other service, asks the application whether the caller
 //! may connect (`App::media_peer`), and drives the media crate's `Rooms` on blocking threads.
-//! A supervisor per hearing follows its events: admission and stand-down switch whether a
-//! participant's media is kept, leaving and removal end their connection, adjournment ends all.
-use std::collections::HashSet;
+//! The first connection to a hearing opens its room (the recorder's pipeline) on the hearing
+//! clock. A supervisor per hearing follows its events into the room: admission, stand-down and
+//! mutes change what is heard and kept, going on and off the record starts and stops the
+//! recording, leaving and removal end a connection, adjournment stops the room. A pump per room
+//! writes every closed file's hash into the hearing's log and, when the room has stopped, queues
+//! the transcription of the participants' tracks.
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +16,13 @@ use futures::Stream;
 use hearing_core::app::App;
 use hearing_core::domain::{EventPayload, HearingId, HearingState};
 use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
-use opencourt_media::{MediaError, Offer, Rooms, Signal, SignalKind};
+use hearing_core::app::MediaPeer;
+use hearing_core::domain::events::MediaKind;
+use hearing_core::domain::{ParticipantId, Role};
+use hearing_core::store::MediaFile;
+use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
+use recorder::manifest::FileKind;
+use transcriber::worker::{JobSpec, TrackSpec};
 use opencourt_proto::v1 as pb;
 use pb::media_service_server::{MediaService, MediaServiceServer};
 use tokio::sync::broadcast::error::RecvError;
@@ -22,6 +33,9 @@ pub struct Media {
     app: App,
     rooms: Rooms,
     supervised: Arc<Mutex<HashSet<HearingId>>>,
+    media_dir: PathBuf,
+    /// The language hearings' transcripts are made in ("en", "zh" or "auto").
+    language: String,
 }
 
 /// MediaError → gRPC status: the one mapping. GStreamer detail is logged, never sent.
@@ -48,12 +62,40 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 impl Media {
-    pub fn new(app: App, rooms: Rooms) -> Self {
+    pub fn new(app: App, rooms: Rooms, media_dir: PathBuf, language: String) -> Self {
         Media {
             app,
             rooms,
             supervised: Arc::default(),
+            media_dir,
+            language,
         }
+    }
+
+    /// Opens the hearing's room on this node unless it is open, and starts its pump.
+    async fn open_room(&self, id: HearingId, peer: &MediaPeer) -> Result<(), Status> {
+        let rooms = self.rooms.clone();
+        let (opened, on_record) = (peer.opened_at, peer.on_record);
+        let events = blocking(move || rooms.open(id.0, opened, on_record))
+            .await?
+            .map_err(to_status)?;
+        if let Some(events) = events {
+            let pump = Pump {
+                app: self.app.clone(),
+                hearing: id,
+                dir: self.media_dir.join(id.0.to_string()),
+                language: self.language.clone(),
+                rt: tokio::runtime::Handle::current(),
+            };
+            std::thread::Builder::new()
+                .name("room-pump".into())
+                .spawn(move || pump.run(events))
+                .map_err(|e| {
+                    tracing::error!(error = %e, "starting the room pump");
+                    Status::internal("internal error")
+                })?;
+        }
+        Ok(())
     }
 
     pub fn service(&self) -> MediaServiceServer<Self> {
@@ -92,6 +134,23 @@ impl Media {
                     }
                     Some(EventPayload::StoodDown { participant_id, .. }) => {
                         rooms.set_admitted(id.0, &participant_id.to_string(), false);
+                        false
+                    }
+                    Some(EventPayload::Muted {
+                        participant_id,
+                        muted,
+                    }) => {
+                        rooms.set_muted(id.0, &participant_id.to_string(), muted);
+                        false
+                    }
+                    Some(EventPayload::StateChanged { to, reason, .. })
+                        if matches!(to, HearingState::OnRecord | HearingState::OffRecord) =>
+                    {
+                        let on = to == HearingState::OnRecord;
+                        let reason = reason.unwrap_or_else(|| {
+                            if on { "on the record" } else { "off the record" }.into()
+                        });
+                        let _ = blocking(move || rooms.set_record(id.0, on, &reason)).await;
                         false
                     }
                     Some(EventPayload::Left { participant_id, .. }) => {
@@ -174,8 +233,15 @@ impl MediaService for Media {
         let offer = Offer::parse(&r.sdp).map_err(to_status)?;
         let peer = self.app.media_peer(&caller, id).await?;
         self.supervise(id);
+        self.open_room(id, &peer).await?;
         let rooms = self.rooms.clone();
-        let answer = blocking(move || rooms.connect(id.0, &peer.key, peer.admitted, offer))
+        let info = PeerInfo {
+            name: peer.display_name.clone(),
+            role: room_role(peer.role),
+            admitted: peer.admitted,
+            muted: peer.muted,
+        };
+        let answer = blocking(move || rooms.connect(id.0, &peer.key, &info, offer))
             .await?
             .map_err(to_status)?;
         Ok(Response::new(pb::OfferResponse {
@@ -247,5 +313,109 @@ impl MediaService for Media {
             }
         };
         Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// The room's role for a participant's tile and track label.
+fn room_role(r: Role) -> recorder::Role {
+    recorder::Role::parse(r.as_str()).unwrap_or(match r {
+        Role::System => recorder::Role::Clerk,
+        _ => recorder::Role::Observer,
+    })
+}
+
+/// Carries one room's events into the hearing's record.
+struct Pump {
+    app: App,
+    hearing: HearingId,
+    /// The room's output directory (the hearing's media directory).
+    dir: PathBuf,
+    language: String,
+    rt: tokio::runtime::Handle,
+}
+
+impl Pump {
+    fn run(self, events: std::sync::mpsc::Receiver<recorder::Event>) {
+        use recorder::Event;
+        let mut labels: HashMap<String, String> = HashMap::new();
+        let mut tracks = Vec::new();
+        for ev in events {
+            match ev {
+                Event::ParticipantAdded { id, name, role, .. } => {
+                    labels.insert(id.to_string(), format!("{name} ({})", role.label()));
+                }
+                Event::FileClosed(f) => {
+                    let (kind, participant_id) = match &f.kind {
+                        FileKind::Mix => (MediaKind::Segment, None),
+                        FileKind::Track { participant } => {
+                            tracks.push(TrackSpec {
+                                label: labels
+                                    .get(participant)
+                                    .cloned()
+                                    .unwrap_or_else(|| participant.clone()),
+                                path: self.dir.join(&f.file),
+                                offset_ms: f.start_ms,
+                            });
+                            (
+                                MediaKind::Track,
+                                ParticipantId::parse("participant_id", participant).ok(),
+                            )
+                        }
+                    };
+                    let file = MediaFile {
+                        file: f.file,
+                        kind,
+                        participant_id,
+                        sha256: f.sha256,
+                        size: f.size,
+                        duration_ms: f.duration_ms,
+                        start_ms: f.start_ms,
+                        end_ms: f.end_ms,
+                    };
+                    self.record(&[file], &[]);
+                }
+                Event::Restarted { gap_from, at } => self.record(
+                    &[],
+                    &[(
+                        gap_from.as_millis() as u64,
+                        at.as_millis() as u64,
+                        "the media node restarted".into(),
+                    )],
+                ),
+                Event::Stalled { id, at } => {
+                    tracing::warn!(hearing = %self.hearing, participant = %id, at_ms = at.as_millis() as u64, "no media: silence filled in")
+                }
+                Event::MediaError { message } => {
+                    tracing::error!(hearing = %self.hearing, %message, "room media error")
+                }
+                // every file is closed (and announced above) before the room says it stopped
+                Event::Stopped { .. } => break,
+                _ => {}
+            }
+        }
+        if tracks.is_empty() {
+            return;
+        }
+        let spec = JobSpec {
+            tracks,
+            language: self.language.clone(),
+        };
+        match self
+            .rt
+            .block_on(transcriber::worker::enqueue(&self.app, self.hearing, &spec))
+        {
+            Ok(job) => tracing::info!(hearing = %self.hearing, %job, "transcription queued"),
+            Err(e) => tracing::error!(hearing = %self.hearing, error = %e, "queueing the transcription"),
+        }
+    }
+
+    fn record(&self, files: &[MediaFile], gaps: &[(u64, u64, String)]) {
+        if let Err(e) = self
+            .rt
+            .block_on(self.app.record_media(self.hearing, files, gaps))
+        {
+            // the file and the room's manifest keep the hash; the log lacks it: loud, not fatal
+            tracing::error!(hearing = %self.hearing, error = %e, "logging closed media");
+        }
     }
 }

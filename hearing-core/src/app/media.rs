@@ -16,6 +16,14 @@ pub struct MediaPeer {
     /// In the hearing now (the court, or admitted); otherwise in the waiting room, where nothing
     /// of theirs may reach the hearing or the record.
     pub admitted: bool,
+    /// Their name and role, for their tile and their track's speaker label.
+    pub display_name: String,
+    pub role: Role,
+    pub muted: bool,
+    /// The hearing clock's zero, and whether the hearing is on the record now: the room starts
+    /// from these.
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+    pub on_record: bool,
 }
 
 impl App {
@@ -62,10 +70,20 @@ impl App {
         };
         let admitted =
             caller.role().is_court() || me.is_some_and(|p| p.presence == Presence::Admitted);
+        let display_name = match (me, caller) {
+            (Some(p), _) => p.display_name.to_string(),
+            (None, Caller::Staff(u)) => u.display_name.to_string(),
+            (None, Caller::Participant { .. }) => "participant".to_string(),
+        };
         Ok(MediaPeer {
             key,
             participant_id: me.map(|p| p.id),
             admitted,
+            display_name,
+            role: me.map_or(caller.role(), |p| p.role),
+            muted: me.is_some_and(|p| p.muted),
+            opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
+            on_record: h.state == HearingState::OnRecord,
         })
     }
 }

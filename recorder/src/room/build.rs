@@ -1,6 +1,6 @@
 //! Building the room's elements. Only construction here; [`super::Room`] decides what to do.
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,8 +87,8 @@ pub(crate) struct PartBin {
     /// Ghost pads to link to the room's audiomixer and compositor.
     pub audio_out: gst::Pad,
     pub video_out: gst::Pad,
-    /// The track mixer's pad for this participant's audio (muted while not admitted).
-    pub track_pad: gst::Pad,
+    /// Closes their own track while they are not admitted.
+    pub track: TrackGate,
     pub track_sink: gst_app::AppSink,
     /// Stream time (ns) of the end of the last audio buffer decoded.
     pub last_seen: Arc<AtomicU64>,
@@ -126,6 +126,77 @@ impl PartBin {
     }
 }
 
+/// Where a participant's own track is gated while they are not admitted.
+pub(crate) enum TrackGate {
+    /// File-fed: their track mixer's pad (muted: the mixer records silence on the clock).
+    Mixer(gst::Pad),
+    /// Live: their encoded audio is written as received, so while closed it is dropped.
+    Drop(Arc<AtomicBool>),
+}
+
+impl TrackGate {
+    pub fn set_open(&self, open: bool) {
+        match self {
+            TrackGate::Mixer(pad) => pad.set_property("mute", !open),
+            TrackGate::Drop(flag) => flag.store(open, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Where a live participant's media enters the room: encoded Opus and VP8 as received (over
+/// WebRTC), stamped with the room's clock as they arrive. Cheap to clone.
+#[derive(Clone)]
+pub struct LiveIn {
+    audio: gst_app::AppSrc,
+    video: Option<gst_app::AppSrc>,
+}
+
+impl LiveIn {
+    /// One Opus packet (`audio/x-opus`, from `opusparse`): decoded into the mix and written
+    /// untranscoded to the participant's track.
+    pub fn push_audio(&self, sample: &gst::Sample) {
+        push(&self.audio, sample);
+    }
+
+    /// One VP8 frame (`video/x-vp8`): decoded into their tile. Ignored when the room was told
+    /// they have no camera.
+    pub fn push_video(&self, sample: &gst::Sample) {
+        if let Some(v) = &self.video {
+            push(v, sample);
+        }
+    }
+}
+
+fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
+    let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps_owned()) else {
+        return;
+    };
+    if src.caps().as_ref() != Some(&caps) {
+        src.set_caps(Some(&caps));
+    }
+    // stamped by the appsrc (`do-timestamp`) with the room's running time on arrival
+    let mut b = buffer.copy();
+    {
+        let b = b.make_mut();
+        b.set_pts(gst::ClockTime::NONE);
+        b.set_dts(gst::ClockTime::NONE);
+    }
+    // refused only while the room is stopping
+    let _ = src.push_buffer(b);
+}
+
+const QUEUE: &str = "max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0";
+
+/// The tile's label, and the queue the compositor reads from.
+fn tile_tail(label: &str) -> String {
+    format!(
+        "textoverlay name=label valignment=bottom halignment=left \
+           font-desc=\"Sans 22\" shaded-background=true text={label} \
+           ! queue name=qvid {QUEUE}",
+        label = quoted(label),
+    )
+}
+
 pub(crate) fn participant(
     cfg: &RoomConfig,
     name: &str,
@@ -141,24 +212,22 @@ pub(crate) fn participant(
              ! capsfilter name=tilecaps",
             cfg.fps,
         ),
-        None => ("videotestsrc pattern=smpte ! capsfilter name=tilecaps", 1),
+        None => (TEST_PATTERN, 1),
     };
     // The track mixer (live, with its own silent live source) makes the track continuous:
     // muted, stood down or stalled, it records silence on the clock.
     let desc = format!(
         "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
-         t. ! queue name=qmix max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 \
-         t. ! queue name=qtrack max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! tmix. \
+         t. ! queue name=qmix {QUEUE} \
+         t. ! queue name=qtrack {QUEUE} ! tmix. \
          audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
          audiomixer name=tmix latency=40000000 output-buffer-duration=20000000 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! audioconvert \
            ! opusenc bitrate=32000 audio-type=voice complexity=5 ! appsink name=tsink sync=false async=false max-buffers=0 \
-         {video_desc} ! textoverlay name=label valignment=bottom halignment=left \
-           font-desc=\"Sans 22\" shaded-background=true text={label} \
-           ! queue name=qvid max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0",
-        label = quoted(label),
+         {video_desc} ! {tail}",
+        tail = tile_tail(label),
     );
     let bin = gst::parse::bin_from_description(&desc, false)?;
     bin.set_property("name", name);
@@ -166,6 +235,74 @@ pub(crate) fn participant(
     if let Some(v) = video {
         by_name(&bin, "vsrc")?.set_property("location", v.to_string_lossy().as_ref());
     }
+    let track_pad = by_name(&bin, "qtrack")?
+        .static_pad("src")
+        .and_then(|p| p.peer())
+        .ok_or_else(|| Error::Gst("track mixer pad".into()))?;
+    finish(bin, tile_fps, TrackGate::Mixer(track_pad))
+}
+
+/// A participant fed live (WebRTC): Opus and VP8 pushed through [`LiveIn`]. Their Opus goes
+/// to their track as received (no re-encode) and, decoded, to the mix; their video (or a test
+/// pattern when `video` is false) to their tile.
+pub(crate) fn live_participant(
+    cfg: &RoomConfig,
+    name: &str,
+    label: &str,
+    video: bool,
+) -> Result<(PartBin, LiveIn)> {
+    let src = "is-live=true do-timestamp=true format=time block=false max-bytes=4000000";
+    let (video_desc, tile_fps) = if video {
+        (
+            format!(
+                "appsrc name=vsrc {src} ! queue {QUEUE} ! vp8dec ! videoconvert ! videorate \
+                 ! videoscale ! capsfilter name=tilecaps"
+            ),
+            cfg.fps,
+        )
+    } else {
+        (TEST_PATTERN.to_string(), 1)
+    };
+    let desc = format!(
+        "appsrc name=asrc {src} ! tee name=at \
+         at. ! queue name=qtrack {QUEUE} ! appsink name=tsink sync=false async=false max-buffers=0 \
+         at. ! queue {QUEUE} ! opusdec plc=true ! audioconvert ! audioresample \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! queue name=qmix {QUEUE} \
+         {video_desc} ! {tail}",
+        tail = tile_tail(label),
+    );
+    let bin = gst::parse::bin_from_description(&desc, false)?;
+    bin.set_property("name", name);
+    let appsrc = |n: &str| -> Result<gst_app::AppSrc> {
+        by_name(&bin, n)?
+            .downcast::<gst_app::AppSrc>()
+            .map_err(|_| Error::Gst(format!("{n} is not an appsrc")))
+    };
+    let live = LiveIn {
+        audio: appsrc("asrc")?,
+        video: if video { Some(appsrc("vsrc")?) } else { None },
+    };
+    let open = Arc::new(AtomicBool::new(false));
+    let gate = open.clone();
+    by_name(&bin, "qtrack")?
+        .static_pad("sink")
+        .ok_or_else(|| Error::Gst("track queue pad".into()))?
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            if gate.load(Ordering::Relaxed) {
+                gst::PadProbeReturn::Ok
+            } else {
+                gst::PadProbeReturn::Drop
+            }
+        });
+    Ok((finish(bin, tile_fps, TrackGate::Drop(open))?, live))
+}
+
+/// A labelled test pattern at 1 fps for a participant without a camera.
+const TEST_PATTERN: &str = "videotestsrc pattern=smpte ! capsfilter name=tilecaps";
+
+/// The parts every participant's branch has: ghost pads to the mixers, the arrival and level
+/// probes, and the tile.
+fn finish(bin: gst::Bin, tile_fps: i32, track: TrackGate) -> Result<PartBin> {
     let ghost = |elem: &str, pad_name: &str| -> Result<gst::Pad> {
         let target = by_name(&bin, elem)?
             .static_pad("src")
@@ -178,10 +315,6 @@ pub(crate) fn participant(
     };
     let audio_out = ghost("qmix", "audio")?;
     let video_out = ghost("qvid", "video")?;
-    let track_pad = by_name(&bin, "qtrack")?
-        .static_pad("src")
-        .and_then(|p| p.peer())
-        .ok_or_else(|| Error::Gst("track mixer pad".into()))?;
     let last_seen = Arc::new(AtomicU64::new(0));
     let seen_pad = by_name(&bin, "seen")?
         .static_pad("sink")
@@ -222,7 +355,7 @@ pub(crate) fn participant(
         bin,
         audio_out,
         video_out,
-        track_pad,
+        track,
         last_seen,
     })
 }

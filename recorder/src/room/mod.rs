@@ -24,6 +24,7 @@ use crate::manifest::{FileKind, Gap, Manifest};
 use crate::speaker::{db, smooth, SpeakerDetector};
 use crate::state::{Command, Event, ParticipantId, RecordState, Role, RoomState, Switch};
 use crate::writer::StreamKind;
+pub use build::LiveIn;
 use build::PartBin;
 use outputs::{Ctx, Output, Outputs, Which};
 
@@ -40,6 +41,11 @@ pub struct RoomConfig {
     pub stall_after: Duration,
     pub x264_preset: String,
     pub video_kbps: u32,
+    /// Hearing clock zero for a new recording (default: when the room starts); a hearing's room
+    /// passes the time the hearing opened, so the room's clock is the control plane's.
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the room starts on the record (default) or waits for [`Room::on_record`].
+    pub start_on_record: bool,
 }
 
 impl RoomConfig {
@@ -55,6 +61,8 @@ impl RoomConfig {
             stall_after: Duration::from_secs(2),
             x264_preset: "veryfast".into(),
             video_kbps: 1200,
+            started: None,
+            start_on_record: true,
         }
     }
 }
@@ -158,7 +166,7 @@ impl Inner {
                 None => m.comp_pad.set_property("alpha", 0.0f64),
             }
             m.mix_pad.set_property("mute", !p.admitted || p.muted);
-            m.bin.track_pad.set_property("mute", !p.admitted);
+            m.bin.track.set_open(p.admitted);
         }
         if let (Some((_, pad)), Some(r)) = (&c.exhibit, l.exhibit) {
             pad.set_property("xpos", r.x);
@@ -270,7 +278,7 @@ impl Room {
         let now_utc = chrono::Utc::now();
         let (manifest, restarted) = match Manifest::load(&cfg.out)? {
             Some(m) => (m, true),
-            None => (Manifest::new(now_utc), false),
+            None => (Manifest::new(cfg.started.unwrap_or(now_utc)), false),
         };
         let started = manifest.started()?;
         let offset = (now_utc - started).to_std().unwrap_or(Duration::ZERO);
@@ -293,7 +301,7 @@ impl Room {
         }
         manifest.save(&cfg.out)?;
         let core = build::core(&cfg)?;
-        let state = RoomState::new(offset);
+        let state = RoomState::starting(offset, cfg.start_on_record);
         let ctx = Arc::new(Ctx {
             dir: cfg.out.clone(),
             manifest: Mutex::new(manifest),
@@ -362,7 +370,43 @@ impl Room {
         self.inner.now()
     }
 
+    /// Adds a participant fed from files (bots, tests, the CLI), in the waiting room.
     pub fn add(&self, id: &ParticipantId, name: &str, role: Role, src: &Source) -> Result<()> {
+        self.attach(id, name, role, false, |cfg, bin, label| {
+            build::participant(cfg, bin, label, &src.audio, src.video.as_deref())
+        })
+        .map(|_| ())
+    }
+
+    /// Adds a participant fed live (WebRTC), in the waiting room: push their Opus (and, with
+    /// `video`, VP8) into the returned [`LiveIn`], which stays valid across reconnections.
+    pub fn add_live(
+        &self,
+        id: &ParticipantId,
+        name: &str,
+        role: Role,
+        video: bool,
+    ) -> Result<LiveIn> {
+        let mut live = None;
+        self.attach(id, name, role, true, |cfg, bin, label| {
+            let (pb, l) = build::live_participant(cfg, bin, label, video)?;
+            live = Some(l);
+            Ok(pb)
+        })?;
+        live.ok_or_else(|| Error::Gst("live participant not built".into()))
+    }
+
+    /// Builds a participant's branch with `make` and links it into the running room.
+    /// `live`: its buffers carry the room's running time already (stamped on arrival); a
+    /// file-fed branch starts at stream time zero and is shifted to now.
+    fn attach(
+        &self,
+        id: &ParticipantId,
+        name: &str,
+        role: Role,
+        live: bool,
+        make: impl FnOnce(&RoomConfig, &str, &str) -> Result<PartBin>,
+    ) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
         let cmd = Command::Add {
@@ -373,13 +417,7 @@ impl Room {
         // validate before building anything
         c.state.apply(cmd.clone(), inner.now())?;
         let label = format!("{name} — {}", role.label());
-        let pb = build::participant(
-            &inner.cfg,
-            &format!("p-{id}"),
-            &label,
-            &src.audio,
-            src.video.as_deref(),
-        )?;
+        let pb = make(&inner.cfg, &format!("p-{id}"), &label)?;
         let pipeline = &inner.core.pipeline;
         pipeline.add(&pb.bin)?;
         let comp_pad = inner
@@ -394,15 +432,20 @@ impl Room {
             .ok_or_else(|| Error::Gst("audiomixer pad".into()))?;
         comp_pad.set_property("alpha", 0.0f64);
         mix_pad.set_property("mute", true);
-        pb.track_pad.set_property("mute", true);
-        // joining a running room: their stream time zero is now on the room's clock
-        let offset = inner.now();
-        let rt = offset.saturating_sub(inner.ctx.offset).as_nanos() as i64;
-        pb.video_out.set_offset(rt);
-        // shifted before the tee, so the mix and their own track both get it
-        if let Some(p) = pb.bin.by_name("seen").and_then(|e| e.static_pad("src")) {
-            p.set_offset(rt);
-        }
+        pb.track.set_open(false);
+        let offset = if live {
+            inner.ctx.offset
+        } else {
+            // joining a running room: their stream time zero is now on the room's clock
+            let offset = inner.now();
+            let rt = offset.saturating_sub(inner.ctx.offset).as_nanos() as i64;
+            pb.video_out.set_offset(rt);
+            // shifted before the tee, so the mix and their own track both get it
+            if let Some(p) = pb.bin.by_name("seen").and_then(|e| e.static_pad("src")) {
+                p.set_offset(rt);
+            }
+            offset
+        };
         pb.audio_out
             .link(&mix_pad)
             .map_err(|e| Error::Gst(format!("link audio: {e:?}")))?;
