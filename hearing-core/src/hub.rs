@@ -8,9 +8,21 @@ use tokio::sync::broadcast;
 
 use crate::domain::{HearingId, StoredEvent};
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     channels: Arc<Mutex<HashMap<HearingId, broadcast::Sender<StoredEvent>>>>,
+    /// Every hearing's state changes (opened, on and off the record, ended), for whoever runs
+    /// something per hearing on this node (the media rooms).
+    states: broadcast::Sender<StoredEvent>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            channels: Arc::default(),
+            states: broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl Hub {
@@ -22,8 +34,16 @@ impl Hub {
             .subscribe()
     }
 
+    /// Every hearing's state changes committed on this node from now on.
+    pub fn subscribe_states(&self) -> broadcast::Receiver<StoredEvent> {
+        self.states.subscribe()
+    }
+
     /// Publishes events that are already committed.
     pub fn publish(&self, id: HearingId, events: &[StoredEvent]) {
+        for e in events.iter().filter(|e| e.kind == "state_changed") {
+            let _ = self.states.send(e.clone());
+        }
         let tx = self.channels.lock().expect("hub lock").get(&id).cloned();
         if let Some(tx) = tx {
             for e in events {

