@@ -441,6 +441,16 @@ impl ServerProcess {
     }
 }
 
+impl Drop for ServerProcess {
+    /// A failed test must not leave a server running (it would hold the test's output open).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// A plain HTTP/1.1 GET (for `/media` and `/metrics`): returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -27,11 +27,11 @@ const SLOT_S: u64 = 8;
 
 const JUDGE: &str =
     "This court is now in session. We will hear the application about the shipping log.";
-const COUNSEL: &str = "Counsel for the claimant asks the court to admit the harbour records.";
+const COUNSEL: &str = "Counsel for the claimant asks the court to admit the harbor records.";
 const PARTY_BEFORE: &str = "I am the owner of the vessel and I signed the contract in March.";
 const PARTY_RECESS: &str = "During the break we should order lunch and coffee.";
 const PARTY_AFTER: &str = "After the recess I confirm that the cargo was insured.";
-const WITNESS: &str = "I saw the ship leave the harbour at dawn before the storm.";
+const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
 /// A WAV of `slots`, each `SLOT_S` seconds: the phrase spoken (padded with silence) or silence.
 fn script(dir: &Path, name: &str, slots: &[Option<&str>]) -> PathBuf {
@@ -157,13 +157,16 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The transcript's segments of `speaker` starting within `window` ms of `at_ms`, joined.
-fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64, window: i64) -> (String, Option<i64>) {
+/// What `speaker` said from `at_ms` (less 1 s) through the phrase's slot, and when their first
+/// segment there began.
+fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64) -> (String, Option<i64>) {
     let mut text = String::new();
     let mut first = None;
+    let slot_ms = SLOT_S as i64 * 1000;
     for s in &t.segments {
-        if s.speaker == speaker && (s.start_ms as i64 - at_ms).abs() <= window {
-            first.get_or_insert(s.start_ms as i64);
+        let start = s.start_ms as i64;
+        if s.speaker == speaker && start >= at_ms - 1_000 && start < at_ms + slot_ms - 1_000 {
+            first.get_or_insert(start);
             text.push_str(&s.text.to_lowercase());
             text.push(' ');
         }
@@ -172,13 +175,13 @@ fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64, window: i64) -> (String
 }
 
 fn assert_said(t: &pb::Transcript, speaker: &str, phrase: &str, at_ms: i64) {
-    // segments of this phrase begin within 1 s of when the bot began saying it
-    let (text, first) = spoken(t, speaker, at_ms, 1_000);
+    let (text, first) = spoken(t, speaker, at_ms);
     let want = words(phrase);
     let found = want.iter().filter(|w| text.contains(w.as_str())).count();
+    // the phrase is there, and its first segment begins within 1 s of when the bot began it
     assert!(
-        first.is_some() && found * 10 >= want.len() * 7,
-        "{speaker} at {at_ms} ms: found {found} of {want:?} in {text:?}\nsegments: {:#?}",
+        first.is_some_and(|f| (f - at_ms).abs() <= 1_000) && found * 10 >= want.len() * 7,
+        "{speaker} at {at_ms} ms: found {found} of {want:?} in {text:?} (from {first:?} ms)\nsegments: {:#?}",
         t.segments
             .iter()
             .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))

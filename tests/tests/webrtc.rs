@@ -1,7 +1,7 @@
 //! Participants' media over WebRTC, end to end: real `opencourt bot` processes join a hearing on
 //! a real server (two invited, admitted by the judge; the judge itself signed in with a password),
-//! connect through the MediaService and send espeak-ng speech; the server's per-participant tracks
-//! are playable and hold that speech. Plus removal, who may connect, and what a bad offer gets.
+//! connect through the MediaService and send espeak-ng speech; the room's per-participant tracks
+//! (announced with their hashes on the hearing's log) are playable and hold that speech. Plus removal, who may connect, and what a bad offer gets.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -145,6 +145,48 @@ async fn open(t: &TestApp, s: &Scene) {
         .unwrap();
 }
 
+/// Opens the hearing and goes on the record.
+async fn open_on_record(t: &TestApp, s: &Scene) {
+    open(t, s).await;
+    t.hearings()
+        .await
+        .go_on_record(authed(
+            &s.judge,
+            pb::GoOnRecordRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+/// The participant's track file once the room has closed it and its hash is on the log.
+async fn track_of(t: &TestApp, hearing: &str, participant: &str) -> PathBuf {
+    use hearing_core::domain::events::MediaKind;
+    use hearing_core::domain::{EventPayload, HearingId};
+    let id = HearingId::parse("id", hearing).unwrap();
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+            let file = events.iter().find_map(|e| match e.payload() {
+                Some(EventPayload::MediaClosed {
+                    kind: MediaKind::Track,
+                    file,
+                    participant_id: Some(p),
+                    ..
+                }) if p.to_string() == participant => Some(file),
+                _ => None,
+            });
+            if let Some(f) = file {
+                return t.dir.path().join("media").join(hearing).join(f);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no track of {participant} on the log"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     let t = TestApp::start(Db::Sqlite).await;
@@ -162,7 +204,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
         invite(&t, &s, "Counsel Bot", pb::Role::Counsel).await,
         invite(&t, &s, "Witness Bot", pb::Role::Witness).await,
     ];
-    open(&t, &s).await;
+    open_on_record(&t, &s).await;
     let mut hs = t.hearings().await;
     let mut watch = hs
         .watch_hearing(authed(
@@ -260,8 +302,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     }
 
     drop(watch); // the server drains open streams on stop
-    let dir = t.dir.path().join("media").join(&hid);
-    let judge_track = dir.join(format!("{judge_pid}-track.ogg"));
+    let judge_track = track_of(&t, &hid, &judge_pid).await;
     assert!(
         playable(&judge_track),
         "{} is not playable",
@@ -269,8 +310,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     );
     assert!(voiced_seconds(&decode(&judge_track)) > 0.5);
     for (((pid, _), wav), sent) in people.iter().zip(&wavs).zip(&sent) {
-        let track = dir.join(format!("{pid}-track.ogg"));
-        assert!(track.exists(), "{} missing", track.display());
+        let track = track_of(&t, &hid, pid).await;
         assert!(playable(&track), "{} is not playable Opus", track.display());
         let source = decode(wav);
         let source_secs = source.len() as f64 / 16000.0;
@@ -295,7 +335,7 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     let hid = s.hearing.id.clone();
     let wav = speech(t.dir.path(), "party", "I object.");
     let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
-    open(&t, &s).await;
+    open_on_record(&t, &s).await;
     let mut bot = BotProcess::start(&t, &["--invite", &code], &hid, &wav);
     bot.until("joined as ").await;
     let mut hs = t.hearings().await;
@@ -316,12 +356,7 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     bot.until("media closed: removed from the hearing").await;
     bot.until("done: removed from the hearing").await;
     assert!(bot.child.wait().await.unwrap().success());
-    let track = t
-        .dir
-        .path()
-        .join("media")
-        .join(&hid)
-        .join(format!("{pid}-track.ogg"));
+    let track = track_of(&t, &hid, &pid).await;
     assert!(playable(&track), "{} is not playable", track.display());
     // The hearing goes on; the removed participant may not reconnect.
     assert_status(

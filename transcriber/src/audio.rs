@@ -1,5 +1,5 @@
 //! Decoding any file GStreamer can read to 16 kHz mono f32, the only input Whisper and the VAD
-//! take. Thin glue: `uridecodebin ! audioconvert ! audioresample ! appsink`.
+//! take. Thin glue: `uridecodebin ! audioconvert ! audiorate ! audioresample ! appsink`.
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,13 +44,17 @@ pub fn decode_file_with(path: &Path, on_chunk: &mut dyn FnMut(&[f32])) -> Result
     let src = make("uridecodebin")?;
     src.set_property("uri", uri.as_str());
     let convert = make("audioconvert")?;
+    // A track written as received (WebRTC) has holes where no packets came (a dropped
+    // connection): filled with silence from its timestamps, so sample n is at n/16000 s in the
+    // file and the transcript's times stay on the hearing clock.
+    let rate = make("audiorate")?;
     let resample = make("audioresample")?;
     let caps = gst_audio_caps();
     let sink = gst_app::AppSink::builder().caps(&caps).sync(false).build();
     pipeline
-        .add_many([&src, &convert, &resample, sink.upcast_ref()])
+        .add_many([&src, &convert, &rate, &resample, sink.upcast_ref()])
         .map_err(|e| fail(e.to_string()))?;
-    gst::Element::link_many([&convert, &resample, sink.upcast_ref()])
+    gst::Element::link_many([&convert, &rate, &resample, sink.upcast_ref()])
         .map_err(|e| fail(e.to_string()))?;
 
     // The first audio stream goes to the converter; every other stream (video, a second audio
