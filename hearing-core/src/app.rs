@@ -925,6 +925,33 @@ impl App {
         Ok(tid)
     }
 
+    /// Appends live captions (final transcript segments as the hearing goes) to the log, where
+    /// watchers see them at once.
+    pub async fn add_captions(
+        &self,
+        hearing: HearingId,
+        captions: Vec<EventPayload>,
+    ) -> Result<Vec<StoredEvent>> {
+        if captions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (_, _, stored) = self
+            .store
+            .append(hearing, |h| {
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor: system_actor("live captions"),
+                    hearing: h.clone(),
+                    events: captions.clone(),
+                    side: Vec::new(),
+                    value: (),
+                })
+            })
+            .await?;
+        self.hub.publish(hearing, &stored);
+        Ok(stored)
+    }
+
     /// Records closed media files and recording gaps: each becomes an event in the hearing's
     /// log (with the file's hash) and a row on the case record, in one transaction.
     pub async fn record_media(

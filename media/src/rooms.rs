@@ -99,13 +99,14 @@ impl Rooms {
 
     /// Starts `hearing`'s room unless it runs already (then `None`). Its clock is the hearing
     /// clock (zero at `opened`); it records from the start when `on_record`. The room's events
-    /// (files closed with their hashes, stalls, the stop) arrive on the receiver, which ends when
-    /// the room has stopped and every file is closed.
+    /// (files closed with their hashes, stalls, the stop) arrive on the receiver; `Stopped` comes
+    /// last, once every file is closed. What the hearing hears on the record goes to `heard`.
     pub fn open(
         &self,
         hearing: Uuid,
         opened: chrono::DateTime<chrono::Utc>,
         on_record: bool,
+        heard: Option<std::sync::mpsc::SyncSender<recorder::Heard>>,
     ) -> Result<Option<Receiver<recorder::Event>>> {
         let mut map = self.inner.hearings.lock().expect("hearings lock");
         if map.contains_key(&hearing) {
@@ -114,6 +115,7 @@ impl Rooms {
         let mut cfg = recorder::RoomConfig::new(self.inner.media_dir.join(hearing.to_string()));
         cfg.started = Some(opened);
         cfg.start_on_record = on_record;
+        cfg.heard = heard;
         let (room, events) =
             recorder::Room::start(cfg).map_err(|e| MediaError::gst(format!("room: {e}")))?;
         map.insert(

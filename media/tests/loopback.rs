@@ -21,7 +21,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
     let rooms = Rooms::new(dir.join("media"), IceConfig::loopback());
     let hearing = uuid::Uuid::new_v4();
     let events = rooms
-        .open(hearing, chrono::Utc::now(), true)
+        .open(hearing, chrono::Utc::now(), true, None)
         .unwrap()
         .expect("a new room");
     let info = PeerInfo {

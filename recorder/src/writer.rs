@@ -22,12 +22,24 @@ pub(crate) struct FileWriter {
     pub path: PathBuf,
     /// Hearing time of the file's zero.
     pub start: Duration,
+    /// The file's zero is its first buffer (not its planned start): the time of that buffer
+    /// relative to the planned start, once known.
+    zero_at_first: Option<Option<Duration>>,
     /// Hearing time of the end of the last buffer written.
     pub end: Duration,
 }
 
 impl FileWriter {
-    pub fn open(path: &Path, start: Duration, kinds: &[StreamKind]) -> Result<Self> {
+    /// A file planned to start at hearing time `start`. With `zero_at_first`, its zero is its
+    /// first buffer instead (a participant's track: they may start speaking, or connect, later
+    /// than the file's planned start, and a player or the transcriber reading the file from its
+    /// first sample must find it at the file's zero).
+    pub fn open(
+        path: &Path,
+        start: Duration,
+        kinds: &[StreamKind],
+        zero_at_first: bool,
+    ) -> Result<Self> {
         let pipeline = gst::Pipeline::with_name("file-writer");
         let mux = gst::ElementFactory::make("matroskamux")
             .property("writing-app", "OpenCourt recorder")
@@ -67,6 +79,7 @@ impl FileWriter {
             srcs,
             path: path.to_owned(),
             start,
+            zero_at_first: zero_at_first.then_some(None),
             end: start,
         })
     }
@@ -80,6 +93,16 @@ impl FileWriter {
         rel: Duration,
         end: Duration,
     ) {
+        let rel = match &mut self.zero_at_first {
+            Some(first) => {
+                let zero = *first.get_or_insert_with(|| {
+                    self.start += rel;
+                    rel
+                });
+                rel.saturating_sub(zero)
+            }
+            None => rel,
+        };
         let (src, has_caps) = &mut self.srcs[i];
         if !*has_caps {
             src.set_caps(Some(caps));

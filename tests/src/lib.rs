@@ -79,6 +79,7 @@ impl TestApp {
                     media_dir: Some(media_dir),
                     ice: opencourt_media::IceConfig::loopback(),
                     language: "en".into(),
+                    models: None,
                 },
                 server_app,
                 listener,

@@ -167,7 +167,7 @@ fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64) -> (String, Option<i64>
         let start = s.start_ms as i64;
         if s.speaker == speaker && start >= at_ms - 1_000 && start < at_ms + slot_ms - 1_000 {
             first.get_or_insert(start);
-            text.push_str(&s.text.to_lowercase());
+            text.push_str(&s.text.to_lowercase().replace("harbour", "harbor"));
             text.push(' ');
         }
     }
@@ -581,6 +581,78 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
             "a transcript segment in the recess: {seg:?}"
         );
     }
+
+    // Live captions: each speaker's words reached watchers during the hearing, none of the
+    // recess's. (The delays are printed for the record, never asserted.)
+    let adjourned_seq = events
+        .iter()
+        .find(|e| {
+            matches!(
+                e.payload(),
+                Some(EventPayload::StateChanged {
+                    to: HearingState::Adjourned,
+                    ..
+                })
+            )
+        })
+        .map(|e| e.seq)
+        .unwrap();
+    let captions: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.payload() {
+            Some(EventPayload::Caption {
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+                ..
+            }) => Some((
+                e.seq,
+                e.clock_ms,
+                speaker,
+                start_ms as i64,
+                end_ms as i64,
+                text,
+            )),
+            _ => None,
+        })
+        .collect();
+    for who in [
+        "Judge Wang (Judge)",
+        "Counsel Chen (Counsel)",
+        "Party Zhao (Party)",
+        "Witness Sun (Witness)",
+    ] {
+        assert!(
+            captions.iter().any(|c| c.2 == who && c.0 < adjourned_seq),
+            "no live caption from {who} before adjournment: {captions:#?}"
+        );
+    }
+    for c in &captions {
+        let text = c.5.to_lowercase();
+        assert!(
+            !text.contains("lunch") && !text.contains("coffee"),
+            "a caption from the recess: {c:?}"
+        );
+        assert!(
+            c.4 <= off + 500 || c.3 >= on2 - 500,
+            "a caption in the recess: {c:?}"
+        );
+    }
+    let mut delays: Vec<i64> = captions.iter().map(|c| c.1 - c.4).collect();
+    delays.sort();
+    let stored_at = events
+        .iter()
+        .find(|e| matches!(e.payload(), Some(EventPayload::TranscriptStored { .. })))
+        .map(|e| e.clock_ms)
+        .unwrap();
+    eprintln!(
+        "captions: {} (delay after the last word: median {} ms, max {} ms); transcript stored {} ms after adjournment",
+        captions.len(),
+        delays[delays.len() / 2],
+        delays[delays.len() - 1],
+        stored_at - end
+    );
 
     // The witness kept their identity and role through the drop: still admitted, one join.
     let h = hs

@@ -101,7 +101,8 @@ pub async fn run(app: App, opts: WorkerOptions, shutdown: impl Future<Output = (
 pub struct Engines(Arc<Mutex<HashMap<PathBuf, Arc<Engine>>>>);
 
 impl Engines {
-    fn get(&self, path: &PathBuf) -> Result<Arc<Engine>> {
+    /// The model at `path`, loaded once.
+    pub fn get(&self, path: &PathBuf) -> Result<Arc<Engine>> {
         if let Some(e) = self.0.lock().expect("engines").get(path) {
             return Ok(e.clone());
         }

@@ -2,6 +2,7 @@
 //! port) and the command-line tools.
 pub mod bench;
 pub mod bot;
+pub mod captions;
 pub mod demo;
 pub mod media;
 pub mod server;

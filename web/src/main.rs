@@ -292,6 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         turn_server: a.turn_server.clone(),
                     },
                     language: a.language.clone(),
+                    models: Some(transcriber::model::models_dir(&a.db.data)),
                 },
                 app,
                 listener,

@@ -34,6 +34,9 @@ pub struct Settings {
     pub ice: opencourt_media::IceConfig,
     /// The language hearings are transcribed in: "en", "zh" or "auto".
     pub language: String,
+    /// Where the Whisper models are (`opencourt model fetch`), for live captions; none: no
+    /// live captions (transcripts come from the worker after the hearing).
+    pub models: Option<std::path::PathBuf>,
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -54,6 +57,7 @@ pub async fn serve(
         opencourt_media::Rooms::new(media_dir.clone(), settings.ice.clone()),
         media_dir,
         settings.language.clone(),
+        settings.models.clone(),
     );
     media.open_rooms_as_hearings_open();
     let services = Services::new(app);

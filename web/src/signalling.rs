@@ -25,6 +25,8 @@ use pb::media_service_server::{MediaService, MediaServiceServer};
 use recorder::manifest::FileKind;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
+use transcriber::engine::Language;
+use transcriber::model::ModelName;
 use transcriber::worker::{JobSpec, TrackSpec};
 
 #[derive(Clone)]
@@ -35,6 +37,9 @@ pub struct Media {
     media_dir: PathBuf,
     /// The language hearings' transcripts are made in ("en", "zh" or "auto").
     language: String,
+    /// Where the Whisper models are, for live captions (none: no live captions).
+    models: Option<PathBuf>,
+    engines: transcriber::worker::Engines,
 }
 
 /// MediaError → gRPC status: the one mapping. GStreamer detail is logged, never sent.
@@ -61,13 +66,59 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 impl Media {
-    pub fn new(app: App, rooms: Rooms, media_dir: PathBuf, language: String) -> Self {
+    pub fn new(
+        app: App,
+        rooms: Rooms,
+        media_dir: PathBuf,
+        language: String,
+        models: Option<PathBuf>,
+    ) -> Self {
         Media {
             app,
             rooms,
             supervised: Arc::default(),
             media_dir,
             language,
+            models,
+            engines: Default::default(),
+        }
+    }
+
+    /// The model live captions use for this node's language, when it is installed.
+    fn caption_model(&self) -> Option<(PathBuf, Language)> {
+        let (name, language) = match self.language.as_str() {
+            "en" => (ModelName::TinyEn, Language::En),
+            "zh" => (ModelName::Base, Language::Zh),
+            _ => (ModelName::Base, Language::Auto),
+        };
+        let path = self.models.as_ref()?.join(name.file_name());
+        path.is_file().then_some((path, language))
+    }
+
+    /// Starts live captions for a hearing: a thread that transcribes what the room hears until
+    /// the room stops.
+    fn start_captions(
+        &self,
+        id: HearingId,
+        model: PathBuf,
+        language: Language,
+        rx: std::sync::mpsc::Receiver<recorder::Heard>,
+    ) {
+        let (app, engines, rt) = (
+            self.app.clone(),
+            self.engines.clone(),
+            tokio::runtime::Handle::current(),
+        );
+        let started = std::thread::Builder::new()
+            .name("captions".into())
+            .spawn(move || match engines.get(&model) {
+                Ok(engine) => crate::captions::run(app, id, engine, language, rx, rt),
+                Err(e) => {
+                    tracing::error!(hearing = %id, error = %e, "live captions: loading the model")
+                }
+            });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "starting live captions");
         }
     }
 
@@ -81,7 +132,16 @@ impl Media {
     ) -> Result<(), Status> {
         self.supervise(id);
         let rooms = self.rooms.clone();
-        let events = blocking(move || rooms.open(id.0, opened, false))
+        let model = self.caption_model();
+        // about a minute of 20 ms buffers per participant before captions drop audio
+        let (heard, heard_rx) = match model {
+            Some(_) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel(12_000);
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let events = blocking(move || rooms.open(id.0, opened, false, heard))
             .await?
             .map_err(to_status)?;
         let on_record = events.is_some()
@@ -94,6 +154,9 @@ impl Media {
             blocking(move || rooms.set_record(id.0, true, "on the record")).await?;
         }
         if let Some(events) = events {
+            if let (Some((path, language)), Some(rx)) = (model, heard_rx) {
+                self.start_captions(id, path, language, rx);
+            }
             let pump = Pump {
                 app: self.app.clone(),
                 hearing: id,
@@ -390,7 +453,7 @@ impl Pump {
         for ev in events {
             match ev {
                 Event::ParticipantAdded { id, name, role, .. } => {
-                    labels.insert(id.to_string(), format!("{name} ({})", role.label()));
+                    labels.insert(id.to_string(), recorder::speaker_label(&name, role));
                 }
                 Event::FileClosed(f) => {
                     let (kind, participant_id) = match &f.kind {

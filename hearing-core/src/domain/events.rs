@@ -93,6 +93,14 @@ pub enum EventPayload {
         to_ms: u64,
         reason: String,
     },
+    /// A live caption: what a participant said on the record, transcribed as the hearing goes.
+    Caption {
+        participant_id: Option<ParticipantId>,
+        speaker: String,
+        start_ms: u64,
+        end_ms: u64,
+        text: String,
+    },
     /// The machine transcript was stored on the case record; `sha256` is over its JSON.
     TranscriptStored {
         transcript_id: String,
@@ -129,6 +137,7 @@ impl EventPayload {
             EventPayload::MediaClosed { .. } => "media_closed",
             EventPayload::RecordingGap { .. } => "recording_gap",
             EventPayload::TranscriptStored { .. } => "transcript_stored",
+            EventPayload::Caption { .. } => "caption",
         }
     }
 

@@ -285,6 +285,19 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             sha256,
             segments,
         }),
+        EventPayload::Caption {
+            participant_id,
+            speaker,
+            start_ms,
+            end_ms,
+            text,
+        } => P::Caption(pb::Caption {
+            participant_id: participant_id.map(|p| p.to_string()).unwrap_or_default(),
+            speaker,
+            start_ms,
+            end_ms,
+            text,
+        }),
     });
     pb::HearingEvent {
         hearing_id: e.hearing_id.to_string(),

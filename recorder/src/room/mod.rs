@@ -46,6 +46,27 @@ pub struct RoomConfig {
     pub started: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether the room starts on the record (default) or waits for [`Room::on_record`].
     pub start_on_record: bool,
+    /// Where what the hearing hears from each live participant goes while on the record (for
+    /// live captions): their decoded audio, only while admitted, unmuted and on the record.
+    /// Never blocks the media: when the receiver falls behind, audio for it is dropped.
+    pub heard: Option<std::sync::mpsc::SyncSender<Heard>>,
+}
+
+/// A stretch of one live participant's decoded audio, as the hearing heard it.
+#[derive(Debug)]
+pub struct Heard {
+    pub id: ParticipantId,
+    /// The transcript's speaker: name and role.
+    pub speaker: String,
+    /// Hearing time of the first sample.
+    pub at: Duration,
+    /// 48 kHz mono.
+    pub samples: Vec<i16>,
+}
+
+/// How a participant is named as a speaker: "Judge Wang (Judge)".
+pub fn speaker_label(name: &str, role: Role) -> String {
+    format!("{name} ({})", role.label())
 }
 
 impl RoomConfig {
@@ -63,6 +84,7 @@ impl RoomConfig {
             video_kbps: 1200,
             started: None,
             start_on_record: true,
+            heard: None,
         }
     }
 }
@@ -82,6 +104,8 @@ struct PartMedia {
     mix_pad: gst::Pad,
     /// Hearing time of the participant's stream time zero (when they were added).
     offset: Duration,
+    /// Open while what they say is heard on the record (see [`RoomConfig::heard`]).
+    heard: Option<Arc<AtomicBool>>,
 }
 
 struct Control {
@@ -166,6 +190,12 @@ impl Inner {
                 None => m.comp_pad.set_property("alpha", 0.0f64),
             }
             m.mix_pad.set_property("mute", !p.admitted || p.muted);
+            if let Some(h) = &m.heard {
+                h.store(
+                    p.admitted && !p.muted && c.state.is_on_record(),
+                    Ordering::Relaxed,
+                );
+            }
             m.bin.track.set_open(p.admitted);
         }
         if let (Some((_, pad)), Some(r)) = (&c.exhibit, l.exhibit) {
@@ -268,6 +298,52 @@ fn connect_sink(inner: &Arc<Inner>, sink: &gst_app::AppSink, which: Which, strea
             })
             .build(),
     );
+}
+
+/// Sends a live participant's decoded audio (stamped on the room's clock) to `tx` while the
+/// returned gate is open.
+fn tap_heard(
+    pb: &PartBin,
+    tx: std::sync::mpsc::SyncSender<Heard>,
+    id: ParticipantId,
+    speaker: String,
+    offset: Duration,
+) -> Result<Arc<AtomicBool>> {
+    let gate = Arc::new(AtomicBool::new(false));
+    let open = gate.clone();
+    let pad = pb
+        .bin
+        .by_name("seen")
+        .and_then(|e| e.static_pad("src"))
+        .ok_or_else(|| Error::Gst("no decoded-audio pad to tap".into()))?;
+    let dropped = std::sync::atomic::AtomicU64::new(0);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if !open.load(Ordering::Relaxed) {
+            return gst::PadProbeReturn::Ok;
+        }
+        let Some(b) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let (Some(pts), Ok(map)) = (b.pts(), b.map_readable()) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let samples = map
+            .as_slice()
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let heard = Heard {
+            id: id.clone(),
+            speaker: speaker.clone(),
+            at: offset + Duration::from_nanos(pts.nseconds()),
+            samples,
+        };
+        if tx.try_send(heard).is_err() && dropped.fetch_add(1, Ordering::Relaxed) % 500 == 0 {
+            tracing::warn!(participant = %id, "live captions fell behind: audio for them dropped");
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(gate)
 }
 
 impl Room {
@@ -463,12 +539,23 @@ impl Room {
             ),
         );
         connect_sink(inner, &pb.track_sink, Which::Track(id.clone()), 0);
+        let heard = match (&inner.cfg.heard, live) {
+            (Some(tx), true) => Some(tap_heard(
+                &pb,
+                tx.clone(),
+                id.clone(),
+                speaker_label(name, role),
+                inner.ctx.offset,
+            )?),
+            _ => None,
+        };
         build::start_branch(&pb.bin)?;
         let media = PartMedia {
             bin: pb,
             comp_pad,
             mix_pad,
             offset,
+            heard,
         };
         c.media.insert(id.clone(), media);
         let ev = inner.transition(&mut c, cmd)?;
@@ -553,6 +640,7 @@ impl Room {
         let mut c = inner.control.lock().expect("control lock");
         let before = c.state.record.clone();
         let ev = inner.transition(&mut c, cmd)?;
+        inner.apply_layout(&c);
         inner.outputs.lock().expect("outputs lock").switches = c.state.switches.clone();
         let on = c.state.is_on_record();
         let at = inner.now();

@@ -119,7 +119,8 @@ impl Outputs {
         out.close(ctx, d.close);
         if let Some(start) = d.open {
             let path = ctx.dir.join(out.file_name(start));
-            match FileWriter::open(&path, start, &out.kinds) {
+            let is_track = matches!(out.kind, FileKind::Track { .. });
+            match FileWriter::open(&path, start, &out.kinds, is_track) {
                 Ok(w) => {
                     tracing::info!(file = %path.display(), "opened");
                     out.writers.insert(start, w);
