@@ -1,7 +1,9 @@
 //! A bot's media: a `webrtcbin` client that sends an audio file as its microphone
 //! (decodebin → audioconvert/resample → opusenc → rtpopuspay → webrtcbin), exactly what a
-//! browser sends. The file starts when the connection is up, in real time, and when it ends the
-//! bot stays connected and silent. Blocking: call from a blocking thread.
+//! browser sends, and optionally a VP8 video as its camera (sent as encoded, so that a load test
+//! of many bots measures the server, not the bots' encoders). The files start when the connection
+//! is up, in real time, and when they end the bot stays connected and silent. Blocking: call
+//! from a blocking thread.
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -15,8 +17,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::error::{MediaError, Result};
 use crate::peer::{self, IceConfig};
 
-/// The Opus payload type the bot offers (what Chromium uses).
+/// The payload types the bot offers (what Chromium uses).
 const OPUS_PT: u8 = 111;
+const VP8_PT: u8 = 96;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BotEvent {
@@ -39,9 +42,78 @@ pub struct Bot {
     webrtc: gst::Element,
 }
 
+/// Adds the camera: `file` (VP8 in WebM/Matroska) demuxed, paced to the clock and payloaded
+/// as it is, held back until the connection is up. Returns the held pad and its probe.
+fn send_video(
+    pipeline: &gst::Pipeline,
+    webrtc: &gst::Element,
+    file: &Path,
+) -> Result<(gst::Pad, Option<gst::PadProbeId>)> {
+    if !file.is_file() {
+        return Err(MediaError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not a file", file.display()),
+        )));
+    }
+    let bin = peer::add_bin(
+        pipeline,
+        &format!(
+            "filesrc location=\"{}\" ! matroskademux ! video/x-vp8 ! queue name=hold \
+             ! clocksync ! rtpvp8pay pt={VP8_PT} ! queue",
+            file.display().to_string().replace('"', "")
+        ),
+    )
+    .map_err(|_| {
+        MediaError::gst(format!(
+            "{}: the bot's video must be VP8 in WebM (make one with gst-launch-1.0 … ! vp8enc ! webmmux)",
+            file.display()
+        ))
+    })?;
+    let sink = webrtc
+        .request_pad_simple("sink_%u")
+        .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
+    bin.static_pad("src")
+        .ok_or_else(|| MediaError::gst("video bin has no src"))?
+        .link(&sink)?;
+    let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
+    t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+    t.set_property(
+        "codec-preferences",
+        gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("encoding-name", "VP8")
+            .field("clock-rate", 90000i32)
+            .field("payload", VP8_PT as i32)
+            .build(),
+    );
+    let hold = bin
+        .by_name("hold")
+        .and_then(|q| q.static_pad("src"))
+        .ok_or_else(|| MediaError::gst("video queue"))?;
+    let probe = hold.add_probe(
+        gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER,
+        |_, _| gst::PadProbeReturn::Ok,
+    );
+    // As with the audio, the file's end is not the connection's: its EOS is held back.
+    hold.add_probe(
+        gst::PadProbeType::BLOCK | gst::PadProbeType::EVENT_DOWNSTREAM,
+        |_, info| match info.event().map(|e| e.type_()) {
+            Some(gst::EventType::Eos) => gst::PadProbeReturn::Ok,
+            _ => gst::PadProbeReturn::Pass,
+        },
+    );
+    Ok((hold, probe))
+}
+
 impl Bot {
-    /// Builds the pipeline for `audio` and starts it; the file waits for the connection.
-    pub fn start(audio: &Path, ice: &IceConfig, events: UnboundedSender<BotEvent>) -> Result<Bot> {
+    /// Builds the pipeline for `audio` (and `video`: VP8 in WebM) and starts it; the files wait
+    /// for the connection.
+    pub fn start(
+        audio: &Path,
+        video: Option<&Path>,
+        ice: &IceConfig,
+        events: UnboundedSender<BotEvent>,
+    ) -> Result<Bot> {
         peer::init()?;
         if !audio.is_file() {
             return Err(MediaError::Io(std::io::Error::new(
@@ -130,9 +202,14 @@ impl Bot {
             },
         );
 
+        let video_gate = match video {
+            Some(v) => Some(send_video(&pipeline, &webrtc, v)?),
+            None => None,
+        };
         let resample_src = chain[1].static_pad("src").expect("src");
         let (ev, pipe) = (events.clone(), pipeline.downgrade());
         let gate_pad = chain[0].static_pad("sink").expect("sink");
+        let video_gate = Mutex::new(video_gate);
         webrtc.connect_notify(Some("connection-state"), move |w, _| {
             let s = w.property::<WebRTCPeerConnectionState>("connection-state");
             tracing::debug!(state = ?s, "bot connection state");
@@ -147,6 +224,12 @@ impl Bot {
                         .unwrap_or_default();
                     resample_src.set_offset(now.nseconds() as i64);
                     gate_pad.remove_probe(id);
+                    if let Some((pad, probe)) = video_gate.lock().expect("gate").take() {
+                        pad.set_offset(now.nseconds() as i64);
+                        if let Some(probe) = probe {
+                            pad.remove_probe(probe);
+                        }
+                    }
                     let _ = ev.send(BotEvent::Connected);
                 }
                 WebRTCPeerConnectionState::Failed => {

@@ -31,7 +31,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
         muted: false,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let bot = Bot::start(&wav, &IceConfig::loopback(), tx).unwrap();
+    let bot = Bot::start(&wav, None, &IceConfig::loopback(), tx).unwrap();
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {

@@ -43,6 +43,10 @@ pub struct BotArgs {
     /// The audio file to send as the microphone (anything GStreamer decodes: WAV, Ogg, MP3…).
     #[arg(long)]
     pub audio: PathBuf,
+    /// A VP8 video in WebM to send as the camera, as it is (no re-encoding), e.g. made with
+    /// `gst-launch-1.0 videotestsrc num-buffers=900 ! video/x-raw,width=640,height=360,framerate=15/1 ! vp8enc deadline=1 ! webmmux ! filesink location=cam.webm`.
+    #[arg(long)]
+    pub video: Option<PathBuf>,
     /// Leave after this many seconds (default: stay until the hearing ends or the bot is removed).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -174,7 +178,8 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         local_addresses: a.ice_local_addresses.clone(),
         ..Default::default()
     };
-    let mut conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+    let files = (a.audio.clone(), a.video.clone());
+    let mut conn = Some(connect(&mut media, &token, &hearing, &files, &ice).await?);
     let mut drop_at: Option<tokio::time::Instant> = None;
     let mut rejoin_at: Option<tokio::time::Instant> = None;
     let mut dropped_once = false;
@@ -214,7 +219,7 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
             },
             _ = sleep_until(rejoin_at), if rejoin_at.is_some() => {
                 rejoin_at = None;
-                conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+                conn = Some(connect(&mut media, &token, &hearing, &files, &ice).await?);
                 media_open = true;
                 println!("reconnected");
             },
@@ -276,18 +281,18 @@ struct Conn {
     session: String,
 }
 
-/// Offers a new connection sending `audio` and applies the server's answer.
+/// Offers a new connection sending `files` (audio, and video if any) and applies the answer.
 async fn connect(
     media: &mut MediaServiceClient<Channel>,
     token: &str,
     hearing: &str,
-    audio: &std::path::Path,
+    files: &(PathBuf, Option<PathBuf>),
     ice: &IceConfig,
 ) -> anyhow::Result<Conn> {
     let (tx, events) = mpsc::unbounded_channel();
-    let (audio, ice) = (audio.to_path_buf(), ice.clone());
+    let ((audio, video), ice) = (files.clone(), ice.clone());
     let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
-        let bot = Bot::start(&audio, &ice, tx)?;
+        let bot = Bot::start(&audio, video.as_deref(), &ice, tx)?;
         let offer = bot.offer()?;
         Ok((bot, offer))
     })
