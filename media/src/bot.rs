@@ -55,20 +55,22 @@ fn send_video(
             format!("{} is not a file", file.display()),
         )));
     }
-    let bin = peer::add_bin(
-        pipeline,
+    // Not `add_bin`: ghosting unlinked pads would take the queue's sink before the demuxer's
+    // pad appears, and the delayed link would then fail.
+    let bin = gst::parse::bin_from_description(
         &format!(
-            "filesrc location=\"{}\" ! matroskademux ! video/x-vp8 ! queue name=hold \
-             ! clocksync ! rtpvp8pay pt={VP8_PT} ! queue",
+            "filesrc location=\"{}\" ! matroskademux name=demux \
+             demux.video_0 ! queue name=hold ! clocksync ! rtpvp8pay pt={VP8_PT} ! queue name=out",
             file.display().to_string().replace('"', "")
         ),
-    )
-    .map_err(|_| {
-        MediaError::gst(format!(
-            "{}: the bot's video must be VP8 in WebM (make one with gst-launch-1.0 … ! vp8enc ! webmmux)",
-            file.display()
-        ))
-    })?;
+        false,
+    )?;
+    let out = bin
+        .by_name("out")
+        .and_then(|q| q.static_pad("src"))
+        .ok_or_else(|| MediaError::gst("video queue"))?;
+    bin.add_pad(&gst::GhostPad::with_target(&out)?)?;
+    pipeline.add(&bin)?;
     let sink = webrtc
         .request_pad_simple("sink_%u")
         .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bot;
 pub mod captions;
 pub mod demo;
+pub mod loadtest;
 pub mod media;
 pub mod server;
 pub mod signalling;

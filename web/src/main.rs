@@ -76,6 +76,12 @@ enum Command {
         after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench"
     )]
     Bench(opencourt::bench::BenchArgs),
+    /// Whole hearings under load: a real server, N hearings of four WebRTC bots each; reports
+    /// CPU per hearing, lost audio, caption delay and transcript delay.
+    #[command(
+        after_help = "Example:\n  opencourt model fetch tiny.en --data ./data\n  opencourt loadtest --hearings 2 --seconds 60 --data ./data\n\nExit status 1 when audio was lost or the recording fell behind real time."
+    )]
+    Loadtest(opencourt::loadtest::LoadArgs),
     /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
     Record(recorder::cli::Args),
     /// Run transcription jobs from the database (on this or another machine).
@@ -330,6 +336,24 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench(a) => bench(a).await?,
         Command::Bot(a) => opencourt::bot::run(a).await?,
+        Command::Loadtest(a) => {
+            let r = opencourt::loadtest::run(a).await?;
+            println!(
+                "hearings {}  cpu/hearing {:.2} cores  recorded/on-record {:.3}  track/connected {:.3}  captions {} (delay p50 {} ms, p95 {} ms)  transcript {} ms after adjournment  {}",
+                r.hearings,
+                r.cpu_per_hearing,
+                r.recorded_ratio,
+                r.track_ratio,
+                r.captions,
+                r.caption_p50_ms,
+                r.caption_p95_ms,
+                r.transcript_ms,
+                if r.kept_up() { "KEPT UP" } else { "FELL BEHIND" }
+            );
+            if !r.kept_up() {
+                std::process::exit(1);
+            }
+        }
         Command::Worker(a) => {
             let app = App::new(a.db.store().await?);
             let opts = worker_options(&a.db.data, a.model.clone(), a.threads, a.lease_secs);
