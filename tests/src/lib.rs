@@ -80,6 +80,7 @@ impl TestApp {
                     ice: opencourt_media::IceConfig::loopback(),
                     language: "en".into(),
                     models: None,
+                    rooms_open_with_hearings: false,
                 },
                 server_app,
                 listener,

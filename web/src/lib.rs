@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bot;
 pub mod captions;
+pub mod court;
 pub mod demo;
 pub mod loadtest;
 pub mod media;

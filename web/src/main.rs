@@ -76,6 +76,12 @@ enum Command {
         after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench"
     )]
     Bench(opencourt::bench::BenchArgs),
+    /// The presiding judge's or a clerk's controls: open, invite, admit, record, adjourn, and
+    /// the transcript and recordings on the case record.
+    #[command(
+        after_help = "Example:\n  export JUDGE_PW=...            # from `make run`\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID open\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID admit --all\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID transcript --format txt"
+    )]
+    Hearing(opencourt::court::HearingArgs),
     /// Whole hearings under load: a real server, N hearings of four WebRTC bots each; reports
     /// CPU per hearing, lost audio, caption delay and transcript delay.
     #[command(
@@ -299,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     },
                     language: a.language.clone(),
                     models: Some(transcriber::model::models_dir(&a.db.data)),
+                    rooms_open_with_hearings: true,
                 },
                 app,
                 listener,
@@ -336,6 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Bench(a) => bench(a).await?,
         Command::Bot(a) => opencourt::bot::run(a).await?,
+        Command::Hearing(a) => opencourt::court::run(a).await?,
         Command::Loadtest(a) => {
             let r = opencourt::loadtest::run(a).await?;
             println!(

@@ -37,6 +37,9 @@ pub struct Settings {
     /// Where the Whisper models are (`opencourt model fetch`), for live captions; none: no
     /// live captions (transcripts come from the worker after the hearing).
     pub models: Option<std::path::PathBuf>,
+    /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
+    /// otherwise at the first media connection (API tests, which need no media).
+    pub rooms_open_with_hearings: bool,
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -59,7 +62,9 @@ pub async fn serve(
         settings.language.clone(),
         settings.models.clone(),
     );
-    media.open_rooms_as_hearings_open();
+    if settings.rooms_open_with_hearings {
+        media.open_rooms_as_hearings_open();
+    }
     let services = Services::new(app);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
