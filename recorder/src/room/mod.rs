@@ -338,7 +338,9 @@ fn tap_heard(
             at: offset + Duration::from_nanos(pts.nseconds()),
             samples,
         };
-        if tx.try_send(heard).is_err() && dropped.fetch_add(1, Ordering::Relaxed) % 500 == 0 {
+        if tx.try_send(heard).is_err()
+            && dropped.fetch_add(1, Ordering::Relaxed).is_multiple_of(500)
+        {
             tracing::warn!(participant = %id, "live captions fell behind: audio for them dropped");
         }
         gst::PadProbeReturn::Ok
