@@ -498,3 +498,66 @@ pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16
     }
     (status, body)
 }
+
+/// A real `opencourt bot` process, followed through the lines it prints.
+pub struct BotProcess {
+    pub name: String,
+    pub child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl BotProcess {
+    /// `opencourt bot` against the server at `addr` with `args` (`--invite CODE` or `--user NAME
+    /// --password-env OC_TEST_JUDGE_PASSWORD`, `--hearing ID`, …) sending `audio`; `password` is
+    /// what that variable holds.
+    pub fn start(
+        name: &str,
+        addr: SocketAddr,
+        args: &[&str],
+        audio: &std::path::Path,
+        password: &str,
+    ) -> BotProcess {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(opencourt_bin())
+            .args(["bot", "--server", &format!("http://{addr}")])
+            .args(["--ice-local-address", "127.0.0.1"])
+            .args(args)
+            .arg("--audio")
+            .arg(audio)
+            .env("OC_TEST_JUDGE_PASSWORD", password)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn opencourt bot");
+        let lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        BotProcess {
+            name: name.to_string(),
+            child,
+            lines,
+        }
+    }
+
+    /// Reads the bot's lines until one starts with `prefix` (a minute at most).
+    pub async fn until(&mut self, prefix: &str) -> String {
+        let name = self.name.clone();
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            loop {
+                let line = self.lines.next_line().await.expect("bot stdout");
+                let line =
+                    line.unwrap_or_else(|| panic!("{name}: the bot exited before {prefix:?}"));
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name}: no {prefix:?}"))
+    }
+
+    /// When the bot's file started playing (its `connected at <UTC>` line).
+    pub async fn connected(&mut self) -> chrono::DateTime<chrono::Utc> {
+        let line = self.until("connected at ").await;
+        line["connected at ".len()..].parse().expect("a UTC time")
+    }
+}

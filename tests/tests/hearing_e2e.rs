@@ -8,7 +8,6 @@
 //! within 1 s of when they were spoken and the recess's words nowhere; `opencourt verify` passes,
 //! and fails once one byte of a segment changes.
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,13 +16,14 @@ use hearing_core::domain::{EventPayload, HearingId, HearingState};
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use pb::hearing_service_client::HearingServiceClient;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tonic::transport::Channel;
 
 /// Generous bound for steps that take seconds here; never asserted as a time.
 const PATIENCE: Duration = Duration::from_secs(60);
 /// Each bot's file is a sequence of slots of this many seconds, each a phrase or silence.
 const SLOT_S: u64 = 8;
+/// The presiding judge's password (`TestApp::staff`).
+const PASSWORD: &str = "pw-judge-e2e-0123456789";
 
 const JUDGE: &str =
     "This court is now in session. We will hear the application about the shipping log.";
@@ -33,97 +33,8 @@ const PARTY_RECESS: &str = "During the break we should order lunch and coffee.";
 const PARTY_AFTER: &str = "After the recess I confirm that the cargo was insured.";
 const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
-/// A WAV of `slots`, each `SLOT_S` seconds: the phrase spoken (padded with silence) or silence.
 fn script(dir: &Path, name: &str, slots: &[Option<&str>]) -> PathBuf {
-    let mut parts = Vec::new();
-    for (i, slot) in slots.iter().enumerate() {
-        let part = dir.join(format!("{name}-{i}.wav"));
-        let len = SLOT_S.to_string();
-        let ok = match slot {
-            Some(text) => {
-                let raw = dir.join(format!("{name}-{i}-raw.wav"));
-                let spoke = std::process::Command::new("espeak-ng")
-                    .args(["-v", "en-us", "-s", "150", "-w"])
-                    .arg(&raw)
-                    .arg(text)
-                    .status()
-                    .expect("espeak-ng")
-                    .success();
-                spoke
-                    && std::process::Command::new("sox")
-                        .arg(&raw)
-                        .arg(&part)
-                        .args(["pad", "0", &len, "trim", "0", &len])
-                        .status()
-                        .expect("sox")
-                        .success()
-            }
-            None => std::process::Command::new("sox")
-                .args(["-n", "-r", "22050", "-c", "1", "-b", "16"])
-                .arg(&part)
-                .args(["trim", "0", &len])
-                .status()
-                .expect("sox")
-                .success(),
-        };
-        assert!(ok, "making {}", part.display());
-        parts.push(part);
-    }
-    let out = dir.join(format!("{name}.wav"));
-    let st = std::process::Command::new("sox")
-        .args(&parts)
-        .arg(&out)
-        .status()
-        .expect("sox");
-    assert!(st.success());
-    out
-}
-
-struct BotProcess {
-    name: &'static str,
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl BotProcess {
-    fn start(name: &'static str, server: &ServerProcess, args: &[&str], audio: &Path) -> Self {
-        let mut child = tokio::process::Command::new(opencourt_bin())
-            .args(["bot", "--server", &format!("http://{}", server.addr)])
-            .args(["--ice-local-address", "127.0.0.1"])
-            .args(args)
-            .arg("--audio")
-            .arg(audio)
-            .env("OC_TEST_JUDGE_PASSWORD", "pw-judge-e2e-0123456789")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn opencourt bot");
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        BotProcess { name, child, lines }
-    }
-
-    async fn until(&mut self, prefix: &str) -> String {
-        let name = self.name;
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let line = self.lines.next_line().await.unwrap();
-                let line =
-                    line.unwrap_or_else(|| panic!("{name}: the bot exited before {prefix:?}"));
-                if line.starts_with(prefix) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{name}: no {prefix:?}"))
-    }
-
-    /// When the bot's file started playing (its `connected at <UTC>` line).
-    async fn connected(&mut self) -> DateTime<Utc> {
-        let line = self.until("connected at ").await;
-        line["connected at ".len()..].parse().expect("a UTC time")
-    }
+    opencourt::loadtest::speech_script(dir, name, SLOT_S, slots).expect("espeak-ng and sox")
 }
 
 async fn invite(
@@ -297,26 +208,29 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     ];
     let mut judge = BotProcess::start(
         "judge",
-        &server,
+        server.addr,
         &[&judge_login[..], &["--hearing", &hid]].concat(),
         &judge_wav,
+        PASSWORD,
     );
     let judge_at = judge.connected().await;
     let mut counsel = BotProcess::start(
         "counsel",
-        &server,
+        server.addr,
         &["--invite", &codes[0], "--hearing", &hid],
         &counsel_wav,
+        PASSWORD,
     );
     let mut party = BotProcess::start(
         "party",
-        &server,
+        server.addr,
         &["--invite", &codes[1], "--hearing", &hid],
         &party_wav,
+        PASSWORD,
     );
     let mut witness = BotProcess::start(
         "witness",
-        &server,
+        server.addr,
         &[
             "--invite",
             &codes[2],
@@ -328,6 +242,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
             "5",
         ],
         &witness_wav,
+        PASSWORD,
     );
     let ids: Vec<String> = {
         let mut ids = Vec::new();

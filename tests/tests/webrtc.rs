@@ -3,14 +3,12 @@
 //! connect through the MediaService and send espeak-ng speech; the room's per-participant tracks
 //! (announced with their hashes on the hearing's log) are playable and hold that speech. Plus removal, who may connect, and what a bad offer gets.
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use hearing_core::domain::Role;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use pb::media_service_client::MediaServiceClient;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tonic::Code;
 
 /// Generous bound for steps that take well under a second here; never asserted as a time.
@@ -74,44 +72,9 @@ fn playable(path: &Path) -> bool {
     out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Opus")
 }
 
-struct BotProcess {
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl BotProcess {
-    /// A bot signing in with `who`: `["--invite", CODE]` or `["--user", NAME, "--password-env", VAR]`.
-    fn start(t: &TestApp, who: &[&str], hearing: &str, audio: &Path) -> BotProcess {
-        let mut child = tokio::process::Command::new(opencourt_bin())
-            .args(["bot", "--server", &format!("http://{}", t.addr)])
-            .args(who)
-            .args(["--hearing", hearing, "--ice-local-address", "127.0.0.1"])
-            .env("OC_TEST_JUDGE_PASSWORD", "pw-judge-webrtc-0123456789")
-            .arg("--audio")
-            .arg(audio)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn opencourt bot");
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        BotProcess { child, lines }
-    }
-
-    /// Reads the bot's lines until one starts with `prefix`.
-    async fn until(&mut self, prefix: &str) -> String {
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let line = self.lines.next_line().await.unwrap();
-                let line = line.unwrap_or_else(|| panic!("the bot exited before {prefix:?}"));
-                if line.starts_with(prefix) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no {prefix:?} from the bot"))
-    }
+fn bot(t: &TestApp, who: &[&str], hearing: &str, audio: &Path) -> BotProcess {
+    let args = [who, &["--hearing", hearing]].concat();
+    BotProcess::start("bot", t.addr, &args, audio, "pw-judge-webrtc-0123456789")
 }
 
 async fn invite(t: &TestApp, s: &Scene, name: &str, role: pb::Role) -> (String, String) {
@@ -221,7 +184,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     let mut bots: Vec<BotProcess> = people
         .iter()
         .zip(&wavs)
-        .map(|((_, code), wav)| BotProcess::start(&t, &["--invite", code], &hid, wav))
+        .map(|((_, code), wav)| bot(&t, &["--invite", code], &hid, wav))
         .collect();
     // The presiding judge signs in with a password (TestApp::staff's) and is in at once.
     let judge_wav = speech(t.dir.path(), "judge", "This court is now in session.");
@@ -231,7 +194,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
         "--password-env",
         "OC_TEST_JUDGE_PASSWORD",
     ];
-    let mut judge = BotProcess::start(&t, &judge_login, &hid, &judge_wav);
+    let mut judge = bot(&t, &judge_login, &hid, &judge_wav);
     let judge_line = judge.until("joined as ").await;
     assert!(judge_line.ends_with("(PRESENCE_ADMITTED)"), "{judge_line}");
     let judge_pid = judge_line["joined as ".len()..]
@@ -336,7 +299,7 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     let wav = speech(t.dir.path(), "party", "I object.");
     let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
     open_on_record(&t, &s).await;
-    let mut bot = BotProcess::start(&t, &["--invite", &code], &hid, &wav);
+    let mut bot = bot(&t, &["--invite", &code], &hid, &wav);
     bot.until("joined as ").await;
     let mut hs = t.hearings().await;
     let admit = pb::AdmitParticipantRequest {
