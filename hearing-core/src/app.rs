@@ -722,14 +722,28 @@ impl App {
         after_seq: u64,
     ) -> Result<impl Stream<Item = Result<StoredEvent>> + Send + 'static> {
         self.read_hearing(caller, id, Action::Watch).await?;
-        let store = self.store.clone();
-        let hub = self.hub.clone();
-        let mut rx = hub.subscribe(id);
         let own = match caller {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
-        Ok(async_stream::try_stream! {
+        Ok(self.follow(id, after_seq, own, Duration::from_secs(2)))
+    }
+
+    /// Every event of hearing `id` after `after_seq`, in order and without gaps: the log first,
+    /// then live events from this node's hub, polling the log every `poll` for what other nodes
+    /// appended. Ends after the removal of `own`, if given. No permission check: for callers
+    /// that checked (`watch`) and for the server's own followers (the media supervisor).
+    pub fn follow(
+        &self,
+        id: HearingId,
+        after_seq: u64,
+        own: Option<ParticipantId>,
+        poll: Duration,
+    ) -> impl Stream<Item = Result<StoredEvent>> + Send + 'static {
+        let store = self.store.clone();
+        let hub = self.hub.clone();
+        let mut rx = hub.subscribe(id);
+        async_stream::try_stream! {
             let _gauge = WatchGauge::new();
             let mut last = after_seq;
             let mut catch_up = true;
@@ -749,7 +763,7 @@ impl App {
                     catch_up = false;
                 }
                 // Wait for a live event; poll the log now and then for other nodes' appends.
-                match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+                match tokio::time::timeout(poll, rx.recv()).await {
                     Ok(Ok(e)) if e.seq == last + 1 => {
                         last = e.seq;
                         let removed_me = is_removal_of(&e, own);
@@ -764,7 +778,7 @@ impl App {
                     }
                 }
             }
-        })
+        }
     }
 }
 

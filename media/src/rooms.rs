@@ -128,6 +128,11 @@ impl Rooms {
         Ok(Some(events))
     }
 
+    /// Whether the hearing's room runs on this node.
+    pub fn is_open(&self, hearing: Uuid) -> bool {
+        self.hearing(hearing).is_some()
+    }
+
     fn hearing(&self, hearing: Uuid) -> Option<Arc<HearingRoom>> {
         let map = self.inner.hearings.lock().expect("hearings lock");
         map.get(&hearing).cloned()

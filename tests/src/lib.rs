@@ -81,6 +81,7 @@ impl TestApp {
                     language: "en".into(),
                     models: None,
                     rooms_open_with_hearings: false,
+                    node: Default::default(),
                 },
                 server_app,
                 listener,

@@ -136,6 +136,17 @@ struct ServeArgs {
     /// WebRTC: a TURN server, turn://USER:PASSWORD@HOST:PORT.
     #[arg(long, env = "OPENCOURT_TURN_SERVER", hide_env_values = true)]
     turn_server: Option<String>,
+    /// This node's name among the nodes sharing a database (default: host:pid).
+    #[arg(long, env = "OPENCOURT_NODE_NAME")]
+    node_name: Option<String>,
+    /// Where clients reach this node (default: the listen address); clients that ask another
+    /// node for a hearing whose media runs here are told this address.
+    #[arg(long, env = "OPENCOURT_ADVERTISE")]
+    advertise: Option<String>,
+    /// Seconds a hearing's media lease lasts unrenewed: another node takes over a hearing whose
+    /// node died after this long (the gap is logged).
+    #[arg(long, default_value_t = 10)]
+    media_lease_secs: u64,
     /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
     #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
     language: String,
@@ -294,7 +305,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     }
                 });
             }
-            println!("opencourt listening on {}", listener.local_addr()?);
+            let bound = listener.local_addr()?;
+            println!("opencourt listening on {bound}");
             opencourt::server::serve(
                 opencourt::server::Settings {
                     media_dir: Some(a.db.data.join("media")),
@@ -306,6 +318,18 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     language: a.language.clone(),
                     models: Some(transcriber::model::models_dir(&a.db.data)),
                     rooms_open_with_hearings: true,
+                    node: {
+                        let mut n = opencourt::signalling::Node::default();
+                        if let Some(name) = &a.node_name {
+                            n.name = name.clone();
+                        }
+                        n.address = a
+                            .advertise
+                            .clone()
+                            .unwrap_or_else(|| format!("http://{}", bound));
+                        n.lease = std::time::Duration::from_secs(a.media_lease_secs.max(1));
+                        n
+                    },
                 },
                 app,
                 listener,

@@ -37,6 +37,8 @@ pub struct Settings {
     /// Where the Whisper models are (`opencourt model fetch`), for live captions; none: no
     /// live captions (transcripts come from the worker after the hearing).
     pub models: Option<std::path::PathBuf>,
+    /// This node, for the media leases.
+    pub node: crate::signalling::Node,
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
@@ -61,6 +63,7 @@ pub async fn serve(
         media_dir,
         settings.language.clone(),
         settings.models.clone(),
+        settings.node.clone(),
     );
     if settings.rooms_open_with_hearings {
         media.open_rooms_as_hearings_open();

@@ -12,13 +12,13 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use hearing_core::app::App;
 use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::{EventPayload, HearingId, HearingState};
 use hearing_core::domain::{ParticipantId, Role};
 use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
-use hearing_core::store::MediaFile;
+use hearing_core::store::{LeaseOutcome, MediaFile};
 use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
 use opencourt_proto::v1 as pb;
 use pb::media_service_server::{MediaService, MediaServiceServer};
@@ -40,6 +40,29 @@ pub struct Media {
     /// Where the Whisper models are, for live captions (none: no live captions).
     models: Option<PathBuf>,
     engines: transcriber::worker::Engines,
+    node: Node,
+}
+
+/// This node, as the media leases name it.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Unique among the nodes sharing a database.
+    pub name: String,
+    /// Where clients reach this node (told to clients sent here by another node).
+    pub address: String,
+    /// How long a lease lasts without renewal: a dead node's hearings are taken over after it.
+    pub lease: std::time::Duration,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        Node {
+            name: format!("{}:{}", host.trim(), std::process::id()),
+            address: String::new(),
+            lease: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 /// MediaError → gRPC status: the one mapping. GStreamer detail is logged, never sent.
@@ -72,6 +95,7 @@ impl Media {
         media_dir: PathBuf,
         language: String,
         models: Option<PathBuf>,
+        node: Node,
     ) -> Self {
         Media {
             app,
@@ -81,7 +105,33 @@ impl Media {
             language,
             models,
             engines: Default::default(),
+            node,
         }
+    }
+
+    /// Renews this node's lease on the hearing while its room runs here.
+    fn renew_lease(&self, id: HearingId) {
+        let (app, rooms, node) = (self.app.clone(), self.rooms.clone(), self.node.clone());
+        let lease = chrono::Duration::from_std(node.lease).unwrap_or(chrono::Duration::seconds(10));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(node.lease / 3).await;
+                if !rooms.is_open(id.0) {
+                    break;
+                }
+                match app
+                    .store
+                    .acquire_media_lease(id, &node.name, &node.address, lease)
+                    .await
+                {
+                    Ok(LeaseOutcome::Held { .. }) => {}
+                    Ok(LeaseOutcome::Elsewhere(l)) => {
+                        tracing::error!(hearing = %id, holder = %l.node, "lost the hearing's media lease to another node")
+                    }
+                    Err(e) => tracing::warn!(hearing = %id, error = %e, "renewing the media lease"),
+                }
+            }
+        });
     }
 
     /// The model live captions use for this node's language, when it is installed.
@@ -122,15 +172,45 @@ impl Media {
         }
     }
 
-    /// Opens the hearing's room on this node unless it is open, and starts its pump. The room
-    /// starts off the record and then takes the hearing's state as the database has it, which
-    /// is read after the supervisor subscribed: a record switch in between is not missed.
+    /// Opens the hearing's room on this node unless it is open: takes the hearing's media lease
+    /// (or says which node has it), reads the hearing's state, starts the room in that state,
+    /// then follows the log from that point (so no switch is missed or applied before the room
+    /// exists), and starts its pump, captions and lease renewal.
     async fn open_room(
         &self,
         id: HearingId,
         opened: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), Status> {
-        self.supervise(id);
+        let node = &self.node;
+        let lease = chrono::Duration::from_std(node.lease).unwrap_or(chrono::Duration::seconds(10));
+        match self
+            .app
+            .store
+            .acquire_media_lease(id, &node.name, &node.address, lease)
+            .await
+            .map_err(hearing_core::grpc::to_status)?
+        {
+            LeaseOutcome::Elsewhere(l) => {
+                return Err(Status::failed_precondition(format!(
+                    "hearing {id}'s media runs on node {} ({}): connect to that node",
+                    l.node, l.address
+                )))
+            }
+            LeaseOutcome::Held { from: Some(f) } => {
+                tracing::warn!(hearing = %id, from = %f.node, "taking over the hearing's media from a node whose lease ran out")
+            }
+            LeaseOutcome::Held { from: None } => {}
+        }
+        if self.rooms.is_open(id.0) {
+            return Ok(());
+        }
+        let (h, last_seq, _) = self
+            .app
+            .store
+            .hearing(id)
+            .await
+            .map_err(hearing_core::grpc::to_status)?
+            .ok_or_else(|| Status::not_found(format!("hearing {id} not found")))?;
         let rooms = self.rooms.clone();
         let model = self.caption_model();
         // about a minute of 20 ms buffers per participant before captions drop audio
@@ -141,24 +221,19 @@ impl Media {
             }
             None => (None, None),
         };
-        let events = blocking(move || rooms.open(id.0, opened, false, heard))
+        let on_record = h.state == HearingState::OnRecord;
+        let events = blocking(move || rooms.open(id.0, opened, on_record, heard))
             .await?
             .map_err(to_status)?;
-        let on_record = events.is_some()
-            && matches!(
-                self.app.store.hearing(id).await,
-                Ok(Some((h, _, _))) if h.state == HearingState::OnRecord
-            );
-        if on_record {
-            let rooms = self.rooms.clone();
-            blocking(move || rooms.set_record(id.0, true, "on the record")).await?;
-        }
+        self.supervise(id, last_seq);
         if let Some(events) = events {
             if let (Some((path, language)), Some(rx)) = (model, heard_rx) {
                 self.start_captions(id, path, language, rx);
             }
+            self.renew_lease(id);
             let pump = Pump {
                 app: self.app.clone(),
+                node: self.node.name.clone(),
                 hearing: id,
                 dir: self.media_dir.join(id.0.to_string()),
                 language: self.language.clone(),
@@ -216,21 +291,25 @@ impl Media {
 
     /// Follows hearing `id`'s events (once per hearing): whoever leaves or is removed loses
     /// their connection; when the hearing ends, every connection ends.
-    fn supervise(&self, id: HearingId) {
+    fn supervise(&self, id: HearingId, after_seq: u64) {
         if !self.supervised.lock().expect("supervised").insert(id) {
             return;
         }
-        let mut rx = self.app.hub.subscribe(id);
+        // from the log, so commands taken by any node reach the room (other nodes' within the poll)
+        let events = self
+            .app
+            .follow(id, after_seq, None, std::time::Duration::from_millis(300));
         let (rooms, supervised) = (self.rooms.clone(), self.supervised.clone());
         tokio::spawn(async move {
-            loop {
-                let e = match rx.recv().await {
+            tokio::pin!(events);
+            while let Some(e) = events.next().await {
+                let e = match e {
                     Ok(e) => e,
-                    Err(RecvError::Lagged(n)) => {
-                        tracing::warn!(hearing = %id, missed = n, "media supervisor lagged");
+                    Err(err) => {
+                        tracing::error!(hearing = %id, error = %err, "media supervisor: reading the log");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         continue;
                     }
-                    Err(RecvError::Closed) => break,
                 };
                 let rooms = rooms.clone();
                 let end = match e.payload() {
@@ -343,7 +422,6 @@ impl MediaService for Media {
         let id = hearing_id(&r.hearing_id)?;
         let offer = Offer::parse(&r.sdp).map_err(to_status)?;
         let peer = self.app.media_peer(&caller, id).await?;
-        self.supervise(id);
         self.open_room(id, peer.opened_at).await?;
         let rooms = self.rooms.clone();
         let info = PeerInfo {
@@ -396,7 +474,7 @@ impl MediaService for Media {
         let caller = caller(&self.app, &req).await?;
         let id = hearing_id(&req.get_ref().hearing_id)?;
         let peer = self.app.media_peer(&caller, id).await?;
-        self.supervise(id);
+        self.open_room(id, peer.opened_at).await?;
         let (replay, mut rx) = self.rooms.watch(id.0, &peer.key);
         let stream = async_stream::stream! {
             let mut last = 0;
@@ -437,6 +515,8 @@ fn room_role(r: Role) -> recorder::Role {
 
 /// Carries one room's events into the hearing's record.
 struct Pump {
+    /// This node's name: its media lease is released when the room has stopped.
+    node: String,
     app: App,
     hearing: HearingId,
     /// The room's output directory (the hearing's media directory).
@@ -503,6 +583,12 @@ impl Pump {
                 Event::Stopped { .. } => break,
                 _ => {}
             }
+        }
+        if let Err(e) = self
+            .rt
+            .block_on(self.app.store.release_media_lease(self.hearing, &self.node))
+        {
+            tracing::warn!(hearing = %self.hearing, error = %e, "releasing the media lease");
         }
         if tracks.is_empty() {
             return;

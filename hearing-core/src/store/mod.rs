@@ -2,9 +2,11 @@
 //! in this module; statements use `$N` placeholders, which both backends accept. The only
 //! dialect difference is row locking (`FOR UPDATE` on PostgreSQL; SQLite serialises writers).
 mod jobs;
+mod leases;
 mod rows;
 
 pub use jobs::{transcript_sha256, Job, SearchHit};
+pub use leases::{LeaseOutcome, MediaLease};
 
 use std::str::FromStr;
 use std::sync::Arc;
