@@ -398,6 +398,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(database_url: &str, data: &std::path::Path) -> ServerProcess {
+        Self::start_with(database_url, data, &[])
+    }
+
+    /// `opencourt serve` with `extra` arguments (e.g. `--node-name`).
+    pub fn start_with(database_url: &str, data: &std::path::Path, extra: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(opencourt_bin())
             .args([
@@ -409,6 +414,7 @@ impl ServerProcess {
             ])
             .arg("--data")
             .arg(data)
+            .args(extra)
             .env("OPENCOURT_ICE_LOCAL_ADDRESS", "127.0.0.1")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())

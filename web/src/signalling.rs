@@ -540,10 +540,7 @@ impl Pump {
                         FileKind::Mix => (MediaKind::Segment, None),
                         FileKind::Track { participant } => {
                             tracks.push(TrackSpec {
-                                label: labels
-                                    .get(participant)
-                                    .cloned()
-                                    .unwrap_or_else(|| participant.clone()),
+                                label: participant.clone(),
                                 path: self.dir.join(&f.file),
                                 offset_ms: f.start_ms,
                             });
@@ -592,6 +589,23 @@ impl Pump {
         }
         if tracks.is_empty() {
             return;
+        }
+        // Speakers by name and role: as the room knew them, or (for tracks another node wrote
+        // before this one took the hearing over) as the hearing lists them.
+        let listed = self
+            .rt
+            .block_on(self.app.store.hearing(self.hearing))
+            .ok()
+            .flatten();
+        for t in &mut tracks {
+            let id = t.label.clone();
+            t.label = labels.get(&id).cloned().unwrap_or_else(|| {
+                listed
+                    .as_ref()
+                    .and_then(|(h, _, _)| h.participants.iter().find(|p| p.id.to_string() == id))
+                    .map(|p| recorder::speaker_label(p.display_name.as_str(), room_role(p.role)))
+                    .unwrap_or(id)
+            });
         }
         let spec = JobSpec {
             tracks,

@@ -73,12 +73,11 @@ impl Store {
 
     /// The lease on `hearing`'s media, if any (expired or not).
     pub async fn media_lease(&self, hearing: HearingId) -> Result<Option<MediaLease>> {
-        let row = sqlx::query(
-            "SELECT node, address, expires_at FROM media_leases WHERE hearing_id = $1",
-        )
-        .bind(hearing.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT node, address, expires_at FROM media_leases WHERE hearing_id = $1")
+                .bind(hearing.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| MediaLease {
             node: r.get("node"),
             address: r.get("address"),

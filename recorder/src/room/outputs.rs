@@ -118,8 +118,12 @@ impl Outputs {
         let d = out.seg.route(switches, stream, t, key);
         out.close(ctx, d.close);
         if let Some(start) = d.open {
-            let path = ctx.dir.join(out.file_name(start));
+            // a track's zero is its first buffer (this one), and its name says so, which is
+            // what crash recovery reads its start from
             let is_track = matches!(out.kind, FileKind::Track { .. });
+            let path = ctx
+                .dir
+                .join(out.file_name(if is_track { t.max(start) } else { start }));
             match FileWriter::open(&path, start, &out.kinds, is_track) {
                 Ok(w) => {
                     tracing::info!(file = %path.display(), "opened");

@@ -1,0 +1,296 @@
+//! At scale: two media nodes (`opencourt serve --no-worker`) and one `opencourt worker` share one
+//! PostgreSQL and one media directory. The hearing's room runs on the node that opened it (its
+//! lease); a participant who asks the other node is told where the media runs. When that node is
+//! killed (-9), the other takes the hearing over once the lease runs out: the recording goes on
+//! in the same directory on the same hearing clock, the gap is in the log, commands taken by
+//! either node reach the room, and after adjournment the worker's transcript is on the record
+//! and `opencourt verify` passes.
+use std::path::Path;
+use std::time::Duration;
+
+use hearing_core::domain::{EventPayload, HearingId};
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use pb::hearing_service_client::HearingServiceClient;
+
+const PASSWORD: &str = "pw-judge-nodes-0123456789";
+
+fn speak(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    opencourt::loadtest::speech_script(dir, name, 6, &[Some(text)]).expect("espeak-ng and sox")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
+    let mut t = TestApp::start(Db::Postgres).await;
+    let s = t.scene("nodes", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let dir = t.dir.path().to_path_buf();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::symlink(
+        transcriber::model::models_dir(&tiny_en_data_dir()),
+        data.join("models"),
+    )
+    .unwrap();
+    let code = t
+        .hearings()
+        .await
+        .invite_participant(authed(
+            &s.clerk,
+            pb::InviteParticipantRequest {
+                hearing_id: hid.clone(),
+                display_name: "Counsel Chen".into(),
+                role: pb::Role::Counsel as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .code;
+    t.stop_server().await;
+    let node = |name: &str| {
+        ServerProcess::start_with(
+            &t.database_url,
+            &data,
+            &[
+                "--node-name",
+                name,
+                "--media-lease-secs",
+                "3",
+                "--no-worker",
+            ],
+        )
+    };
+    let (a, b) = (node("node-a"), node("node-b"));
+    let mut worker = tokio::process::Command::new(opencourt_bin())
+        .args(["worker", "--database-url", &t.database_url])
+        .arg("--data")
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("opencourt worker");
+
+    // Node A opens the hearing: its room, its lease.
+    let mut on_a = HearingServiceClient::new(a.channel().await);
+    let mut on_b = HearingServiceClient::new(b.channel().await);
+    let hearing_req = || pb::OpenHearingRequest {
+        hearing_id: hid.clone(),
+    };
+    on_a.open_hearing(authed(&s.judge, hearing_req()))
+        .await
+        .unwrap();
+    on_a.go_on_record(authed(
+        &s.judge,
+        pb::GoOnRecordRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let judge_login = [
+        "--user",
+        "judge-nodes",
+        "--password-env",
+        "OC_TEST_JUDGE_PASSWORD",
+        "--hearing",
+        &hid,
+    ];
+    let judge_wav = speak(
+        &dir,
+        "judge",
+        "The court is now in session on the first node.",
+    );
+    let counsel_wav = speak(
+        &dir,
+        "counsel",
+        "Counsel for the claimant is ready to proceed.",
+    );
+    let resumed_wav = speak(
+        &dir,
+        "judge2",
+        "We continue on the second node after the failure.",
+    );
+
+    // Asking node B for the media: told where it runs.
+    let wrong = tokio::process::Command::new(opencourt_bin())
+        .args(["bot", "--server", &format!("http://{}", b.addr)])
+        .args(["--ice-local-address", "127.0.0.1"])
+        .args(judge_login)
+        .arg("--audio")
+        .arg(&judge_wav)
+        .env("OC_TEST_JUDGE_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "error")
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), wrong)
+        .await
+        .unwrap()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && said.contains("node-a"), "{said}");
+
+    // On node A: the judge and counsel (admitted through node B's API) speak.
+    let mut judge = BotProcess::start("judge@a", a.addr, &judge_login, &judge_wav, PASSWORD);
+    judge.until("audio sent ").await;
+    let mut counsel = BotProcess::start(
+        "counsel@a",
+        a.addr,
+        &["--invite", &code, "--hearing", &hid],
+        &counsel_wav,
+        PASSWORD,
+    );
+    let line = counsel.until("joined as ").await;
+    let opened = on_b
+        .get_hearing(authed(
+            &s.judge,
+            pb::GetHearingRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .opened_at
+        .unwrap();
+    let opened = chrono::DateTime::from_timestamp(opened.seconds, opened.nanos as u32).unwrap();
+    let counsel_id = line["joined as ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    on_b.admit_participant(authed(
+        &s.judge,
+        pb::AdmitParticipantRequest {
+            hearing_id: hid.clone(),
+            participant_id: counsel_id.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let counsel_at = (counsel.connected().await - opened).num_milliseconds();
+    counsel.until("audio sent ").await;
+
+    // Node A dies. After its lease (3 s) node B takes the hearing over.
+    a.kill9();
+    drop((judge, counsel));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut judge = BotProcess::start("judge@b", b.addr, &judge_login, &resumed_wav, PASSWORD);
+    judge.until("audio sent ").await;
+    let mut watch = on_b
+        .watch_hearing(authed(
+            &s.judge,
+            pb::WatchHearingRequest {
+                hearing_id: hid.clone(),
+                after_seq: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    on_b.adjourn_hearing(authed(
+        &s.judge,
+        pb::AdjournHearingRequest {
+            hearing_id: hid.clone(),
+            reason: "done".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    judge.until("done: the hearing ended").await;
+    let stored = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(e) = watch.message().await.unwrap() {
+            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "no transcript from the worker");
+    drop(watch);
+
+    let id = HearingId::parse("id", &hid).unwrap();
+    let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+    let gap = events.iter().find_map(|e| match e.payload() {
+        Some(EventPayload::RecordingGap {
+            from_ms,
+            to_ms,
+            reason,
+        }) => Some((from_ms, to_ms, reason)),
+        _ => None,
+    });
+    let (from_ms, to_ms, reason) = gap.expect("the takeover's gap in the log");
+    assert!(reason.contains("restarted"), "{reason}");
+    assert!(to_ms > from_ms, "{from_ms}-{to_ms}");
+    // segments from both nodes, on one clock: some end before the gap, some start after it
+    let segments: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e.payload() {
+            Some(EventPayload::MediaClosed {
+                kind: hearing_core::domain::events::MediaKind::Segment,
+                start_ms,
+                end_ms,
+                ..
+            }) => Some((start_ms, end_ms)),
+            _ => None,
+        })
+        .collect();
+    assert!(segments.iter().any(|s| s.1 <= to_ms), "{segments:?}");
+    assert!(segments.iter().any(|s| s.0 >= to_ms), "{segments:?}");
+
+    let transcript = t
+        .app
+        .store
+        .transcript(id)
+        .await
+        .unwrap()
+        .expect("transcript");
+    let text = |who: &str| -> String {
+        transcript
+            .segments
+            .iter()
+            .filter(|s| s.speaker.starts_with(who))
+            .map(|s| s.text.to_lowercase())
+            .collect()
+    };
+    let (judge_said, counsel_said) = (text("Judge Wang"), text("Counsel Chen"));
+    for w in ["session", "first"] {
+        assert!(judge_said.contains(w), "{w:?} not in {judge_said:?}");
+    }
+    for w in ["second", "failure"] {
+        assert!(judge_said.contains(w), "{w:?} not in {judge_said:?}");
+    }
+    assert!(counsel_said.contains("claimant"), "{counsel_said:?}");
+    // the track node A left open when it died was recovered with its place on the clock
+    let counsel_from = transcript
+        .segments
+        .iter()
+        .find(|s| s.speaker.starts_with("Counsel Chen"))
+        .map(|s| s.start_ms as i64)
+        .unwrap();
+    assert!(
+        (counsel_from - counsel_at).abs() <= 1_000,
+        "counsel spoke at {counsel_at} ms; the transcript says {counsel_from} ms"
+    );
+
+    let out = std::process::Command::new(opencourt_bin())
+        .args([
+            "verify",
+            "--hearing",
+            &hid,
+            "--database-url",
+            &t.database_url,
+        ])
+        .arg("--data")
+        .arg(&data)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = worker.kill().await;
+}
