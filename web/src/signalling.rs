@@ -530,6 +530,7 @@ impl Pump {
         use recorder::Event;
         let mut labels: HashMap<String, String> = HashMap::new();
         let mut tracks = Vec::new();
+        let mut off_reason = None;
         for ev in events {
             match ev {
                 Event::ParticipantAdded { id, name, role, .. } => {
@@ -561,6 +562,20 @@ impl Pump {
                         end_ms: f.end_ms,
                     };
                     self.record(&[file], &[]);
+                }
+                Event::WentOffRecord { reason, .. } => off_reason = Some(reason),
+                // the recording's gap while off the record, with its reason (not the wait before
+                // the record first opened)
+                Event::WentOnRecord {
+                    gap: Some((from, to)),
+                    ..
+                } => {
+                    if let Some(reason) = off_reason.take() {
+                        self.record(
+                            &[],
+                            &[(from.as_millis() as u64, to.as_millis() as u64, reason)],
+                        );
+                    }
                 }
                 Event::Restarted { gap_from, at } => self.record(
                     &[],
