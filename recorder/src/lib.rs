@@ -18,5 +18,5 @@ mod writer;
 
 pub use error::{Error, Result};
 pub use manifest::{verify, Manifest, VerifyReport};
-pub use room::{LiveIn, Room, RoomConfig, Source};
+pub use room::{LiveIn, LiveOut, Room, RoomConfig, Source};
 pub use state::{Event, ParticipantId, Role};

@@ -60,6 +60,10 @@ pub struct BotArgs {
     /// …and the bot reconnects after this many seconds, keeping its identity and role.
     #[arg(long, default_value_t = 5, requires = "drop_after")]
     pub drop_for: u64,
+    /// Save what the server sends (Ogg Opus audio, WebM VP8 video, untranscoded) into this
+    /// directory, one numbered pair of files per connection.
+    #[arg(long)]
+    pub save_received: Option<PathBuf>,
 }
 
 fn authed<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
@@ -174,7 +178,17 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         local_addresses: a.ice_local_addresses.clone(),
         ..Default::default()
     };
-    let mut conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+    let mut conn = Some(
+        connect(
+            &mut media,
+            &token,
+            &hearing,
+            &a.audio,
+            &ice,
+            a.save_received.as_deref(),
+        )
+        .await?,
+    );
     let mut drop_at: Option<tokio::time::Instant> = None;
     let mut rejoin_at: Option<tokio::time::Instant> = None;
     let mut dropped_once = false;
@@ -214,7 +228,7 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
             },
             _ = sleep_until(rejoin_at), if rejoin_at.is_some() => {
                 rejoin_at = None;
-                conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice).await?);
+                conn = Some(connect(&mut media, &token, &hearing, &a.audio, &ice, a.save_received.as_deref()).await?);
                 media_open = true;
                 println!("reconnected");
             },
@@ -283,11 +297,12 @@ async fn connect(
     hearing: &str,
     audio: &std::path::Path,
     ice: &IceConfig,
+    save: Option<&std::path::Path>,
 ) -> anyhow::Result<Conn> {
     let (tx, events) = mpsc::unbounded_channel();
-    let (audio, ice) = (audio.to_path_buf(), ice.clone());
+    let (audio, ice, save) = (audio.to_path_buf(), ice.clone(), save.map(PathBuf::from));
     let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
-        let bot = Bot::start(&audio, &ice, tx)?;
+        let bot = Bot::start(&audio, &ice, save.as_deref(), tx)?;
         let offer = bot.offer()?;
         Ok((bot, offer))
     })

@@ -11,7 +11,8 @@ use gstreamer_app as gst_app;
 use super::RoomConfig;
 use crate::error::{Error, Result};
 
-/// The fixed part of the room: the two mixers, the one video and one audio encode.
+/// The fixed part of the room: the two mixers, the recording's video and audio encodes, and
+/// what is sent back to every live participant (the view, and the waiting card).
 pub(crate) struct Core {
     pub pipeline: gst::Pipeline,
     pub compositor: gst::Element,
@@ -19,14 +20,27 @@ pub(crate) struct Core {
     pub utc_overlay: gst::Element,
     pub video_sink: gst_app::AppSink,
     pub audio_sink: gst_app::AppSink,
+    /// The courtroom view (VP8) sent to admitted participants, and the `valve` that stops its
+    /// encode while nobody is shown it.
+    pub view_sink: gst_app::AppSink,
+    pub view_gate: gst::Element,
+    /// The waiting card (VP8, 1 fps, every frame a keyframe) sent to the waiting room.
+    pub card_sink: gst_app::AppSink,
+    pub card_gate: gst::Element,
 }
 
-fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
+/// What participants are sent of the view: small enough for a phone on a poor network, at no
+/// more than 15 fps; scaled and encoded once for everyone.
+const VIEW_W: i32 = 640;
+const VIEW_H: i32 = 360;
+const VIEW_FPS: i32 = 15;
+
+pub(crate) fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
     bin.by_name(name)
         .ok_or_else(|| Error::Gst(format!("no element {name}")))
 }
 
-fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
+pub(crate) fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
     by_name(bin, name)?
         .downcast::<gst_app::AppSink>()
         .map_err(|_| Error::Gst(format!("{name} is not an appsink")))
@@ -49,7 +63,21 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
            ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
            ! textoverlay name=utc valignment=top halignment=left font-desc=\"Sans 14\" \
              shaded-background=true text=\" \" \
-           ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
+           ! tee name=vt \
+         vt. ! queue name=qview leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
+           ! valve name=viewgate drop=true drop-mode=forward-sticky-events ! videoscale ! videorate drop-only=true \
+           ! video/x-raw,width={VIEW_W},height={VIEW_H},framerate={view_fps}/1 \
+           ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist={view_gop} end-usage=cbr \
+             target-bitrate=600000 threads=1 \
+           ! appsink name=viewsink sync=false async=false max-buffers=0 \
+         videotestsrc is-live=true pattern=black \
+           ! video/x-raw,format=I420,width=320,height=180,framerate=1/1 \
+           ! valve name=cardgate drop=true drop-mode=forward-sticky-events \
+           ! textoverlay text=\"Waiting to be admitted\" valignment=center halignment=center \
+             font-desc=\"Sans 14\" \
+           ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=1 target-bitrate=100000 threads=1 \
+           ! appsink name=cardsink sync=false async=false max-buffers=0 \
+         vt. ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
            ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=vsink sync=false async=false max-buffers=0 \
          videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate={fps}/1 ! comp. \
@@ -61,6 +89,10 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
         preset = cfg.x264_preset,
         gop = fps * 4,
         kbps = cfg.video_kbps,
+        view_fps = fps.min(VIEW_FPS),
+        // a keyframe every two seconds: a lost packet costs at most that (and new receivers
+        // ask for one at once)
+        view_gop = fps.min(VIEW_FPS) * 2,
     );
     let bin = gst::parse::launch(&desc)?
         .downcast::<gst::Pipeline>()
@@ -76,6 +108,10 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
         utc_overlay: by_name(bin.upcast_ref(), "utc")?,
         video_sink: appsink(bin.upcast_ref(), "vsink")?,
         audio_sink: appsink(bin.upcast_ref(), "asink")?,
+        view_sink: appsink(bin.upcast_ref(), "viewsink")?,
+        view_gate: by_name(bin.upcast_ref(), "viewgate")?,
+        card_sink: appsink(bin.upcast_ref(), "cardsink")?,
+        card_gate: by_name(bin.upcast_ref(), "cardgate")?,
         pipeline: bin,
     })
 }
@@ -167,7 +203,7 @@ impl LiveIn {
     }
 }
 
-fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
+pub(crate) fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
     let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps_owned()) else {
         return;
     };
@@ -218,9 +254,9 @@ pub(crate) fn participant(
     // muted, stood down or stalled, it records silence on the clock.
     let desc = format!(
         "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
-           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
-         t. ! queue name=qmix {QUEUE} \
-         t. ! queue name=qtrack {QUEUE} ! tmix. \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=mixtee \
+         mixtee. ! queue name=qmix {QUEUE} \
+         mixtee. ! queue name=qtrack {QUEUE} ! tmix. \
          audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
          audiomixer name=tmix latency=40000000 output-buffer-duration=20000000 \
@@ -267,7 +303,8 @@ pub(crate) fn live_participant(
         "appsrc name=asrc {src} ! tee name=at \
          at. ! queue name=qtrack {QUEUE} ! appsink name=tsink sync=false async=false max-buffers=0 \
          at. ! queue {QUEUE} ! opusdec plc=true ! audioconvert ! audioresample \
-           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! queue name=qmix {QUEUE} \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=mixtee \
+           ! queue name=qmix {QUEUE} \
          {video_desc} ! {tail}",
         tail = tile_tail(label),
     );
