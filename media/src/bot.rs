@@ -22,6 +22,18 @@ use crate::peer::{self, IceConfig};
 
 /// The Opus payload type the bot offers (what Chromium uses).
 const OPUS_PT: u8 = 111;
+/// The VP8 payload type the bot offers (what Chromium uses).
+const VP8_PT: u8 = 96;
+
+/// What a bot does besides sending its audio file.
+#[derive(Clone, Debug, Default)]
+pub struct BotOptions {
+    /// Save what the server sends into this directory (`received-<n>-audio.ogg`,
+    /// `received-<n>-video.webm`, a new `n` per bot).
+    pub save_received: Option<PathBuf>,
+    /// Also send a camera: a small test pattern as VP8, as a browser's camera would.
+    pub video: bool,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BotEvent {
@@ -70,12 +82,10 @@ struct Heard {
 
 impl Bot {
     /// Builds the pipeline for `audio` and starts it; the file waits for the connection.
-    /// With `save_received`, what the server sends is also written into that directory
-    /// (`received-<n>-audio.ogg`, `received-<n>-video.webm`, a new `n` per bot).
     pub fn start(
         audio: &Path,
         ice: &IceConfig,
-        save_received: Option<&Path>,
+        opts: &BotOptions,
         events: UnboundedSender<BotEvent>,
     ) -> Result<Bot> {
         peer::init()?;
@@ -114,6 +124,25 @@ impl Bot {
         let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
         t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
         t.set_property("codec-preferences", peer::opus_caps(OPUS_PT));
+        if opts.video {
+            let cam = peer::add_bin(
+                &pipeline,
+                &format!(
+                    "videotestsrc is-live=true pattern=ball \
+                       ! video/x-raw,width=320,height=180,framerate=15/1 \
+                     ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! rtpvp8pay pt={VP8_PT}"
+                ),
+            )?;
+            let sink = webrtc
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
+            cam.static_pad("src")
+                .ok_or_else(|| MediaError::gst("camera bin has no src"))?
+                .link(&sink)?;
+            let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
+            t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+            t.set_property("codec-preferences", peer::vp8_caps(VP8_PT));
+        }
 
         // Hold the file back until the connection is up, then shift it to "now" so it plays
         // from its start in real time (clocksync paces it).
@@ -205,7 +234,7 @@ impl Bot {
         // What the server sends back is measured, and saved when asked.
         let heard = Arc::new(Heard::default());
         let saving = Arc::new(Mutex::new(Vec::new()));
-        let save = match save_received {
+        let save = match &opts.save_received {
             Some(dir) => Some(save_prefix(dir)?),
             None => None,
         };

@@ -60,7 +60,7 @@ impl Endpoint {
                         "appsrc name=out {SEND_SRC} ! rtpvp8pay pt={} ! queue",
                         s.payload
                     ),
-                    vp8_caps(s.payload),
+                    peer::vp8_caps(s.payload),
                 ),
                 // one stream of each kind is sent; further offered video is only received
                 Kind::Video => {
@@ -68,7 +68,7 @@ impl Endpoint {
                         "add-transceiver",
                         &[
                             &WebRTCRTPTransceiverDirection::Recvonly,
-                            &vp8_caps(s.payload),
+                            &peer::vp8_caps(s.payload),
                         ],
                     );
                     continue;
@@ -177,15 +177,6 @@ impl Drop for Endpoint {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
-}
-
-fn vp8_caps(payload: u8) -> gst::Caps {
-    gst::Caps::builder("application/x-rtp")
-        .field("media", "video")
-        .field("encoding-name", "VP8")
-        .field("clock-rate", 90000i32)
-        .field("payload", payload as i32)
-        .build()
 }
 
 /// Hands a received stream to the room as it arrives: Opus packets (parsed, so they carry their

@@ -3,7 +3,7 @@
 //! (The whole path through gRPC is tested in `tests/`.)
 use std::time::Duration;
 
-use opencourt_media::{Bot, BotEvent, IceConfig, Offer, PeerInfo, Rooms, SignalKind};
+use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig, Offer, PeerInfo, Rooms, SignalKind};
 
 /// Sends a sentence from a bot to an endpoint (admitted or in the waiting room) and returns the
 /// track files the room closed once the hearing's room has stopped.
@@ -31,7 +31,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
         muted: false,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let bot = Bot::start(&wav, &IceConfig::loopback(), None, tx).unwrap();
+    let bot = Bot::start(&wav, &IceConfig::loopback(), &BotOptions::default(), tx).unwrap();
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {
@@ -144,7 +144,7 @@ async fn join(
     peer: &'static str,
     admitted: bool,
     wav: &std::path::Path,
-    save: Option<&std::path::Path>,
+    opts: BotOptions,
 ) -> (
     std::sync::Arc<Bot>,
     tokio::sync::mpsc::UnboundedReceiver<BotEvent>,
@@ -156,7 +156,7 @@ async fn join(
         muted: false,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let bot = std::sync::Arc::new(Bot::start(wav, &IceConfig::loopback(), save, tx).unwrap());
+    let bot = std::sync::Arc::new(Bot::start(wav, &IceConfig::loopback(), &opts, tx).unwrap());
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {
@@ -216,7 +216,8 @@ async fn until(events: &mut tokio::sync::mpsc::UnboundedReceiver<BotEvent>, want
 }
 
 /// What each participant hears is everyone else in the hearing: not themselves, nobody in the
-/// waiting room; and in the waiting room they hear nothing at all.
+/// waiting room; and in the waiting room they hear nothing at all. Those with a camera are sent
+/// video back (the view, or the waiting card).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_hears_the_others_not_themselves_and_the_waiting_room_hears_nothing() {
     opencourt_media::init().unwrap();
@@ -237,11 +238,19 @@ async fn each_hears_the_others_not_themselves_and_the_waiting_room_hears_nothing
     rooms.open(hearing, chrono::Utc::now(), true).unwrap();
     let saved = dir.path().join("received");
     // the listener and the one waiting are connected before the speaker starts
-    let (b, mut b_ev) = join(&rooms, hearing, "b", true, &quiet, Some(&saved)).await;
-    let (w, mut w_ev) = join(&rooms, hearing, "w", false, &speech, None).await;
+    let camera = BotOptions {
+        video: true,
+        ..Default::default()
+    };
+    let listener = BotOptions {
+        save_received: Some(saved.clone()),
+        video: true,
+    };
+    let (b, mut b_ev) = join(&rooms, hearing, "b", true, &quiet, listener).await;
+    let (w, mut w_ev) = join(&rooms, hearing, "w", false, &speech, camera).await;
     until(&mut b_ev, "connected").await;
     until(&mut w_ev, "connected").await;
-    let (a, mut a_ev) = join(&rooms, hearing, "a", true, &speech, None).await;
+    let (a, mut a_ev) = join(&rooms, hearing, "a", true, &speech, BotOptions::default()).await;
     let sent = until(&mut a_ev, "finished").await;
     assert!(sent > 2.0, "sent {sent} s");
     // what is still in flight arrives (the mixers' latency is 40 ms)
@@ -270,12 +279,19 @@ async fn each_hears_the_others_not_themselves_and_the_waiting_room_hears_nothing
         assert!(r.audio_seconds > sent / 2.0, "{who} receives: {r:?}");
         assert!(r.loud_seconds < 0.1, "{who} hears nothing: {r:?}");
     }
-    // the listener's copy is playable Ogg Opus
-    let file = saved.join("received-1-audio.ogg");
-    let out = std::process::Command::new("gst-discoverer-1.0")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("Opus"), "{text}");
+    // with a camera, video comes back: the view to the listener, the card to the waiting
+    assert!(rb.video_frames > 0 && rw.video_frames > 0, "{rb:?} {rw:?}");
+    assert_eq!(ra.video_frames, 0, "no camera, no video: {ra:?}");
+    // the listener's copies are playable
+    for (file, codec) in [
+        ("received-1-audio.ogg", "Opus"),
+        ("received-1-video.webm", "VP8"),
+    ] {
+        let out = std::process::Command::new("gst-discoverer-1.0")
+            .arg(saved.join(file))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains(codec), "{text}");
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use opencourt_media::{Bot, BotEvent, IceConfig};
+use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig};
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::hearing_service_client::HearingServiceClient;
@@ -302,7 +302,15 @@ async fn connect(
     let (tx, events) = mpsc::unbounded_channel();
     let (audio, ice, save) = (audio.to_path_buf(), ice.clone(), save.map(PathBuf::from));
     let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
-        let bot = Bot::start(&audio, &ice, save.as_deref(), tx)?;
+        let bot = Bot::start(
+            &audio,
+            &ice,
+            &BotOptions {
+                save_received: save,
+                video: false,
+            },
+            tx,
+        )?;
         let offer = bot.offer()?;
         Ok((bot, offer))
     })
