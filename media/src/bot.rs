@@ -55,9 +55,11 @@ pub struct Bot {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
     heard: Arc<Heard>,
-    /// Each saving branch's entry and when its file is finished.
-    saving: Arc<Mutex<Vec<(gst::Pad, Receiver<()>)>>>,
+    saving: Arc<Saving>,
 }
+
+/// Each saving branch's entry pad, and a receiver told when its file is finished.
+type Saving = Mutex<Vec<(gst::Pad, Receiver<()>)>>;
 
 /// What the bot has received from the server so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -317,7 +319,7 @@ fn receive(
     pad: &gst::Pad,
     heard: &Arc<Heard>,
     save: Option<&Path>,
-    saving: &Mutex<Vec<(gst::Pad, Receiver<()>)>>,
+    saving: &Saving,
 ) -> Result<()> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let media = caps

@@ -101,7 +101,7 @@ async fn a_bot_reaches_the_server_and_its_speech_is_recorded() {
     assert_eq!(tracks.len(), 1, "{tracks:?}");
     let track = &tracks[0];
     let out = std::process::Command::new("gst-discoverer-1.0")
-        .arg(&track)
+        .arg(track)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

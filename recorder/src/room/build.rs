@@ -324,11 +324,14 @@ pub(crate) fn live_participant(
     by_name(&bin, "qtrack")?
         .static_pad("sink")
         .ok_or_else(|| Error::Gst("track queue pad".into()))?
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             if gate.load(Ordering::Relaxed) {
                 gst::PadProbeReturn::Ok
             } else {
-                gst::PadProbeReturn::Drop
+                // taken and dropped here: `Drop` leaves GStreamer 1.22 unreffing a null buffer
+                // (gstreamer-rs 0.25 has already taken it), a critical every 20 ms
+                info.data = None;
+                gst::PadProbeReturn::Handled
             }
         });
     Ok((finish(bin, tile_fps, TrackGate::Drop(open))?, live))

@@ -140,7 +140,7 @@ mod tests {
             (None, false),
             "waiting: no keyframe"
         );
-        assert_eq!(f.set_out(&b, Some("B")).1, false);
+        assert!(!f.set_out(&b, Some("B")).1);
         assert_eq!(f.card(), vec![&"A", &"B"]);
         assert!(f.view(true).is_empty());
         assert!(
