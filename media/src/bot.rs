@@ -1,11 +1,15 @@
 //! A bot's media: a `webrtcbin` client that sends an audio file as its microphone
 //! (decodebin → audioconvert/resample → opusenc → rtpopuspay → webrtcbin), exactly what a
-//! browser sends, and optionally a VP8 video as its camera (sent as encoded, so that a load test
-//! of many bots measures the server, not the bots' encoders). The files start when the connection
-//! is up, in real time, and when they end the bot stays connected and silent. Blocking: call
-//! from a blocking thread.
-use std::path::Path;
+//! browser sends, and optionally a camera: a VP8 WebM sent as encoded (so that a load test of
+//! many bots measures the server, not the bots' encoders) or a small test pattern. The files start
+//! when the connection is up, in real time, and when they end the bot stays connected and silent.
+//! What the server sends back is measured ([`Bot::received`]) and, when asked, saved: Ogg Opus and
+//! WebM VP8 as received, untranscoded. Blocking: call from a blocking thread.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -19,7 +23,20 @@ use crate::peer::{self, IceConfig};
 
 /// The payload types the bot offers (what Chromium uses).
 const OPUS_PT: u8 = 111;
+/// The VP8 payload type the bot offers (what Chromium uses).
 const VP8_PT: u8 = 96;
+
+/// What a bot does besides sending its audio file.
+#[derive(Clone, Debug, Default)]
+pub struct BotOptions {
+    /// Save what the server sends into this directory (`received-<n>-audio.ogg`,
+    /// `received-<n>-video.webm`, a new `n` per bot).
+    pub save_received: Option<PathBuf>,
+    /// Also send a camera: a small test pattern as VP8, as a browser's camera would.
+    pub video: bool,
+    /// Send this VP8 WebM as the camera instead, as it is (no encoding in the bot).
+    pub camera_file: Option<PathBuf>,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BotEvent {
@@ -40,6 +57,32 @@ pub enum BotEvent {
 pub struct Bot {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
+    heard: Arc<Heard>,
+    saving: Arc<Saving>,
+}
+
+/// Each saving branch's entry pad, and a receiver told when its file is finished.
+type Saving = Mutex<Vec<(gst::Pad, Receiver<()>)>>;
+
+/// What the bot has received from the server so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Received {
+    /// Seconds of audio decoded.
+    pub audio_seconds: f64,
+    /// Of which louder than [`LOUD_DBFS`] (speech, not silence).
+    pub loud_seconds: f64,
+    /// Video frames received (VP8, not decoded).
+    pub video_frames: u64,
+}
+
+/// A 20 ms stretch of received audio is loud when its RMS is above this.
+pub const LOUD_DBFS: f64 = -45.0;
+
+#[derive(Default)]
+struct Heard {
+    audio_ns: AtomicU64,
+    loud_ns: AtomicU64,
+    video_frames: AtomicU64,
 }
 
 /// Adds the camera: `file` (VP8 in WebM/Matroska) demuxed, paced to the clock and payloaded
@@ -79,15 +122,7 @@ fn send_video(
         .link(&sink)?;
     let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
     t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-    t.set_property(
-        "codec-preferences",
-        gst::Caps::builder("application/x-rtp")
-            .field("media", "video")
-            .field("encoding-name", "VP8")
-            .field("clock-rate", 90000i32)
-            .field("payload", VP8_PT as i32)
-            .build(),
-    );
+    t.set_property("codec-preferences", peer::vp8_caps(VP8_PT));
     let hold = bin
         .by_name("hold")
         .and_then(|q| q.static_pad("src"))
@@ -108,12 +143,11 @@ fn send_video(
 }
 
 impl Bot {
-    /// Builds the pipeline for `audio` (and `video`: VP8 in WebM) and starts it; the files wait
-    /// for the connection.
+    /// Builds the pipeline for `audio` and starts it; the file waits for the connection.
     pub fn start(
         audio: &Path,
-        video: Option<&Path>,
         ice: &IceConfig,
+        opts: &BotOptions,
         events: UnboundedSender<BotEvent>,
     ) -> Result<Bot> {
         peer::init()?;
@@ -152,6 +186,25 @@ impl Bot {
         let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
         t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
         t.set_property("codec-preferences", peer::opus_caps(OPUS_PT));
+        if opts.video && opts.camera_file.is_none() {
+            let cam = peer::add_bin(
+                &pipeline,
+                &format!(
+                    "videotestsrc is-live=true pattern=ball \
+                       ! video/x-raw,width=320,height=180,framerate=15/1 \
+                     ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! rtpvp8pay pt={VP8_PT}"
+                ),
+            )?;
+            let sink = webrtc
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
+            cam.static_pad("src")
+                .ok_or_else(|| MediaError::gst("camera bin has no src"))?
+                .link(&sink)?;
+            let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
+            t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+            t.set_property("codec-preferences", peer::vp8_caps(VP8_PT));
+        }
 
         // Hold the file back until the connection is up, then shift it to "now" so it plays
         // from its start in real time (clocksync paces it).
@@ -204,7 +257,7 @@ impl Bot {
             },
         );
 
-        let video_gate = match video {
+        let video_gate = match &opts.camera_file {
             Some(v) => Some(send_video(&pipeline, &webrtc, v)?),
             None => None,
         };
@@ -251,22 +304,29 @@ impl Bot {
             }
             None
         });
-        // What the server sends back is not kept.
+        // What the server sends back is measured, and saved when asked.
+        let heard = Arc::new(Heard::default());
+        let saving = Arc::new(Mutex::new(Vec::new()));
+        let save = match &opts.save_received {
+            Some(dir) => Some(save_prefix(dir)?),
+            None => None,
+        };
         let pipe = pipeline.downgrade();
+        let (h, sv) = (heard.clone(), saving.clone());
         webrtc.connect_pad_added(move |_, pad| {
             let Some(p) = pipe.upgrade() else { return };
-            let Ok(sink) = peer::make("fakesink") else {
-                return;
-            };
-            sink.set_property("async", false);
-            if p.add(&sink).is_ok() {
-                let _ = sink.sync_state_with_parent();
-                let _ = pad.link(&sink.static_pad("sink").expect("sink"));
+            if let Err(e) = receive(&p, pad, &h, save.as_deref(), &sv) {
+                tracing::error!(error = %e, "could not take what the server sends");
             }
         });
 
         pipeline.set_state(gst::State::Playing)?;
-        Ok(Bot { pipeline, webrtc })
+        Ok(Bot {
+            pipeline,
+            webrtc,
+            heard,
+            saving,
+        })
     }
 
     /// The offer to send to the server.
@@ -284,7 +344,134 @@ impl Bot {
         }
     }
 
+    /// What the server has sent so far.
+    pub fn received(&self) -> Received {
+        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        Received {
+            audio_seconds: s(&self.heard.audio_ns),
+            loud_seconds: s(&self.heard.loud_ns),
+            video_frames: self.heard.video_frames.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops; the saved files are finished first (for at most two seconds).
     pub fn stop(self) {
+        let saving = std::mem::take(&mut *self.saving.lock().expect("saving"));
+        for (entry, _) in &saving {
+            entry.send_event(gst::event::Eos::new());
+        }
+        for (_, done) in saving {
+            let _ = done.recv_timeout(Duration::from_secs(2));
+        }
         let _ = self.pipeline.set_state(gst::State::Null);
     }
+}
+
+/// `dir/received-<n>-` for the first `n` not used yet.
+fn save_prefix(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let mut n = 1;
+    loop {
+        let prefix = dir.join(format!("received-{n}-"));
+        let used = ["audio.ogg", "video.webm"]
+            .iter()
+            .any(|f| Path::new(&format!("{}{f}", prefix.display())).exists());
+        if !used {
+            return Ok(prefix);
+        }
+        n += 1;
+    }
+}
+
+/// Takes one stream the server sends: audio is decoded and measured, video frames counted;
+/// with `save`, each is also written as received.
+fn receive(
+    pipeline: &gst::Pipeline,
+    pad: &gst::Pad,
+    heard: &Arc<Heard>,
+    save: Option<&Path>,
+    saving: &Saving,
+) -> Result<()> {
+    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let media = caps
+        .structure(0)
+        .and_then(|s| s.get::<String>("media").ok())
+        .unwrap_or_default();
+    let (depay, measure, file, mux) = match media.as_str() {
+        "audio" => (
+            "rtpopusdepay",
+            "opusdec ! audioconvert ! audio/x-raw,format=S16LE,rate=48000,channels=1",
+            "audio.ogg",
+            "opusparse ! oggmux",
+        ),
+        "video" => (
+            "rtpvp8depay",
+            "identity",
+            "video.webm",
+            "webmmux streamable=true",
+        ),
+        _ => ("identity", "identity", "", ""),
+    };
+    let keep = match save {
+        Some(prefix) if !file.is_empty() => format!(
+            "t. ! queue name=save ! {mux} ! filesink name=file location=\"{}{file}\"",
+            prefix.display()
+        ),
+        _ => String::new(),
+    };
+    let desc = format!(
+        "queue ! {depay} ! tee name=t t. ! queue ! {measure} \
+           ! fakesink name=measure sync=false async=false {keep}"
+    );
+    let bin = gst::parse::bin_from_description(&desc, true)?;
+    let probe = bin
+        .by_name("measure")
+        .and_then(|e| e.static_pad("sink"))
+        .ok_or_else(|| MediaError::gst("no measuring sink"))?;
+    let h = heard.clone();
+    let audio = media == "audio";
+    probe.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(b) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if !audio {
+            h.video_frames.fetch_add(1, Ordering::Relaxed);
+            return gst::PadProbeReturn::Ok;
+        }
+        let Ok(map) = b.map_readable() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let samples = map.as_slice().chunks_exact(2);
+        let n = samples.len() as u64;
+        let sum: f64 = samples
+            .map(|c| (f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0).powi(2))
+            .sum();
+        let ns = n * 1_000_000_000 / 48_000;
+        h.audio_ns.fetch_add(ns, Ordering::Relaxed);
+        let db = 10.0 * (sum / n.max(1) as f64).max(1e-12).log10();
+        if db > LOUD_DBFS {
+            h.loud_ns.fetch_add(ns, Ordering::Relaxed);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    if let (Some(entry), Some(sink)) = (
+        bin.by_name("save").and_then(|e| e.static_pad("sink")),
+        bin.by_name("file").and_then(|e| e.static_pad("sink")),
+    ) {
+        let (tx, rx) = sync_channel(1);
+        sink.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+            if matches!(info.event().map(|e| e.type_()), Some(gst::EventType::Eos)) {
+                let _ = tx.try_send(());
+            }
+            gst::PadProbeReturn::Ok
+        });
+        saving.lock().expect("saving").push((entry, rx));
+    }
+    pipeline.add(&bin)?;
+    bin.sync_state_with_parent()?;
+    let entry = bin
+        .static_pad("sink")
+        .ok_or_else(|| MediaError::gst("receiving bin has no sink"))?;
+    pad.link(&entry)?;
+    Ok(())
 }

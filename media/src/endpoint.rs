@@ -1,8 +1,9 @@
 //! The server's end of one participant's connection: a `webrtcbin` that receives their Opus audio
 //! (and VP8 video, if offered) and hands it, un-transcoded, to the hearing's room (the recorder),
-//! which mixes it and writes their track; it sends back a silent Opus stream so the audio
-//! transceiver is send-receive. One small pipeline per connection, so a participant reconnecting
-//! never touches the room's pipeline.
+//! which mixes it and writes their track. It sends back what the room makes for them (their
+//! [`recorder::LiveOut`]): their N-1 mix as Opus and, if they offered video, the courtroom view
+//! (or the waiting card) as VP8, payloaded here without transcoding. One small pipeline per
+//! connection, so a participant reconnecting never touches the room's pipeline.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -18,7 +19,13 @@ pub struct Endpoint {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
     closing: Arc<AtomicBool>,
+    out: recorder::LiveOut,
 }
+
+/// Where the room's encoded media enters this connection: stamped on arrival with this
+/// pipeline's clock; at most a second is held (a stuck connection drops the oldest).
+const SEND_SRC: &str = "format=time is-live=true do-timestamp=true block=false \
+                        max-time=1000000000 leaky-type=downstream";
 
 impl Endpoint {
     /// Builds the endpoint for `offer`, answers it and starts ICE. What it receives goes into
@@ -37,44 +44,59 @@ impl Endpoint {
         pipeline.add(&webrtc)?;
         log_bus(&pipeline, peer);
 
-        let mut audio_sent = false;
+        let mut audio_out = None;
+        let mut video_out = None;
         for s in &offer.streams {
-            match s.kind {
-                Kind::Audio if !audio_sent => {
-                    audio_sent = true;
-                    let src = peer::add_bin(
-                        &pipeline,
-                        &format!(
-                            "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels=1 \
-                             ! opusenc ! rtpopuspay pt={} ! queue",
-                            s.payload
-                        ),
-                    )?;
-                    let sink = webrtc
-                        .request_pad_simple("sink_%u")
-                        .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
-                    src.static_pad("src")
-                        .ok_or_else(|| MediaError::gst("send bin has no src"))?
-                        .link(&sink)?;
-                    let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
-                    t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-                    t.set_property("codec-preferences", peer::opus_caps(s.payload));
-                }
-                Kind::Audio => {}
+            let (send, caps) = match s.kind {
+                Kind::Audio if audio_out.is_none() => (
+                    format!(
+                        "appsrc name=out {SEND_SRC} ! rtpopuspay pt={} ! queue",
+                        s.payload
+                    ),
+                    peer::opus_caps(s.payload),
+                ),
+                Kind::Video if video_out.is_none() => (
+                    format!(
+                        "appsrc name=out {SEND_SRC} ! rtpvp8pay pt={} ! queue",
+                        s.payload
+                    ),
+                    peer::vp8_caps(s.payload),
+                ),
+                // one stream of each kind is sent; further offered video is only received
                 Kind::Video => {
-                    let caps = gst::Caps::builder("application/x-rtp")
-                        .field("media", "video")
-                        .field("encoding-name", "VP8")
-                        .field("clock-rate", 90000i32)
-                        .field("payload", s.payload as i32)
-                        .build();
                     webrtc.emit_by_name::<WebRTCRTPTransceiver>(
                         "add-transceiver",
-                        &[&WebRTCRTPTransceiverDirection::Recvonly, &caps],
+                        &[
+                            &WebRTCRTPTransceiverDirection::Recvonly,
+                            &peer::vp8_caps(s.payload),
+                        ],
                     );
+                    continue;
                 }
+                Kind::Audio => continue,
+            };
+            let bin = peer::add_bin(&pipeline, &send)?;
+            let sink = webrtc
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
+            bin.static_pad("src")
+                .ok_or_else(|| MediaError::gst("send bin has no src"))?
+                .link(&sink)?;
+            let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
+            t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+            t.set_property("codec-preferences", caps);
+            let src = bin
+                .by_name("out")
+                .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())
+                .ok_or_else(|| MediaError::gst("send bin has no appsrc"))?;
+            match s.kind {
+                Kind::Audio => audio_out = Some(src),
+                Kind::Video => video_out = Some(src),
             }
         }
+        let audio_out =
+            audio_out.ok_or_else(|| MediaError::InvalidSdp("it offers no Opus audio".into()))?;
+        let out = recorder::LiveOut::new(audio_out, video_out);
 
         webrtc.connect("on-ice-candidate", false, move |v| {
             let mline = v[1].get::<u32>().unwrap_or(0);
@@ -122,6 +144,7 @@ impl Endpoint {
             pipeline,
             webrtc,
             closing,
+            out,
         };
         match started {
             Ok(answer) => Ok((endpoint, answer)),
@@ -134,6 +157,11 @@ impl Endpoint {
 
     pub fn add_ice_candidate(&self, mline_index: u32, candidate: &str) {
         peer::add_ice_candidate(&self.webrtc, mline_index, candidate);
+    }
+
+    /// Where the room sends this participant's media while this connection is theirs.
+    pub fn live_out(&self) -> recorder::LiveOut {
+        self.out.clone()
     }
 
     /// Stops: nothing more reaches the room from this connection.

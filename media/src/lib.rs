@@ -9,7 +9,7 @@ pub mod rooms;
 pub mod sdp;
 pub mod signals;
 
-pub use bot::{Bot, BotEvent};
+pub use bot::{Bot, BotEvent, BotOptions, Received};
 pub use error::{MediaError, Result};
 pub use peer::{init, IceConfig};
 pub use rooms::{Answer, PeerInfo, Rooms};

@@ -136,6 +136,16 @@ pub fn opus_caps(payload: u8) -> gst::Caps {
         .build()
 }
 
+/// The RTP caps a VP8 transceiver prefers.
+pub fn vp8_caps(payload: u8) -> gst::Caps {
+    gst::Caps::builder("application/x-rtp")
+        .field("media", "video")
+        .field("encoding-name", "VP8")
+        .field("clock-rate", 90000i32)
+        .field("payload", payload as i32)
+        .build()
+}
+
 /// Adds `desc` (gst-launch syntax) to `pipeline` as one bin with ghost pads.
 pub fn add_bin(pipeline: &gst::Pipeline, desc: &str) -> Result<gst::Bin> {
     let bin = gst::parse::bin_from_description(desc, true)?;

@@ -231,9 +231,13 @@ impl Rooms {
                 );
             }
         })?;
+        let out = endpoint.live_out();
         let old = self.with_peer(&key, |p| {
             p.current.replace((session.clone(), Arc::new(endpoint)))
         });
+        if let Ok(id) = room_id(peer) {
+            h.with("send", |r| r.set_live_out(&id, Some(out)));
+        }
         if let Some((old_session, old)) = old {
             self.finish(&key, &old_session, old, "replaced by a new offer", false);
         }
@@ -363,6 +367,11 @@ impl Rooms {
     }
 
     fn finish(&self, key: &Key, session: &str, e: Arc<Endpoint>, reason: &str, last: bool) {
+        // the room stops sending to it first (unless a newer connection took its place)
+        let replaced = self.with_peer(key, |p| p.current.is_some());
+        if let (false, Some(h), Ok(id)) = (replaced, self.hearing(key.0), room_id(&key.1)) {
+            h.with("stop sending", |r| r.set_live_out(&id, None));
+        }
         e.close();
         tracing::info!(peer = %key.1, reason, "media connection closed");
         self.with_peer(key, |p| {

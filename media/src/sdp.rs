@@ -53,8 +53,10 @@ impl Offer {
                 Some("video") => (Kind::Video, "vp8"),
                 _ => continue,
             };
-            if m.port() == 0 {
-                continue; // rejected or stopped m-line
+            // port 0 is a rejected or stopped m-line, unless it is bundled (RFC 8843: an
+            // offerer using max-bundle, as webrtcbin does, sends `bundle-only` m-lines so)
+            if m.port() == 0 && m.attribute_val("bundle-only").is_none() {
+                continue;
             }
             if let Some(payload) = payload_of(m, codec) {
                 streams.push(Stream {
@@ -123,6 +125,17 @@ a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000\r\n";
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_bundle_only_line_is_offered_a_stopped_one_is_not() {
+        let bundled = CHROME_LIKE.replace(
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\n",
+            "m=video 0 UDP/TLS/RTP/SAVPF 96 102\r\na=bundle-only\r\n",
+        );
+        assert_eq!(Offer::parse(&bundled).unwrap().streams.len(), 2);
+        let stopped = CHROME_LIKE.replace("m=video 9 ", "m=video 0 ");
+        assert_eq!(Offer::parse(&stopped).unwrap().streams.len(), 1);
     }
 
     #[test]

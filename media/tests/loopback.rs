@@ -3,7 +3,7 @@
 //! (The whole path through gRPC is tested in `tests/`.)
 use std::time::Duration;
 
-use opencourt_media::{Bot, BotEvent, IceConfig, Offer, PeerInfo, Rooms, SignalKind};
+use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig, Offer, PeerInfo, Rooms, SignalKind};
 
 /// Sends a sentence from a bot to an endpoint (admitted or in the waiting room) and returns the
 /// track files the room closed once the hearing's room has stopped.
@@ -31,7 +31,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
         muted: false,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let bot = Bot::start(&wav, None, &IceConfig::loopback(), tx).unwrap();
+    let bot = Bot::start(&wav, &IceConfig::loopback(), &BotOptions::default(), tx).unwrap();
     let offer = bot.offer().unwrap();
     let r = rooms.clone();
     let answer = tokio::task::spawn_blocking(move || {
@@ -113,4 +113,186 @@ async fn nothing_is_kept_from_the_waiting_room() {
     let dir = tempfile::tempdir().unwrap();
     let tracks = speak(dir.path(), false).await;
     assert!(tracks.is_empty(), "{tracks:?}");
+}
+
+/// A 16-bit mono WAV of silence.
+fn silence_wav(path: &std::path::Path, seconds: u32) {
+    let rate = 16_000u32;
+    let data = rate * 2 * seconds;
+    let mut w = Vec::with_capacity(44 + data as usize);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * 2).to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data.to_le_bytes());
+    w.resize(44 + data as usize, 0);
+    std::fs::write(path, w).unwrap();
+}
+
+/// Connects a bot sending `wav` as `peer`; its ICE candidates are exchanged in the background
+/// and its other events arrive on the returned receiver.
+async fn join(
+    rooms: &Rooms,
+    hearing: uuid::Uuid,
+    peer: &'static str,
+    admitted: bool,
+    wav: &std::path::Path,
+    opts: BotOptions,
+) -> (
+    std::sync::Arc<Bot>,
+    tokio::sync::mpsc::UnboundedReceiver<BotEvent>,
+) {
+    let info = PeerInfo {
+        name: format!("Bot {peer}"),
+        role: recorder::Role::Party,
+        admitted,
+        muted: false,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let bot = std::sync::Arc::new(Bot::start(wav, &IceConfig::loopback(), &opts, tx).unwrap());
+    let offer = bot.offer().unwrap();
+    let r = rooms.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        r.connect(hearing, peer, &info, Offer::parse(&offer).unwrap())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    bot.accept_answer(&answer.sdp).unwrap();
+    let (replay, mut live) = rooms.watch(hearing, peer);
+    for s in replay {
+        if let SignalKind::IceCandidate {
+            mline_index,
+            candidate,
+        } = s.kind
+        {
+            bot.add_ice_candidate(mline_index, &candidate);
+        }
+    }
+    let (out, events) = tokio::sync::mpsc::unbounded_channel();
+    // not an owner: the test stops the bot while this still runs
+    let (b, r) = (std::sync::Arc::downgrade(&bot), rooms.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                e = rx.recv() => match e {
+                    Some(BotEvent::IceCandidate { mline_index, candidate }) => {
+                        let _ = r.add_ice_candidate(hearing, peer, mline_index, &candidate);
+                    }
+                    Some(e) => { let _ = out.send(e); }
+                    None => break,
+                },
+                Ok(s) = live.recv() => {
+                    if let (SignalKind::IceCandidate { mline_index, candidate }, Some(b)) = (s.kind, b.upgrade()) {
+                        b.add_ice_candidate(mline_index, &candidate);
+                    }
+                }
+            }
+        }
+    });
+    (bot, events)
+}
+
+async fn until(events: &mut tokio::sync::mpsc::UnboundedReceiver<BotEvent>, want: &str) -> f64 {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.recv().await.expect("the bot runs") {
+                BotEvent::Connected if want == "connected" => break 0.0,
+                BotEvent::AudioFinished { seconds } if want == "finished" => break seconds,
+                BotEvent::Failed(m) => panic!("{m}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the bot never {want}"))
+}
+
+/// What each participant hears is everyone else in the hearing: not themselves, nobody in the
+/// waiting room; and in the waiting room they hear nothing at all. Those with a camera are sent
+/// video back (the view, or the waiting card).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hears_the_others_not_themselves_and_the_waiting_room_hears_nothing() {
+    opencourt_media::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let speech = dir.path().join("speech.wav");
+    let st = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&speech)
+        .arg("The witness saw the ship leave the harbour at dawn, and then it rained.")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let quiet = dir.path().join("quiet.wav");
+    silence_wav(&quiet, 2);
+
+    let rooms = Rooms::new(dir.path().join("media"), IceConfig::loopback());
+    let hearing = uuid::Uuid::new_v4();
+    rooms.open(hearing, chrono::Utc::now(), true, None).unwrap();
+    let saved = dir.path().join("received");
+    // the listener and the one waiting are connected before the speaker starts
+    let camera = BotOptions {
+        video: true,
+        ..Default::default()
+    };
+    let listener = BotOptions {
+        save_received: Some(saved.clone()),
+        video: true,
+        ..Default::default()
+    };
+    let (b, mut b_ev) = join(&rooms, hearing, "b", true, &quiet, listener).await;
+    let (w, mut w_ev) = join(&rooms, hearing, "w", false, &speech, camera).await;
+    until(&mut b_ev, "connected").await;
+    until(&mut w_ev, "connected").await;
+    let (a, mut a_ev) = join(&rooms, hearing, "a", true, &speech, BotOptions::default()).await;
+    let sent = until(&mut a_ev, "finished").await;
+    assert!(sent > 2.0, "sent {sent} s");
+    // what is still in flight arrives (the mixers' latency is 40 ms)
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (ra, rb, rw) = (a.received(), b.received(), w.received());
+    let r = rooms.clone();
+    tokio::task::spawn_blocking(move || r.close_hearing(hearing, "adjourned"))
+        .await
+        .unwrap();
+    for bot in [a, b, w] {
+        let bot = std::sync::Arc::try_unwrap(bot)
+            .ok()
+            .expect("one owner left");
+        tokio::task::spawn_blocking(move || bot.stop())
+            .await
+            .unwrap();
+    }
+
+    eprintln!("sent {sent} s; received: speaker {ra:?}, listener {rb:?}, waiting {rw:?}");
+    assert!(
+        rb.loud_seconds > sent / 3.0,
+        "the listener hears the speaker: {rb:?} of {sent} s"
+    );
+    // silence is sent, continuously, to each: their connections are up
+    for (who, r) in [("the speaker", ra), ("the waiting", rw)] {
+        assert!(r.audio_seconds > sent / 2.0, "{who} receives: {r:?}");
+        assert!(r.loud_seconds < 0.1, "{who} hears nothing: {r:?}");
+    }
+    // with a camera, video comes back: the view to the listener, the card to the waiting
+    assert!(rb.video_frames > 0 && rw.video_frames > 0, "{rb:?} {rw:?}");
+    assert_eq!(ra.video_frames, 0, "no camera, no video: {ra:?}");
+    // the listener's copies are playable
+    for (file, codec) in [
+        ("received-1-audio.ogg", "Opus"),
+        ("received-1-video.webm", "VP8"),
+    ] {
+        let out = std::process::Command::new("gst-discoverer-1.0")
+            .arg(saved.join(file))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains(codec), "{text}");
+    }
 }

@@ -18,5 +18,5 @@ mod writer;
 
 pub use error::{Error, Result};
 pub use manifest::{verify, Manifest, VerifyReport};
-pub use room::{speaker_label, Heard, LiveIn, Room, RoomConfig, Source};
+pub use room::{speaker_label, Heard, LiveIn, LiveOut, Room, RoomConfig, Source};
 pub use state::{Event, ParticipantId, Role};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use opencourt_media::{Bot, BotEvent, IceConfig};
+use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig};
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::hearing_service_client::HearingServiceClient;
@@ -64,6 +64,10 @@ pub struct BotArgs {
     /// …and the bot reconnects after this many seconds, keeping its identity and role.
     #[arg(long, default_value_t = 5, requires = "drop_after")]
     pub drop_for: u64,
+    /// Save what the server sends (Ogg Opus audio, WebM VP8 video, untranscoded) into this
+    /// directory, one numbered pair of files per connection.
+    #[arg(long)]
+    pub save_received: Option<PathBuf>,
 }
 
 fn authed<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
@@ -178,7 +182,11 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         local_addresses: a.ice_local_addresses.clone(),
         ..Default::default()
     };
-    let files = (a.audio.clone(), a.video.clone());
+    let files = Files {
+        audio: a.audio.clone(),
+        camera: a.video.clone(),
+        save: a.save_received.clone(),
+    };
     let mut conn = Some(connect(&mut media, &token, &hearing, &files, &ice).await?);
     let mut drop_at: Option<tokio::time::Instant> = None;
     let mut rejoin_at: Option<tokio::time::Instant> = None;
@@ -274,6 +282,14 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
     finish(end)
 }
 
+/// What the bot sends and where it saves what it receives.
+#[derive(Clone)]
+struct Files {
+    audio: PathBuf,
+    camera: Option<PathBuf>,
+    save: Option<PathBuf>,
+}
+
 /// One media connection: the bot's pipeline, its events, and the server's session for it.
 struct Conn {
     bot: std::sync::Arc<Bot>,
@@ -286,13 +302,22 @@ async fn connect(
     media: &mut MediaServiceClient<Channel>,
     token: &str,
     hearing: &str,
-    files: &(PathBuf, Option<PathBuf>),
+    files: &Files,
     ice: &IceConfig,
 ) -> anyhow::Result<Conn> {
     let (tx, events) = mpsc::unbounded_channel();
-    let ((audio, video), ice) = (files.clone(), ice.clone());
+    let (files, ice) = (files.clone(), ice.clone());
     let (bot, offer) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Bot, String)> {
-        let bot = Bot::start(&audio, video.as_deref(), &ice, tx)?;
+        let bot = Bot::start(
+            &files.audio,
+            &ice,
+            &BotOptions {
+                save_received: files.save,
+                video: false,
+                camera_file: files.camera,
+            },
+            tx,
+        )?;
         let offer = bot.offer()?;
         Ok((bot, offer))
     })

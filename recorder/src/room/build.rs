@@ -11,7 +11,8 @@ use gstreamer_app as gst_app;
 use super::RoomConfig;
 use crate::error::{Error, Result};
 
-/// The fixed part of the room: the two mixers, the one video and one audio encode.
+/// The fixed part of the room: the two mixers, the recording's video and audio encodes, and
+/// what is sent back to every live participant (the view, and the waiting card).
 pub(crate) struct Core {
     pub pipeline: gst::Pipeline,
     pub compositor: gst::Element,
@@ -19,14 +20,27 @@ pub(crate) struct Core {
     pub utc_overlay: gst::Element,
     pub video_sink: gst_app::AppSink,
     pub audio_sink: gst_app::AppSink,
+    /// The courtroom view (VP8) sent to admitted participants, and the `valve` that stops its
+    /// encode while nobody is shown it.
+    pub view_sink: gst_app::AppSink,
+    pub view_gate: gst::Element,
+    /// The waiting card (VP8, 1 fps, every frame a keyframe) sent to the waiting room.
+    pub card_sink: gst_app::AppSink,
+    pub card_gate: gst::Element,
 }
 
-fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
+/// What participants are sent of the view: small enough for a phone on a poor network, at no
+/// more than 15 fps; scaled and encoded once for everyone.
+const VIEW_W: i32 = 640;
+const VIEW_H: i32 = 360;
+const VIEW_FPS: i32 = 15;
+
+pub(crate) fn by_name(bin: &gst::Bin, name: &str) -> Result<gst::Element> {
     bin.by_name(name)
         .ok_or_else(|| Error::Gst(format!("no element {name}")))
 }
 
-fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
+pub(crate) fn appsink(bin: &gst::Bin, name: &str) -> Result<gst_app::AppSink> {
     by_name(bin, name)?
         .downcast::<gst_app::AppSink>()
         .map_err(|_| Error::Gst(format!("{name} is not an appsink")))
@@ -49,7 +63,21 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
            ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,pixel-aspect-ratio=1/1 \
            ! textoverlay name=utc valignment=top halignment=left font-desc=\"Sans 14\" \
              shaded-background=true text=\" \" \
-           ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
+           ! tee name=vt \
+         vt. ! queue name=qview leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
+           ! valve name=viewgate drop=true drop-mode=forward-sticky-events ! videoscale ! videorate drop-only=true \
+           ! video/x-raw,width={VIEW_W},height={VIEW_H},framerate={view_fps}/1 \
+           ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist={view_gop} end-usage=cbr \
+             target-bitrate=600000 threads=1 \
+           ! appsink name=viewsink sync=false async=false max-buffers=0 \
+         videotestsrc is-live=true pattern=black \
+           ! video/x-raw,format=I420,width=320,height=180,framerate=1/1 \
+           ! valve name=cardgate drop=true drop-mode=forward-sticky-events \
+           ! textoverlay text=\"Waiting to be admitted\" valignment=center halignment=center \
+             font-desc=\"Sans 14\" \
+           ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=1 target-bitrate=100000 threads=1 \
+           ! appsink name=cardsink sync=false async=false max-buffers=0 \
+         vt. ! x264enc speed-preset={preset} tune=zerolatency key-int-max={gop} bitrate={kbps} \
            ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=vsink sync=false async=false max-buffers=0 \
          videotestsrc is-live=true pattern=black ! video/x-raw,format=I420,width=16,height=16,framerate={fps}/1 ! comp. \
@@ -61,6 +89,10 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
         preset = cfg.x264_preset,
         gop = fps * 4,
         kbps = cfg.video_kbps,
+        view_fps = fps.min(VIEW_FPS),
+        // a keyframe every two seconds: a lost packet costs at most that (and new receivers
+        // ask for one at once)
+        view_gop = fps.min(VIEW_FPS) * 2,
     );
     let bin = gst::parse::launch(&desc)?
         .downcast::<gst::Pipeline>()
@@ -76,6 +108,10 @@ pub(crate) fn core(cfg: &RoomConfig) -> Result<Core> {
         utc_overlay: by_name(bin.upcast_ref(), "utc")?,
         video_sink: appsink(bin.upcast_ref(), "vsink")?,
         audio_sink: appsink(bin.upcast_ref(), "asink")?,
+        view_sink: appsink(bin.upcast_ref(), "viewsink")?,
+        view_gate: by_name(bin.upcast_ref(), "viewgate")?,
+        card_sink: appsink(bin.upcast_ref(), "cardsink")?,
+        card_gate: by_name(bin.upcast_ref(), "cardgate")?,
         pipeline: bin,
     })
 }
@@ -99,6 +135,10 @@ pub(crate) struct PartBin {
     /// Size (and rate) of the tile as produced by this branch; set to the tile's size.
     pub tile_caps: gst::Element,
     pub tile_fps: i32,
+    /// The tile has produced a frame (its first negotiation is over).
+    pub flowing: Arc<AtomicBool>,
+    /// A size asked for before then.
+    pub pending_size: Arc<Mutex<Option<(i32, i32)>>>,
 }
 
 pub(crate) fn video_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
@@ -113,8 +153,28 @@ pub(crate) fn video_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
 
 impl PartBin {
     /// Makes the branch produce frames of the tile's size (renegotiates; the compositor
-    /// scales the frames still in flight).
+    /// scales the frames still in flight). Until the branch has produced its first frame the
+    /// size is kept for [`PartBin::apply_pending_size`]: a source asked to renegotiate while
+    /// it is still starting (everyone's tile changes as people join) can stop with
+    /// not-negotiated.
     pub fn resize(&self, w: i32, h: i32) {
+        if !self.flowing.load(Ordering::Relaxed) {
+            *self.pending_size.lock().expect("pending size") = Some((w, h));
+            return;
+        }
+        self.set_size(w, h);
+    }
+
+    /// Applies a size asked for before the branch produced its first frame, once it has.
+    pub fn apply_pending_size(&self) {
+        if self.flowing.load(Ordering::Relaxed) {
+            if let Some((w, h)) = self.pending_size.lock().expect("pending size").take() {
+                self.set_size(w, h);
+            }
+        }
+    }
+
+    fn set_size(&self, w: i32, h: i32) {
         let caps = self.tile_caps.property::<gst::Caps>("caps");
         let same = caps.structure(0).is_some_and(|s| {
             s.get::<i32>("width").ok() == Some(w) && s.get::<i32>("height").ok() == Some(h)
@@ -167,7 +227,7 @@ impl LiveIn {
     }
 }
 
-fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
+pub(crate) fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
     let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps_owned()) else {
         return;
     };
@@ -218,9 +278,9 @@ pub(crate) fn participant(
     // muted, stood down or stalled, it records silence on the clock.
     let desc = format!(
         "filesrc name=asrc ! decodebin ! audioconvert ! audioresample \
-           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=t \
-         t. ! queue name=qmix {QUEUE} \
-         t. ! queue name=qtrack {QUEUE} ! tmix. \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=mixtee \
+         mixtee. ! queue name=qmix {QUEUE} \
+         mixtee. ! queue name=qtrack {QUEUE} ! tmix. \
          audiotestsrc is-live=true wave=silence samplesperbuffer=960 \
            ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! tmix. \
          audiomixer name=tmix latency=40000000 output-buffer-duration=20000000 \
@@ -267,7 +327,8 @@ pub(crate) fn live_participant(
         "appsrc name=asrc {src} ! tee name=at \
          at. ! queue name=qtrack {QUEUE} ! appsink name=tsink sync=false async=false max-buffers=0 \
          at. ! queue {QUEUE} ! opusdec plc=true ! audioconvert ! audioresample \
-           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! queue name=qmix {QUEUE} \
+           ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! identity name=seen ! tee name=mixtee \
+           ! queue name=qmix {QUEUE} \
          {video_desc} ! {tail}",
         tail = tile_tail(label),
     );
@@ -287,11 +348,14 @@ pub(crate) fn live_participant(
     by_name(&bin, "qtrack")?
         .static_pad("sink")
         .ok_or_else(|| Error::Gst("track queue pad".into()))?
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             if gate.load(Ordering::Relaxed) {
                 gst::PadProbeReturn::Ok
             } else {
-                gst::PadProbeReturn::Drop
+                // taken and dropped here: `Drop` leaves GStreamer 1.22 unreffing a null buffer
+                // (gstreamer-rs 0.25 has already taken it), a critical every 20 ms
+                info.data = None;
+                gst::PadProbeReturn::Handled
             }
         });
     Ok((finish(bin, tile_fps, TrackGate::Drop(open))?, live))
@@ -346,9 +410,20 @@ fn finish(bin: gst::Bin, tile_fps: i32, track: TrackGate) -> Result<PartBin> {
     });
     let tile_caps = by_name(&bin, "tilecaps")?;
     tile_caps.set_property("caps", video_caps(640, 360, tile_fps));
+    let flowing = Arc::new(AtomicBool::new(false));
+    let flag = flowing.clone();
+    tile_caps
+        .static_pad("src")
+        .ok_or_else(|| Error::Gst("tile caps pad".into()))?
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            flag.store(true, Ordering::Relaxed);
+            gst::PadProbeReturn::Remove
+        });
     Ok(PartBin {
         tile_caps,
         tile_fps,
+        flowing,
+        pending_size: Arc::default(),
         label: by_name(&bin, "label")?,
         power,
         track_sink: appsink(&bin, "tsink")?,

@@ -3,6 +3,9 @@
 //! the media already flowing. Methods block briefly; call them from a plain thread (or
 //! `spawn_blocking`), never on an async executor.
 mod build;
+mod fanout;
+mod live_out;
+mod n1;
 mod outputs;
 
 use std::collections::BTreeMap;
@@ -26,6 +29,9 @@ use crate::state::{Command, Event, ParticipantId, RecordState, Role, RoomState, 
 use crate::writer::StreamKind;
 pub use build::LiveIn;
 use build::PartBin;
+pub use live_out::LiveOut;
+use live_out::Sends;
+use n1::{Feed, N1Mix};
 use outputs::{Ctx, Output, Outputs, Which};
 
 #[derive(Clone, Debug)]
@@ -116,6 +122,9 @@ struct Control {
     speaker: SpeakerDetector,
     /// Smoothed mean-square level of each participant in the mix.
     levels: BTreeMap<ParticipantId, f64>,
+    /// Each live participant's N-1 mix, and every (source, listener) feed into them.
+    n1: BTreeMap<ParticipantId, N1Mix>,
+    feeds: BTreeMap<(ParticipantId, ParticipantId), Feed>,
 }
 
 /// Label colours (ARGB): white, and gold for the current speaker.
@@ -127,6 +136,8 @@ struct Inner {
     core: build::Core,
     ctx: Arc<Ctx>,
     outputs: Arc<Mutex<Outputs>>,
+    /// Where each live participant's N-1 mix and view or card go (locked after `control`).
+    sends: Sends,
     control: Mutex<Control>,
     stop: AtomicBool,
 }
@@ -198,6 +209,25 @@ impl Inner {
             }
             m.bin.track.set_open(p.admitted);
         }
+        // a source is heard in a listener's N-1 mix as in the main mix, and only while the
+        // listener is in the hearing: the waiting room hears nothing of it
+        let heard = |id: &ParticipantId| {
+            c.state
+                .participant(id)
+                .is_some_and(|p| p.admitted && !p.muted)
+        };
+        let admitted = |id: &ParticipantId| c.state.participant(id).is_some_and(|p| p.admitted);
+        for ((from, to), f) in &c.feeds {
+            f.pad.set_property("mute", !(heard(from) && admitted(to)));
+        }
+        let mut sends = self.sends.lock().expect("sends lock");
+        let mut key = false;
+        for id in c.n1.keys() {
+            key |= sends.set_admitted(id, admitted(id));
+        }
+        let (view, card) = sends.wants(LiveOut::takes_video);
+        drop(sends);
+        live_out::update(&self.core, view, card, key);
         if let (Some((_, pad)), Some(r)) = (&c.exhibit, l.exhibit) {
             pad.set_property("xpos", r.x);
             pad.set_property("ypos", r.y);
@@ -224,6 +254,9 @@ impl Inner {
         let mut events = Vec::new();
         {
             let mut c = self.control.lock().expect("control lock");
+            for m in c.media.values() {
+                m.bin.apply_pending_size();
+            }
             let c = &mut *c;
             for (id, m) in &c.media {
                 let seen = m.offset + Duration::from_nanos(m.bin.last_seen.load(Ordering::Relaxed));
@@ -405,7 +438,10 @@ impl Room {
                 health: Health::new(cfg.stall_after),
                 speaker: SpeakerDetector::default(),
                 levels: BTreeMap::new(),
+                n1: BTreeMap::new(),
+                feeds: BTreeMap::new(),
             }),
+            sends: Sends::default(),
             cfg,
             core,
             ctx,
@@ -414,6 +450,7 @@ impl Room {
         });
         connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
         connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
+        live_out::connect_video(&inner.core, &inner.sends);
         build::install_utc_overlay(&inner.core.utc_overlay, inner.ctx.offset, started);
         for f in recovered {
             inner.ctx.emit(Event::FileClosed(f));
@@ -552,6 +589,25 @@ impl Room {
             _ => None,
         };
         build::start_branch(&pb.bin)?;
+        let ctl = &mut *c;
+        // everyone else's voice into their N-1 mix (live participants have one), theirs into
+        // every other N-1 mix
+        for (to, mix) in &ctl.n1 {
+            ctl.feeds
+                .insert((id.clone(), to.clone()), Feed::link(&pb.bin, mix)?);
+        }
+        if live {
+            let mix = n1::n1_mix(&format!("n1-{id}"))?;
+            pipeline.add(&mix.bin)?;
+            inner.sends.lock().expect("sends lock").add(id);
+            live_out::connect_n1(&mix.sink, &inner.sends, id.clone());
+            build::start_branch(&mix.bin)?;
+            for (from, m) in &ctl.media {
+                ctl.feeds
+                    .insert((from.clone(), id.clone()), Feed::link(&m.bin.bin, &mix)?);
+            }
+            ctl.n1.insert(id.clone(), mix);
+        }
         let media = PartMedia {
             bin: pb,
             comp_pad,
@@ -598,8 +654,29 @@ impl Room {
         c.health.forget(id);
         c.levels.remove(id);
         let media = c.media.remove(id);
+        // their feeds go first, in both directions, while every bin still runs
+        let feeds: Vec<_> = c
+            .feeds
+            .keys()
+            .filter(|(from, to)| from == id || to == id)
+            .cloned()
+            .collect();
+        for key in feeds {
+            let f = c.feeds.remove(&key).expect("listed above");
+            if let Some(mix) = c.n1.get(&key.1) {
+                f.release_listener(mix);
+            }
+            if let Some(m) = c.media.get(&key.0) {
+                f.release_source(&m.bin.bin);
+            }
+        }
+        let mix = c.n1.remove(id);
+        inner.sends.lock().expect("sends lock").remove(id);
         inner.apply_layout(&c);
         drop(c);
+        if let Some(mix) = mix {
+            n1::remove_mix(&inner.core.pipeline, &mix)?;
+        }
         if let Some(mut out) = inner
             .outputs
             .lock()
@@ -620,6 +697,22 @@ impl Room {
             )?;
         }
         inner.emit_all(ev);
+        Ok(())
+    }
+
+    /// Sends `id`'s N-1 mix and the view (or, while they wait, the waiting card) to `out`,
+    /// their current connection; `None` when it closes (set it before stopping the
+    /// connection's pipeline). Only for live participants ([`Room::add_live`]).
+    pub fn set_live_out(&self, id: &ParticipantId, out: Option<LiveOut>) -> Result<()> {
+        let inner = &self.inner;
+        let mut sends = inner.sends.lock().expect("sends lock");
+        if !sends.has(id) {
+            return Err(Error::Invalid(format!("{id} is not a live participant")));
+        }
+        let (_old, key) = sends.set_out(id, out);
+        let (view, card) = sends.wants(LiveOut::takes_video);
+        drop(sends);
+        live_out::update(&inner.core, view, card, key);
         Ok(())
     }
 
