@@ -3,6 +3,7 @@
 #   control plane: opencourt bench on SQLite and on a throwaway PostgreSQL
 #   recorder:      recorder/bench/bench.sh (the room against ffmpeg xstack + amix)
 #   transcriber:   scripts/bench-transcriber.sh (against faster-whisper int8), when present
+#   hearings:      scripts/bench-hearings.sh (whole hearings of WebRTC bots until one falls behind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --bin opencourt
@@ -19,3 +20,7 @@ if [[ -x scripts/bench-transcriber.sh ]]; then
   echo "== transcriber"
   bash scripts/bench-transcriber.sh
 fi
+echo "== whole hearings"
+mkdir -p data
+[[ -f data/models/ggml-tiny.en.bin ]] || ./target/debug/opencourt model fetch tiny.en --data data
+bash scripts/bench-hearings.sh ./data 60 6

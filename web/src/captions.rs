@@ -24,13 +24,14 @@ const GAP_MS: u64 = 300;
 const IDLE: Duration = Duration::from_millis(1500);
 
 /// 48 kHz → 16 kHz for Whisper: a windowed-sinc low-pass (cut-off 7 kHz, 48 taps, Blackman
-/// window) and every third sample, with its history carried across chunks.
+/// window) evaluated only at every third sample, with the last taps' worth of input carried
+/// across chunks.
 struct Decimator {
     taps: Vec<f32>,
-    /// The last `taps.len()` input samples, scaled to [-1, 1].
-    history: Vec<f32>,
-    /// Input samples still to skip before the next output.
-    skip: usize,
+    /// Input not yet consumed, scaled to [-1, 1]: the carried history, then the new chunk.
+    buf: Vec<f32>,
+    /// Where in `buf` the next output's window starts.
+    next: usize,
 }
 
 impl Decimator {
@@ -52,30 +53,27 @@ impl Decimator {
         let sum: f32 = taps.iter().sum();
         taps.iter_mut().for_each(|t| *t /= sum);
         Decimator {
-            history: vec![0.0; n],
+            // the filter starts on silence, so the first output is the first input's
+            buf: vec![0.0; n - 1],
             taps,
-            skip: 0,
+            next: 0,
         }
     }
 
     fn push(&mut self, samples: &[i16]) -> Vec<f32> {
+        self.buf
+            .extend(samples.iter().map(|&s| f32::from(s) / 32768.0));
+        let n = self.taps.len();
         let mut out = Vec::with_capacity(samples.len() / 3 + 1);
-        for &s in samples {
-            self.history.rotate_left(1);
-            *self.history.last_mut().expect("taps") = f32::from(s) / 32768.0;
-            if self.skip == 0 {
-                out.push(
-                    self.history
-                        .iter()
-                        .zip(&self.taps)
-                        .map(|(a, b)| a * b)
-                        .sum(),
-                );
-                self.skip = 2;
-            } else {
-                self.skip -= 1;
-            }
+        while self.next + n <= self.buf.len() {
+            let w = &self.buf[self.next..self.next + n];
+            out.push(w.iter().zip(&self.taps).map(|(a, b)| a * b).sum());
+            self.next += 3;
         }
+        // keep what the next outputs' windows still need
+        let keep_from = self.next.min(self.buf.len());
+        self.buf.drain(..keep_from);
+        self.next -= keep_from;
         out
     }
 }

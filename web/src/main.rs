@@ -371,10 +371,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Loadtest(a) => {
             let r = opencourt::loadtest::run(a).await?;
             println!(
-                "hearings {}  cpu/hearing {:.2} cores  recorded/on-record {:.3}  track/connected {:.3}  captions {} (delay p50 {} ms, p95 {} ms)  transcript {} ms after adjournment  {}",
+                "hearings {}  cpu/hearing {:.2} cores  recorded/on-record {:.3}  video {:.1} fps  mix audio {:.3}  track audio {:.3}  captions {} (delay p50 {} ms, p95 {} ms)  transcript {} ms after adjournment  {}",
                 r.hearings,
                 r.cpu_per_hearing,
                 r.recorded_ratio,
+                r.recorded_fps,
+                r.mix_audio_ratio,
                 r.track_ratio,
                 r.captions,
                 r.caption_p50_ms,
