@@ -390,6 +390,18 @@ pub fn tiny_en_data_dir() -> std::path::PathBuf {
     data
 }
 
+/// `DIR/data`, a data directory for `opencourt serve` whose models are the cached tiny.en.
+pub fn data_dir_with_tiny_en(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::os::unix::fs::symlink(
+        transcriber::model::models_dir(&tiny_en_data_dir()),
+        data.join("models"),
+    )
+    .expect("models link");
+    data
+}
+
 /// The real `opencourt serve` binary as a child process on an ephemeral port.
 pub struct ServerProcess {
     pub child: std::process::Child,

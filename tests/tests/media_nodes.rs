@@ -25,13 +25,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     let s = t.scene("nodes", pb::Visibility::Public).await;
     let hid = s.hearing.id.clone();
     let dir = t.dir.path().to_path_buf();
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::os::unix::fs::symlink(
-        transcriber::model::models_dir(&tiny_en_data_dir()),
-        data.join("models"),
-    )
-    .unwrap();
+    let data = data_dir_with_tiny_en(&dir);
     let code = t
         .hearings()
         .await
