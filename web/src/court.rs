@@ -284,24 +284,43 @@ pub async fn run(a: HearingArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// GETs `path` with the bearer token (plain HTTP/1.1 on the API's port) into `to`.
+/// GETs `path` with the bearer token into `to`.
 async fn download(
     server: &str,
     token: &str,
     path: &str,
     to: &std::path::Path,
 ) -> anyhow::Result<()> {
+    let host = server.trim_start_matches("http://").trim_end_matches('/');
+    let (status, body) = http_get(host, path, Some(token)).await?;
+    if status != 200 {
+        bail!(
+            "GET {path}: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(to, &body)?;
+    Ok(())
+}
+
+/// A plain HTTP/1.1 GET on the API's port (`/media`, `/metrics`): (status, body), a chunked
+/// body reassembled.
+pub async fn http_get(
+    host: &str,
+    path: &str,
+    token: Option<&str>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = server
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let mut s = tokio::net::TcpStream::connect(&host)
+    let mut s = tokio::net::TcpStream::connect(host)
         .await
         .with_context(|| format!("connecting to {host}"))?;
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await?;
@@ -309,13 +328,29 @@ async fn download(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .context("a malformed HTTP response")?;
-    let head = String::from_utf8_lossy(&buf[..split]);
-    if !head.starts_with("HTTP/1.1 200") {
-        bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status")?;
+    let body = &buf[split + 4..];
+    if !head.contains("transfer-encoding: chunked") {
+        return Ok((status, body.to_vec()));
     }
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    let mut rest = body;
+    loop {
+        let nl = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a malformed chunk")?;
+        let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl])?.trim(), 16)?;
+        if n == 0 || rest.len() < nl + 2 + n {
+            break;
+        }
+        out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+        rest = &rest[(nl + 4 + n).min(rest.len())..];
     }
-    std::fs::write(to, &buf[split + 4..])?;
-    Ok(())
+    Ok((status, out))
 }
