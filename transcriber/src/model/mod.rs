@@ -9,10 +9,11 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use fetch::{fetch, fetch_ct2, sha256_file, Manifest, ModelName, Source};
+pub use fetch::{ensure, fetch, fetch_ct2, sha256_file, Manifest, ModelName, Source};
 
 use crate::error::{Error, Result};
 use ct2::Ct2Model;
+pub use ggml::WeightType;
 use ggml::{Hparams, TensorType};
 
 /// What an import produced.
@@ -23,8 +24,9 @@ pub struct Imported {
 }
 
 /// Converts the CTranslate2 Whisper model in `ct2_dir` (`model.bin` + `vocabulary.txt`) to a ggml
-/// file at `out`. The file is written beside `out` and renamed into place only when complete.
-pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
+/// file at `out` with weight matrices of type `weights`. The file is written beside `out` and
+/// renamed into place only when complete.
+pub fn import(ct2_dir: &Path, out: &Path, weights: WeightType) -> Result<Imported> {
     let bin_path = ct2_dir.join("model.bin");
     let bytes = fs::read(&bin_path).map_err(Error::io(&bin_path))?;
     let vocab_path = ct2_dir.join("vocabulary.txt");
@@ -44,7 +46,10 @@ pub fn import(ct2_dir: &Path, out: &Path) -> Result<Imported> {
         path: vocab_path.clone(),
         reason,
     })?;
-    let conv = Converter { model: &model };
+    let conv = Converter {
+        model: &model,
+        weights,
+    };
     let hparams = conv.hparams().map_err(bad)?;
     if tokens.len() >= hparams.n_vocab as usize {
         return Err(bad(format!(
@@ -97,6 +102,7 @@ struct Tensor {
 
 struct Converter<'m, 'a> {
     model: &'m Ct2Model<'a>,
+    weights: WeightType,
 }
 
 impl Converter<'_, '_> {
@@ -169,17 +175,20 @@ impl Converter<'_, '_> {
             n_text_head: self.int("decoder/num_heads")?,
             n_text_layer: i(self.count_layers("decoder/layer_"))?,
             n_mels: i(n_mels)?,
-            ftype: 1,
+            ftype: self.weights.ftype(),
         })
     }
 
     fn tensors(&self, h: &Hparams) -> Result<Vec<Tensor>, String> {
         let mut out = Vec::new();
+        let weights = self.weights.tensor_type();
         let mut put = |name: String, dims: Vec<usize>, values: Vec<f32>, force_f32: bool| {
-            let ty = if force_f32 || dims.len() == 1 {
-                TensorType::F32
-            } else {
-                TensorType::F16
+            // whisper.cpp reads every matrix in the weights' type and the convolutions in f16.
+            let ty = match dims.len() {
+                _ if force_f32 => TensorType::F32,
+                1 => TensorType::F32,
+                2 => weights,
+                _ => TensorType::F16,
             };
             out.push(Tensor {
                 name,

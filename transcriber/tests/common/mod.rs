@@ -28,12 +28,7 @@ pub fn model(name: ModelName) -> PathBuf {
     fs::create_dir_all(&models).unwrap();
     let lock = fs::File::create(models.join(format!(".{}.lock", name.as_str()))).unwrap();
     fs4::FileExt::lock(&lock).unwrap();
-    let path = models.join(name.file_name());
-    let ct2 = models.join(format!("ct2-{}", name.as_str()));
-    let complete = model::Manifest::beside(&path).is_some() && ct2.join("model.bin").is_file();
-    if !complete {
-        model::fetch(name, &data, true).expect("fetch model");
-    }
+    let path = model::ensure(name, &data, model::WeightType::default()).expect("fetch model");
     fs4::FileExt::unlock(&lock).unwrap();
     path
 }
