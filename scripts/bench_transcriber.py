@@ -28,13 +28,37 @@ TURNS = [
     ("Prosecutor", "en-gb", "Your honour, a promise from a relative is not enough. We ask for a curfew and electronic monitoring at the very least."),
     ("Defence", "en-us+m3", "We accept a curfew. Electronic monitoring would cost him his job, which is the best reason he has to stay."),
     ("Judge", "en-us", "Bail is granted on the following conditions. The defendant will live at his sister's address, report to the police station every Monday, and keep a curfew from nine in the evening until six in the morning. We will adjourn until the fourteenth of next month."),
-]
-OVERLAP = {4: 1.0, 6: 1.0}  # these turns start 1 s before the previous one ends
+
+    ("Prosecutor", "en-gb", "Before we adjourn, your honour, the prosecution asks to call the arresting officer on the question of the curfew address."),
+    ("Judge", "en-us", "Very well. Is the officer present in the building? Please bring her in and have her sworn."),
+    ("Witness", "en-gb+f3", "Excuse me, your honour. Should I stay at the front or go back to my seat?"),
+    ("Judge", "en-us", "You may return to your seat for now. The clerk will call you again if we need you."),
+    ("Prosecutor", "en-gb", "Officer, you visited the address on the third of March. Please tell the court what you found there."),
+    ("Witness", "en-gb+f3", "I was at home when she came. The flat has two bedrooms, and he has his own key."),
+    ("Defence", "en-us+m3", "Your honour, the sister is not the officer. I think there has been some confusion about who is speaking."),
+    ("Judge", "en-us", "Thank you, counsel. Let the record show that the officer has not yet arrived. We will wait five minutes."),
+    ("Prosecutor", "en-gb", "I am told the officer is delayed in traffic and will be here within the hour."),
+    ("Defence", "en-us+m3", "In that case we ask the court to decide on the written statement, which the defence does not dispute."),
+    ("Judge", "en-us", "The written statement is admitted as exhibit four. I have read it, and it supports the conditions I set."),
+    ("Witness", "en-gb+f3", "Thank you, your honour. I will keep the house phone on so the police can check on him at night."),
+    ("Prosecutor", "en-gb", "The prosecution has nothing further on bail, but we will apply for a review if any condition is broken."),
+    ("Defence", "en-us+m3", "Nothing further from the defence. My client understands the conditions and thanks the court."),
+    ("Judge", "en-us", "Mister Morgan, you must keep every condition. If you break one, you will be arrested and held until trial."),
+    ("Judge", "en-us", "This hearing is adjourned. The next hearing is on the fourteenth at ten in the morning, in this courtroom."),]
+OVERLAP = {4: 1.0, 6: 1.0, 10: 1.5, 13: 1.0, 19: 1.0}  # these turns start early, over the previous one
 GAP = 0.8
 
 
+# BENCH_VOICES=b: the same hearing with other voices, a little faster, to see how much of a
+# difference between systems is this recording's luck.
+VARIANT_B = {"en-us": "en-gb-x-rp", "en-gb": "en-us+m5", "en-us+m3": "en-gb-scotland", "en-gb+f3": "en-us+f2"}
+
+
 def speak(text, voice, path):
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", path, text], check=True)
+    rate = "150"
+    if os.environ.get("BENCH_VOICES") == "b":
+        voice, rate = VARIANT_B[voice], "165"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", rate, "-w", path, text], check=True)
     return decode_audio(path, sampling_rate=SR)
 
 
@@ -94,11 +118,11 @@ def run_ours(binary, model, tracks, threads):
     return wall, cpu, json.loads(out)
 
 
-def run_fw(ct2_dir, path, threads):
+def run_fw(ct2_dir, path, threads, words=False):
     model = WhisperModel(ct2_dir, device="cpu", compute_type="int8", cpu_threads=threads)
     c0, t0 = time.process_time(), time.perf_counter()
     segs, _ = model.transcribe(path, language="en", beam_size=1, vad_filter=True,
-                               condition_on_previous_text=False)
+                               condition_on_previous_text=False, word_timestamps=words)
     text = " ".join(s.text.strip() for s in segs)
     return time.perf_counter() - t0, time.process_time() - c0, text
 
@@ -108,23 +132,35 @@ def main():
     threads = int(os.environ.get("BENCH_THREADS", "2"))
     with tempfile.TemporaryDirectory() as tmp:
         tracks, mixed, dur, reference, per_speaker = build(tmp)
-        print(f"synthetic hearing: {dur:.1f} s, {len(tracks)} speakers, {len(TURNS)} turns, "
-              f"2 overlaps; {threads} threads\n")
+        words = len(reference.split())
+        print(f"synthetic hearing: {dur:.1f} s, {len(tracks)} speakers, {len(TURNS)} turns "
+              f"({words} words), {len(OVERLAP)} overlaps; {threads} threads\n")
         print("| model | system | input | wall s | CPU s | RTF (wall) | WER |")
         print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
-        for name in ["tiny.en", "base"]:
-            ggml = os.path.join(models_dir, f"ggml-{name}.bin")
-            ct2 = os.path.join(models_dir, f"ct2-{name}")
+
+        def row(name, system, input, wall, cpu, w):
+            print(f"| {name} | {system} | {input} | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {w:.3f} |")
+            sys.stdout.flush()
+
+        def per_track(name, ggml, system):
             wall, cpu, t = run_ours(binary, ggml, tracks, threads)
             hyp = {s: " ".join(x["text"] for x in t["segments"] if x["speaker"] == s) for s in tracks}
             w = wer([per_speaker[s] for s in tracks], [hyp[s] for s in tracks])
-            print(f"| {name} | opencourt (whisper.cpp f16, earshot VAD) | per-speaker tracks | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {w:.3f} |")
-            wall, cpu, t = run_ours(binary, ggml, {"Mixed": mixed}, threads)
+            row(name, system, "per-speaker tracks", wall, cpu, w)
+
+        for name in ["tiny.en", "base"]:
+            q8 = os.path.join(models_dir, f"ggml-{name}-q8_0.bin")
+            f16 = os.path.join(models_dir, f"ggml-{name}-f16.bin")
+            ct2 = os.path.join(models_dir, f"ct2-{name}")
+            per_track(name, q8, "opencourt (whisper.cpp q8_0, earshot VAD)")
+            per_track(name, f16, "opencourt (whisper.cpp f16, earshot VAD)")
+            wall, cpu, t = run_ours(binary, q8, {"Mixed": mixed}, threads)
             text = " ".join(x["text"] for x in t["segments"])
-            print(f"| {name} | opencourt (whisper.cpp f16, earshot VAD) | mixed | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {wer([reference], [text]):.3f} |")
+            row(name, "opencourt (whisper.cpp q8_0, earshot VAD)", "mixed", wall, cpu, wer([reference], [text]))
             wall, cpu, text = run_fw(ct2, mixed, threads)
-            print(f"| {name} | faster-whisper int8, Silero VAD | mixed | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {wer([reference], [text]):.3f} |")
-            sys.stdout.flush()
+            row(name, "faster-whisper int8, Silero VAD", "mixed", wall, cpu, wer([reference], [text]))
+            wall, cpu, text = run_fw(ct2, mixed, threads, words=True)
+            row(name, "faster-whisper int8, Silero VAD, word times", "mixed", wall, cpu, wer([reference], [text]))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
 /// Joins the regions of every source in hearing-clock order, so all tracks share Whisper's
 /// 30 s windows (overlapping speech is placed one after the other, never mixed); `pad_ms` is the
 /// padding the VAD added to each region.
-pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
+/// `gap_ms` of silence goes between consecutive regions; a clip time in a gap belongs to the
+/// region before it.
+pub fn build(sources: &[Source<'_>], pad_ms: u64, gap_ms: u64) -> Clip {
     let mut items: Vec<(u64, usize, &Speech)> = sources
         .iter()
         .enumerate()
@@ -59,6 +61,10 @@ pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
             continue;
         }
         let len_ms = sp.samples.len() as u64 / SAMPLES_PER_MS;
+        if !clip.chunks.is_empty() {
+            clip.samples
+                .resize(clip.samples.len() + (gap_ms * SAMPLES_PER_MS) as usize, 0.0);
+        }
         clip.chunks.push(Chunk {
             track,
             clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
@@ -71,7 +77,34 @@ pub fn build(sources: &[Source<'_>], pad_ms: u64) -> Clip {
     clip
 }
 
+/// A stretch of the clip given to Whisper in one call: whole chunks, `start_ms..end_ms` in clip
+/// time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
 impl Clip {
+    /// Cuts the clip into windows of whole chunks, each at most `max_ms` long where a chunk
+    /// allows (a chunk longer than that is a window of its own, and Whisper walks through it in
+    /// its own 30 s steps). Every window starts where a chunk starts, so no region is split and
+    /// the encoder never sees part of a sentence twice.
+    pub fn windows(&self, max_ms: u64) -> Vec<Window> {
+        let mut out: Vec<Window> = Vec::new();
+        for c in &self.chunks {
+            let end = c.clip_start_ms + c.len_ms;
+            match out.last_mut() {
+                Some(w) if end - w.start_ms <= max_ms => w.end_ms = end,
+                _ => out.push(Window {
+                    start_ms: c.clip_start_ms,
+                    end_ms: end,
+                }),
+            }
+        }
+        out
+    }
+
     /// The chunk a clip time falls in (times past the end belong to the last chunk).
     pub fn chunk_of(&self, clip_ms: u64) -> usize {
         self.chunks
@@ -149,6 +182,7 @@ mod tests {
                 offset_ms: 0,
             }],
             200,
+            0,
         );
         assert_eq!(clip.samples.len(), 16 * 3000);
         assert_eq!(clip.chunks[1].clip_start_ms, 2000);
@@ -165,6 +199,85 @@ mod tests {
             (runs[1].1[0].start_ms, runs[1].1[0].end_ms),
             (10_300, 10_600)
         );
+    }
+
+    #[test]
+    fn a_word_in_the_gap_stays_with_the_region_before_it() {
+        let a = vec![0.5f32; 16 * 2000];
+        let b = vec![0.25f32; 16 * 2000];
+        let ra = cut(
+            &a,
+            &[Region {
+                start_ms: 0,
+                end_ms: 1000,
+            }],
+        );
+        let rb = cut(
+            &b,
+            &[Region {
+                start_ms: 1000,
+                end_ms: 2000,
+            }],
+        );
+        let clip = build(
+            &[
+                Source {
+                    speech: &ra,
+                    offset_ms: 0,
+                },
+                Source {
+                    speech: &rb,
+                    offset_ms: 0,
+                },
+            ],
+            100,
+            600,
+        );
+        assert_eq!(clip.samples.len(), 16 * 2600);
+        assert_eq!(clip.chunks[1].clip_start_ms, 1600);
+        assert_eq!(clip.samples[16 * 1300], 0.0);
+        assert_eq!(clip.samples[16 * 1700], 0.25);
+        // "late" was said at the end of track 0's region but aligned 300 ms past it.
+        let runs = clip.place(vec![word("late", 1300, 1500), word("next", 1700, 1900)]);
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].0, runs[0].1[0].start_ms), (0, 1000));
+        assert_eq!((runs[1].0, runs[1].1[0].start_ms), (1, 1100));
+    }
+
+    #[test]
+    fn windows_hold_whole_chunks() {
+        let chunk = |clip_start_ms, len_ms| Chunk {
+            track: 0,
+            clip_start_ms,
+            track_start_ms: clip_start_ms,
+            len_ms,
+            onset_ms: clip_start_ms,
+        };
+        let clip = Clip {
+            samples: Vec::new(),
+            chunks: vec![
+                chunk(0, 10_000),
+                chunk(10_000, 15_000),
+                chunk(25_000, 8_000),
+                chunk(33_000, 40_000),
+                chunk(73_000, 2_000),
+            ],
+        };
+        let w: Vec<_> = clip
+            .windows(30_000)
+            .iter()
+            .map(|w| (w.start_ms, w.end_ms))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                (0, 25_000),
+                (25_000, 33_000),
+                (33_000, 73_000),
+                (73_000, 75_000)
+            ]
+        );
+        assert!(Clip::default().windows(30_000).is_empty());
     }
 
     #[test]
@@ -203,6 +316,7 @@ mod tests {
                 },
             ],
             100,
+            0,
         );
         let order: Vec<_> = clip
             .chunks

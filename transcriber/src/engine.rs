@@ -134,9 +134,24 @@ impl Engine {
             threads,
             guards: Guards::default(),
             pad_ms: crate::vad::VadParams::default().pad_ms,
+            window_ms: WINDOW_MS,
+            gap_ms: GAP_MS,
+            full_context: false,
             detected: None,
         })
     }
+}
+
+/// Encoder positions (20 ms each) for a window of `len_ms`: the audio plus
+/// [`CONTEXT_MARGIN_MS`], in steps of 64, at most the model's 30 s. A window longer than 30 s gets
+/// the model's full context (0) and whisper.cpp's own 30 s steps through it.
+fn audio_ctx(len_ms: u64, n_audio_ctx: i32) -> i32 {
+    let full = n_audio_ctx.max(1) as u64;
+    if len_ms >= full * 20 {
+        return 0;
+    }
+    let positions = (len_ms + CONTEXT_MARGIN_MS).div_ceil(20).div_ceil(64) * 64;
+    positions.min(full) as i32
 }
 
 /// The DTW alignment heads whisper.cpp ships for the standard model sizes, picked from the shape.
@@ -162,9 +177,31 @@ pub struct Session<'e> {
     pub guards: Guards,
     /// Padding the VAD put before each region (see [`crate::vad::VadParams::pad_ms`]).
     pub pad_ms: u64,
+    /// Longest window of joined regions given to Whisper at once.
+    pub window_ms: u64,
+    /// Silence put between joined regions (see [`GAP_MS`]).
+    pub gap_ms: u64,
+    /// Encode every window over Whisper's full 30 s, as openai-whisper and faster-whisper do,
+    /// instead of over the audio it holds (slower; for comparing with them).
+    pub full_context: bool,
     /// The language Whisper reported for the last region.
     pub detected: Option<String>,
 }
+
+/// The longest window of joined regions. whisper.cpp's encoder cost grows faster than the audio
+/// (attention is quadratic), so windows shorter than Whisper's 30 s, encoded over only what they
+/// hold, cost less per second; much shorter ones lose words (too little context). 20 s was the
+/// best of 10–30 s in `scripts/bench-transcriber.sh` (docs/BENCHMARKS.md).
+pub const WINDOW_MS: u64 = 20_000;
+
+/// Silence between joined regions. DTW places words a little late, so a region's last word can
+/// land past its end; in the gap it still belongs to its region (and speaker) instead of the
+/// next one, which is usually someone else's.
+pub const GAP_MS: u64 = 600;
+
+/// Silence encoded after a window's audio. Whisper was trained on 30 s windows mostly ending in
+/// silence or padding; without this margin, short windows lost words at their ends.
+const CONTEXT_MARGIN_MS: u64 = 3_000;
 
 impl Session<'_> {
     /// Segments of one region of `samples` (16 kHz, the whole track), times in ms from the start
@@ -192,28 +229,58 @@ impl Session<'_> {
 
     /// Segments of the regions of several tracks, joined into one clip in hearing-clock order
     /// (see [`crate::clip`]); times are on the hearing clock, `speakers[i]` labels source `i`.
+    ///
+    /// The clip goes to Whisper in windows of whole regions of at most 30 s, and each window's
+    /// encoder runs only over the audio it has (`audio_ctx`): whisper.cpp otherwise encodes a
+    /// full 30 s for the last few seconds of a hearing, and the encoder is most of the cost.
     pub fn decode(
         &mut self,
         sources: &[clip::Source<'_>],
         speakers: &[&str],
     ) -> Result<Vec<Segment>> {
-        let clip = clip::build(sources, self.pad_ms);
-        if clip.samples.is_empty() {
-            return Ok(Vec::new());
+        let clip = clip::build(sources, self.pad_ms, self.gap_ms);
+        let windows = clip.windows(self.window_ms);
+        tracing::debug!(
+            chunks = clip.chunks.len(),
+            windows = windows.len(),
+            clip_ms = clip.samples.len() / 16,
+            "decoding a joined clip"
+        );
+        let mut out = Vec::new();
+        let mut seen = vec![false; clip.chunks.len()];
+        for w in windows {
+            let samples = &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
+            self.decode_window(&clip, w.start_ms, samples, speakers, &mut seen, &mut out)?;
         }
-        let clip_len_ms = clip.samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        Ok(out)
+    }
+
+    /// One window of the clip (starting at `start_ms`): Whisper's segments, split at chunk
+    /// boundaries and placed on the hearing clock, are appended to `out`.
+    fn decode_window(
+        &mut self,
+        clip: &clip::Clip,
+        start_ms: u64,
+        samples: &[f32],
+        speakers: &[&str],
+        seen: &mut [bool],
+        out: &mut Vec<Segment>,
+    ) -> Result<()> {
+        let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
-        let mut audio = clip.samples.clone();
+        let mut audio = samples.to_vec();
         if audio.len() < SAMPLE_RATE as usize {
             audio.resize(SAMPLE_RATE as usize, 0.0);
         }
-        self.state.full(self.params(), &audio)?;
+        let mut params = self.params();
+        if !self.full_context {
+            params.set_audio_ctx(audio_ctx(len_ms, self.engine.hparams.n_audio_ctx));
+        }
+        self.state.full(params, &audio)?;
         let lang_id = self.state.full_lang_id_from_state();
         self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
         let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
         let eot = self.engine.ctx.token_eot();
-        let mut out = Vec::new();
-        let mut seen = vec![false; clip.chunks.len()];
         for seg in self.state.as_iter() {
             let (pieces, mean_logprob) = pieces_of(&seg, eot);
             if pieces.is_empty() {
@@ -227,13 +294,17 @@ impl Session<'_> {
                 continue;
             }
             let seg_end = seg.end_timestamp().max(0) as u64 * 10;
-            let words = words_from_pieces(&pieces, seg_end, clip_len_ms, chinese);
+            let mut words = words_from_pieces(&pieces, seg_end, len_ms, chinese);
             if collapsed(&words) {
                 tracing::debug!(
                     n = words.len(),
                     "dropped segment whose words have no duration"
                 );
                 continue;
+            }
+            for w in &mut words {
+                w.start_ms += start_ms;
+                w.end_ms += start_ms;
             }
             for (chunk, mut words) in clip.place(words) {
                 // DTW tends to place a region's first word a few hundred ms late; the VAD onset
@@ -251,7 +322,7 @@ impl Session<'_> {
                 });
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn params(&self) -> FullParams<'static, 'static> {
@@ -417,6 +488,17 @@ pub fn to_simplified(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoder_context_covers_the_window_and_its_margin() {
+        // 10 s + 3 s margin = 650 positions, rounded up to 704.
+        assert_eq!(audio_ctx(10_000, 1500), 704);
+        assert_eq!(audio_ctx(0, 1500), 192);
+        // Never more than the model has, and whisper.cpp's own stepping past 30 s.
+        assert_eq!(audio_ctx(28_000, 1500), 1500);
+        assert_eq!(audio_ctx(30_000, 1500), 0);
+        assert_eq!(audio_ctx(95_000, 1500), 0);
+    }
 
     fn piece(s: &str, t: u64) -> Piece {
         Piece {
