@@ -230,9 +230,9 @@ impl Session<'_> {
     /// Segments of the regions of several tracks, joined into one clip in hearing-clock order
     /// (see [`crate::clip`]); times are on the hearing clock, `speakers[i]` labels source `i`.
     ///
-    /// The clip goes to Whisper in windows of whole regions of at most `window_ms`, and each window's
-    /// encoder runs only over the audio it has (`audio_ctx`): whisper.cpp otherwise encodes a
-    /// full 30 s for the last few seconds of a hearing, and the encoder is most of the cost.
+    /// The clip goes to Whisper in windows of whole regions of at most `window_ms`, and each
+    /// window's encoder runs only over the audio it has (`audio_ctx`): whisper.cpp otherwise
+    /// encodes a full 30 s whatever a window holds, and the encoder is most of the cost.
     pub fn decode(
         &mut self,
         sources: &[clip::Source<'_>],
