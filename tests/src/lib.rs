@@ -174,6 +174,41 @@ pub fn authed<T>(token: &str, msg: T) -> Request<T> {
     r
 }
 
+/// `GetHearing` as `token`, which must succeed.
+pub async fn get_hearing(
+    hs: &mut HearingServiceClient<Channel>,
+    token: &str,
+    hearing_id: &str,
+) -> pb::Hearing {
+    hs.get_hearing(authed(
+        token,
+        pb::GetHearingRequest {
+            hearing_id: hearing_id.to_owned(),
+        },
+    ))
+    .await
+    .expect("GetHearing")
+    .into_inner()
+}
+
+/// `WatchHearing` from the hearing's first event, as `token`, which must succeed.
+pub async fn watch_from_start(
+    hs: &mut HearingServiceClient<Channel>,
+    token: &str,
+    hearing_id: &str,
+) -> tonic::Streaming<pb::HearingEvent> {
+    hs.watch_hearing(authed(
+        token,
+        pb::WatchHearingRequest {
+            hearing_id: hearing_id.to_owned(),
+            after_seq: 0,
+        },
+    ))
+    .await
+    .expect("WatchHearing")
+    .into_inner()
+}
+
 pub fn ts_in(hours: i64) -> prost_types::Timestamp {
     let t = chrono::Utc::now() + chrono::Duration::hours(hours);
     prost_types::Timestamp {

@@ -9,16 +9,7 @@ async fn malformed_requests_name_the_field(db: Db) {
     let s = t.scene("bad", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     let mut cases = t.cases().await;
-    let before = hs
-        .get_hearing(authed(
-            &s.clerk,
-            pb::GetHearingRequest {
-                hearing_id: s.hearing.id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let before = get_hearing(&mut hs, &s.clerk, &s.hearing.id).await;
 
     let case = |number: &str, title: &str, vis: i32| {
         authed(
@@ -266,16 +257,7 @@ async fn malformed_requests_name_the_field(db: Db) {
         "scheduled",
     );
 
-    let after = hs
-        .get_hearing(authed(
-            &s.clerk,
-            pb::GetHearingRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = get_hearing(&mut hs, &s.clerk, &hid).await;
     assert_eq!(after, before, "bad input changed nothing");
     t.stop().await;
 }

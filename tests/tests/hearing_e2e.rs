@@ -172,30 +172,11 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     ))
     .await
     .unwrap();
-    let hearing = hs
-        .get_hearing(authed(
-            &s.judge,
-            pb::GetHearingRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let hearing = get_hearing(&mut hs, &s.judge, &hid).await;
     let opened = hearing.opened_at.expect("opened_at");
     let opened = DateTime::from_timestamp(opened.seconds, opened.nanos as u32).unwrap();
     let clock = |t: DateTime<Utc>| (t - opened).num_milliseconds();
-    let mut watch = hs
-        .watch_hearing(authed(
-            &s.judge,
-            pb::WatchHearingRequest {
-                hearing_id: hid.clone(),
-                after_seq: 0,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
 
     let judge_login = [
         "--user",
@@ -585,16 +566,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     );
 
     // The witness kept their identity and role through the drop: still admitted, one join.
-    let h = hs
-        .get_hearing(authed(
-            &s.judge,
-            pb::GetHearingRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let h = get_hearing(&mut hs, &s.judge, &hid).await;
     let w = h
         .participants
         .iter()

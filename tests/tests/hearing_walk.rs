@@ -188,16 +188,7 @@ async fn full_walk(db: Db) {
         "adjourned",
     );
 
-    let got = hs
-        .get_hearing(authed(
-            &s.clerk,
-            pb::GetHearingRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_hearing(&mut hs, &s.clerk, &hid).await;
     let presence = |id: &str| {
         got.participants
             .iter()
@@ -210,17 +201,7 @@ async fn full_walk(db: Db) {
     assert_eq!(got.participants.len(), 1 + INVITED_ROLES.len());
 
     // The log holds every step in order, chained, and verifies.
-    let mut stream = hs
-        .watch_hearing(authed(
-            &s.clerk,
-            pb::WatchHearingRequest {
-                hearing_id: hid.clone(),
-                after_seq: 0,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = watch_from_start(&mut hs, &s.clerk, &hid).await;
     let mut kinds = Vec::new();
     let mut prev_hash = "0".repeat(64);
     while kinds.len() < got.last_seq as usize {

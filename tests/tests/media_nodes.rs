@@ -135,16 +135,8 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
         PASSWORD,
     );
     let line = counsel.until("joined as ").await;
-    let opened = on_b
-        .get_hearing(authed(
-            &s.judge,
-            pb::GetHearingRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
+    let opened = get_hearing(&mut on_b, &s.judge, &hid)
         .await
-        .unwrap()
-        .into_inner()
         .opened_at
         .unwrap();
     let opened = chrono::DateTime::from_timestamp(opened.seconds, opened.nanos as u32).unwrap();
@@ -171,17 +163,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let mut judge = BotProcess::start("judge@b", b.addr, &judge_login, &resumed_wav, PASSWORD);
     judge.until("audio sent ").await;
-    let mut watch = on_b
-        .watch_hearing(authed(
-            &s.judge,
-            pb::WatchHearingRequest {
-                hearing_id: hid.clone(),
-                after_seq: 0,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watch = watch_from_start(&mut on_b, &s.judge, &hid).await;
     on_b.adjourn_hearing(authed(
         &s.judge,
         pb::AdjournHearingRequest {

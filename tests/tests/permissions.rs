@@ -276,17 +276,7 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
 }
 
 async fn snapshot(t: &TestApp, c: &Ctx) -> pb::Hearing {
-    t.hearings()
-        .await
-        .get_hearing(authed(
-            &c.scene.clerk,
-            pb::GetHearingRequest {
-                hearing_id: c.scene.hearing.id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
+    get_hearing(&mut t.hearings().await, &c.scene.clerk, &c.scene.hearing.id).await
 }
 
 async fn denials_logged(t: &TestApp) -> i64 {

@@ -126,17 +126,7 @@ async fn removed_watcher_stream_ends(db: Db) {
     let s = t.scene("watch-rm", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
-    let mut st = hs
-        .watch_hearing(authed(
-            s.token(Role::Party),
-            pb::WatchHearingRequest {
-                hearing_id: hid.clone(),
-                after_seq: 0,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut st = watch_from_start(&mut hs, s.token(Role::Party), &hid).await;
     hs.remove_participant(authed(
         &s.judge,
         pb::RemoveParticipantRequest {

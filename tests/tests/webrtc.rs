@@ -169,17 +169,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     ];
     open_on_record(&t, &s).await;
     let mut hs = t.hearings().await;
-    let mut watch = hs
-        .watch_hearing(authed(
-            &s.judge,
-            pb::WatchHearingRequest {
-                hearing_id: hid.clone(),
-                after_seq: 0,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
 
     let mut bots: Vec<BotProcess> = people
         .iter()

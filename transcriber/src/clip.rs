@@ -151,39 +151,27 @@ mod tests {
         }
     }
 
-    /// The speech of `regions` cut from `samples`, as the VAD hands it over.
-    fn cut(samples: &[f32], regions: &[Region]) -> Vec<Speech> {
+    /// The speech of `regions` (start and end ms) cut from `samples`, as the VAD hands it over.
+    fn cut(samples: &[f32], regions: &[(u64, u64)]) -> Vec<Speech> {
         regions
             .iter()
-            .map(|r| Speech {
-                region: *r,
-                samples: samples[(r.start_ms * 16) as usize..(r.end_ms * 16) as usize].to_vec(),
+            .map(|&(start_ms, end_ms)| Speech {
+                region: Region { start_ms, end_ms },
+                samples: samples[(start_ms * 16) as usize..(end_ms * 16) as usize].to_vec(),
             })
             .collect()
+    }
+
+    fn source(speech: &[Speech], offset_ms: u64) -> Source<'_> {
+        Source { speech, offset_ms }
     }
 
     #[test]
     fn regions_join_and_words_map_back() {
         let samples = vec![0.1f32; 16 * 20_000];
-        let regions = [
-            Region {
-                start_ms: 1000,
-                end_ms: 3000,
-            },
-            Region {
-                start_ms: 10_000,
-                end_ms: 11_000,
-            },
-        ];
+        let regions = [(1000, 3000), (10_000, 11_000)];
         let speech = cut(&samples, &regions);
-        let clip = build(
-            &[Source {
-                speech: &speech,
-                offset_ms: 0,
-            }],
-            200,
-            0,
-        );
+        let clip = build(&[source(&speech, 0)], 200, 0);
         assert_eq!(clip.samples.len(), 16 * 3000);
         assert_eq!(clip.chunks[1].clip_start_ms, 2000);
         assert_eq!(clip.chunks[1].onset_ms, 10_200);
@@ -205,34 +193,9 @@ mod tests {
     fn a_word_in_the_gap_stays_with_the_region_before_it() {
         let a = vec![0.5f32; 16 * 2000];
         let b = vec![0.25f32; 16 * 2000];
-        let ra = cut(
-            &a,
-            &[Region {
-                start_ms: 0,
-                end_ms: 1000,
-            }],
-        );
-        let rb = cut(
-            &b,
-            &[Region {
-                start_ms: 1000,
-                end_ms: 2000,
-            }],
-        );
-        let clip = build(
-            &[
-                Source {
-                    speech: &ra,
-                    offset_ms: 0,
-                },
-                Source {
-                    speech: &rb,
-                    offset_ms: 0,
-                },
-            ],
-            100,
-            600,
-        );
+        let ra = cut(&a, &[(0, 1000)]);
+        let rb = cut(&b, &[(1000, 2000)]);
+        let clip = build(&[source(&ra, 0), source(&rb, 0)], 100, 600);
         assert_eq!(clip.samples.len(), 16 * 2600);
         assert_eq!(clip.chunks[1].clip_start_ms, 1600);
         assert_eq!(clip.samples[16 * 1300], 0.0);
@@ -284,40 +247,9 @@ mod tests {
     fn tracks_interleave_in_clock_order() {
         let a = vec![0.0f32; 16 * 10_000];
         let b = vec![1.0f32; 16 * 10_000];
-        let ra = cut(
-            &a,
-            &[
-                Region {
-                    start_ms: 0,
-                    end_ms: 1000,
-                },
-                Region {
-                    start_ms: 5000,
-                    end_ms: 6000,
-                },
-            ],
-        );
-        let rb = cut(
-            &b,
-            &[Region {
-                start_ms: 1000,
-                end_ms: 2000,
-            }],
-        );
-        let clip = build(
-            &[
-                Source {
-                    speech: &ra,
-                    offset_ms: 0,
-                },
-                Source {
-                    speech: &rb,
-                    offset_ms: 2000,
-                },
-            ],
-            100,
-            0,
-        );
+        let ra = cut(&a, &[(0, 1000), (5000, 6000)]);
+        let rb = cut(&b, &[(1000, 2000)]);
+        let clip = build(&[source(&ra, 0), source(&rb, 2000)], 100, 0);
         let order: Vec<_> = clip
             .chunks
             .iter()
