@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_webrtc::{
-    WebRTCPeerConnectionState, WebRTCRTPTransceiver, WebRTCRTPTransceiverDirection, WebRTCSDPType,
-};
+use gstreamer_webrtc::{WebRTCPeerConnectionState, WebRTCSDPType};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::{MediaError, Result};
@@ -114,15 +112,7 @@ fn send_video(
         .ok_or_else(|| MediaError::gst("video queue"))?;
     bin.add_pad(&gst::GhostPad::with_target(&out)?)?;
     pipeline.add(&bin)?;
-    let sink = webrtc
-        .request_pad_simple("sink_%u")
-        .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
-    bin.static_pad("src")
-        .ok_or_else(|| MediaError::gst("video bin has no src"))?
-        .link(&sink)?;
-    let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
-    t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-    t.set_property("codec-preferences", peer::vp8_caps(VP8_PT));
+    peer::link_sendrecv(webrtc, bin.upcast_ref(), peer::vp8_caps(VP8_PT))?;
     let hold = bin
         .by_name("hold")
         .and_then(|q| q.static_pad("src"))
@@ -179,13 +169,7 @@ impl Bot {
         gst::Element::link_many(&chain)?;
         crate::endpoint::log_bus(&pipeline, "bot");
 
-        let sink = webrtc
-            .request_pad_simple("sink_%u")
-            .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
-        chain[4].static_pad("src").expect("src").link(&sink)?;
-        let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
-        t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-        t.set_property("codec-preferences", peer::opus_caps(OPUS_PT));
+        peer::link_sendrecv(&webrtc, &chain[4], peer::opus_caps(OPUS_PT))?;
         if opts.video && opts.camera_file.is_none() {
             let cam = peer::add_bin(
                 &pipeline,
@@ -195,15 +179,7 @@ impl Bot {
                      ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! rtpvp8pay pt={VP8_PT}"
                 ),
             )?;
-            let sink = webrtc
-                .request_pad_simple("sink_%u")
-                .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
-            cam.static_pad("src")
-                .ok_or_else(|| MediaError::gst("camera bin has no src"))?
-                .link(&sink)?;
-            let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
-            t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-            t.set_property("codec-preferences", peer::vp8_caps(VP8_PT));
+            peer::link_sendrecv(&webrtc, cam.upcast_ref(), peer::vp8_caps(VP8_PT))?;
         }
 
         // Hold the file back until the connection is up, then shift it to "now" so it plays

@@ -76,15 +76,7 @@ impl Endpoint {
                 Kind::Audio => continue,
             };
             let bin = peer::add_bin(&pipeline, &send)?;
-            let sink = webrtc
-                .request_pad_simple("sink_%u")
-                .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
-            bin.static_pad("src")
-                .ok_or_else(|| MediaError::gst("send bin has no src"))?
-                .link(&sink)?;
-            let t = sink.property::<WebRTCRTPTransceiver>("transceiver");
-            t.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-            t.set_property("codec-preferences", caps);
+            peer::link_sendrecv(&webrtc, bin.upcast_ref(), caps)?;
             let src = bin
                 .by_name("out")
                 .and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok())

@@ -146,6 +146,24 @@ pub fn vp8_caps(payload: u8) -> gst::Caps {
         .build()
 }
 
+/// Links `from`'s src pad to a new sink pad of `webrtc` and makes that pad's transceiver send and
+/// receive `caps` (the one way every sending m-line is set up).
+pub fn link_sendrecv(webrtc: &gst::Element, from: &gst::Element, caps: gst::Caps) -> Result<()> {
+    let sink = webrtc
+        .request_pad_simple("sink_%u")
+        .ok_or_else(|| MediaError::gst("webrtcbin gave no sink pad"))?;
+    from.static_pad("src")
+        .ok_or_else(|| MediaError::gst(format!("{} has no src pad", from.name())))?
+        .link(&sink)?;
+    let t = sink.property::<gstreamer_webrtc::WebRTCRTPTransceiver>("transceiver");
+    t.set_property(
+        "direction",
+        gstreamer_webrtc::WebRTCRTPTransceiverDirection::Sendrecv,
+    );
+    t.set_property("codec-preferences", caps);
+    Ok(())
+}
+
 /// Adds `desc` (gst-launch syntax) to `pipeline` as one bin with ghost pads.
 pub fn add_bin(pipeline: &gst::Pipeline, desc: &str) -> Result<gst::Bin> {
     let bin = gst::parse::bin_from_description(desc, true)?;

@@ -268,15 +268,18 @@ impl Session<'_> {
     ) -> Result<()> {
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
-        let mut audio = samples.to_vec();
-        if audio.len() < SAMPLE_RATE as usize {
-            audio.resize(SAMPLE_RATE as usize, 0.0);
-        }
+        let padded;
+        let audio = if samples.len() < SAMPLE_RATE as usize {
+            padded = [samples, &vec![0.0; SAMPLE_RATE as usize - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
         let mut params = self.params();
         if !self.full_context {
             params.set_audio_ctx(audio_ctx(len_ms, self.engine.hparams.n_audio_ctx));
         }
-        self.state.full(params, &audio)?;
+        self.state.full(params, audio)?;
         let lang_id = self.state.full_lang_id_from_state();
         self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
         let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
