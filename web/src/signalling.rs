@@ -295,7 +295,8 @@ impl Media {
         if !self.supervised.lock().expect("supervised").insert(id) {
             return;
         }
-        // from the log, so commands taken by any node reach the room (other nodes' within the poll)
+        // The log, not this node's hub: commands taken by any node reach the room (another
+        // node's within the 300 ms poll).
         let events = self
             .app
             .follow(id, after_seq, None, std::time::Duration::from_millis(300));
