@@ -127,40 +127,62 @@ def run_fw(ct2_dir, path, threads, words=False):
     return time.perf_counter() - t0, time.process_time() - c0, text
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
 def main():
     binary, models_dir = sys.argv[1], sys.argv[2]
     threads = int(os.environ.get("BENCH_THREADS", "2"))
+    # This VM's CPU time for the same run varies by up to 10 %: every system runs BENCH_REPEAT
+    # times, interleaved with the others so a slow spell hits them all, and the median counts.
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     with tempfile.TemporaryDirectory() as tmp:
         tracks, mixed, dur, reference, per_speaker = build(tmp)
         words = len(reference.split())
         print(f"synthetic hearing: {dur:.1f} s, {len(tracks)} speakers, {len(TURNS)} turns "
-              f"({words} words), {len(OVERLAP)} overlaps; {threads} threads\n")
+              f"({words} words), {len(OVERLAP)} overlaps; {threads} threads; "
+              f"median of {repeat} runs\n")
         print("| model | system | input | wall s | CPU s | RTF (wall) | WER |")
         print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
 
-        def row(name, system, input, wall, cpu, w):
-            print(f"| {name} | {system} | {input} | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {w:.3f} |")
-            sys.stdout.flush()
-
-        def per_track(name, ggml, system):
+        def per_track(ggml):
             wall, cpu, t = run_ours(binary, ggml, tracks, threads)
             hyp = {s: " ".join(x["text"] for x in t["segments"] if x["speaker"] == s) for s in tracks}
-            w = wer([per_speaker[s] for s in tracks], [hyp[s] for s in tracks])
-            row(name, system, "per-speaker tracks", wall, cpu, w)
+            return wall, cpu, wer([per_speaker[s] for s in tracks], [hyp[s] for s in tracks])
+
+        def ours_mixed(ggml):
+            wall, cpu, t = run_ours(binary, ggml, {"Mixed": mixed}, threads)
+            return wall, cpu, wer([reference], [" ".join(x["text"] for x in t["segments"])])
+
+        def fw(ct2, words):
+            wall, cpu, text = run_fw(ct2, mixed, threads, words)
+            return wall, cpu, wer([reference], [text])
 
         for name in ["tiny.en", "base"]:
             q8 = os.path.join(models_dir, f"ggml-{name}-q8_0.bin")
             f16 = os.path.join(models_dir, f"ggml-{name}-f16.bin")
             ct2 = os.path.join(models_dir, f"ct2-{name}")
-            per_track(name, q8, "opencourt (whisper.cpp q8_0, earshot VAD)")
-            per_track(name, f16, "opencourt (whisper.cpp f16, earshot VAD)")
-            wall, cpu, t = run_ours(binary, q8, {"Mixed": mixed}, threads)
-            text = " ".join(x["text"] for x in t["segments"])
-            row(name, "opencourt (whisper.cpp q8_0, earshot VAD)", "mixed", wall, cpu, wer([reference], [text]))
-            wall, cpu, text = run_fw(ct2, mixed, threads)
-            row(name, "faster-whisper int8, Silero VAD", "mixed", wall, cpu, wer([reference], [text]))
-            wall, cpu, text = run_fw(ct2, mixed, threads, words=True)
-            row(name, "faster-whisper int8, Silero VAD, word times", "mixed", wall, cpu, wer([reference], [text]))
+            systems = [
+                ("opencourt (whisper.cpp q8_0, earshot VAD)", "per-speaker tracks", lambda: per_track(q8)),
+                ("opencourt (whisper.cpp f16, earshot VAD)", "per-speaker tracks", lambda: per_track(f16)),
+                ("opencourt (whisper.cpp q8_0, earshot VAD)", "mixed", lambda: ours_mixed(q8)),
+                ("faster-whisper int8, Silero VAD", "mixed", lambda: fw(ct2, False)),
+                ("faster-whisper int8, Silero VAD, word times", "mixed", lambda: fw(ct2, True)),
+            ]
+            runs = [[] for _ in systems]
+            for _ in range(repeat):
+                for i, (_, _, run) in enumerate(systems):
+                    runs[i].append(run())
+            for (system, input, _), rs in zip(systems, runs):
+                wall, cpu = median([r[0] for r in rs]), median([r[1] for r in rs])
+                # Greedy decoding is deterministic: every run should give the same words.
+                w = rs[0][2]
+                if any(r[2] != w for r in rs):
+                    print(f"(WER differed between runs: {[round(r[2], 3) for r in rs]})")
+                print(f"| {name} | {system} | {input} | {wall:.2f} | {cpu:.2f} | {wall / dur:.3f} | {w:.3f} |")
+                sys.stdout.flush()
 
 
 if __name__ == "__main__":

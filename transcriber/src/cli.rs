@@ -188,7 +188,7 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
     let prepared = pipeline::prepare(&tracks, opts.vad)?;
 
     let bar = progress_bar();
-    let transcript = pipeline::transcribe(&engine, &prepared, &opts, &mut |p| match p {
+    let transcript = pipeline::transcribe(&engine, &prepared, &opts, &|p| match p {
         Progress::Speech { total_ms } => bar.set_length(total_ms),
         Progress::Done { ms } => bar.inc(ms),
     })?;

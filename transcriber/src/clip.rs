@@ -105,6 +105,15 @@ impl Clip {
         out
     }
 
+    /// Total length of the chunks inside window `w`.
+    pub fn region_ms(&self, w: &Window) -> u64 {
+        self.chunks
+            .iter()
+            .filter(|c| c.clip_start_ms >= w.start_ms && c.clip_start_ms < w.end_ms)
+            .map(|c| c.len_ms)
+            .sum()
+    }
+
     /// The chunk a clip time falls in (times past the end belong to the last chunk).
     pub fn chunk_of(&self, clip_ms: u64) -> usize {
         self.chunks
@@ -226,11 +235,8 @@ mod tests {
                 chunk(73_000, 2_000),
             ],
         };
-        let w: Vec<_> = clip
-            .windows(30_000)
-            .iter()
-            .map(|w| (w.start_ms, w.end_ms))
-            .collect();
+        let windows = clip.windows(30_000);
+        let w: Vec<_> = windows.iter().map(|w| (w.start_ms, w.end_ms)).collect();
         assert_eq!(
             w,
             [
@@ -240,6 +246,9 @@ mod tests {
                 (73_000, 75_000)
             ]
         );
+        // Progress counts each window's regions once.
+        let ms: Vec<_> = windows.iter().map(|w| clip.region_ms(w)).collect();
+        assert_eq!(ms, [25_000, 8_000, 40_000, 2_000]);
         assert!(Clip::default().windows(30_000).is_empty());
     }
 

@@ -129,7 +129,7 @@ impl Engine {
         self.check_language(language)?;
         Ok(Session {
             engine: self,
-            state: self.ctx.create_state()?,
+            states: vec![self.ctx.create_state()?],
             language,
             threads,
             guards: Guards::default(),
@@ -171,7 +171,8 @@ fn dtw_preset(h: &Hparams) -> Option<DtwModelPreset> {
 /// Transcribes the regions of one track.
 pub struct Session<'e> {
     engine: &'e Engine,
-    state: WhisperState,
+    /// whisper.cpp states, one per window decoded at once (created as needed).
+    states: Vec<WhisperState>,
     language: Language,
     threads: usize,
     pub guards: Guards,
@@ -200,8 +201,10 @@ pub const WINDOW_MS: u64 = 20_000;
 pub const GAP_MS: u64 = 600;
 
 /// Silence encoded after a window's audio. Whisper was trained on 30 s windows mostly ending in
-/// silence or padding; without this margin, short windows lost words at their ends.
-const CONTEXT_MARGIN_MS: u64 = 3_000;
+/// silence or padding; without this margin, short windows lost words at their ends. 0.5 s lost
+/// words; 1.5 s kept the words of 3 s on both benchmark recordings with tiny.en and base, for
+/// 5–10 % less CPU (docs/BENCHMARKS.md).
+const CONTEXT_MARGIN_MS: u64 = 1_500;
 
 impl Session<'_> {
     /// Segments of one region of `samples` (16 kHz, the whole track), times in ms from the start
@@ -238,34 +241,91 @@ impl Session<'_> {
         sources: &[clip::Source<'_>],
         speakers: &[&str],
     ) -> Result<Vec<Segment>> {
+        self.decode_reporting(sources, speakers, &|_| {})
+    }
+
+    /// [`Session::decode`], calling `done(ms)` as each window is finished with the length of the
+    /// regions it held (their sum over all windows is the regions' total length).
+    pub fn decode_reporting(
+        &mut self,
+        sources: &[clip::Source<'_>],
+        speakers: &[&str],
+        done: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<Segment>> {
         let clip = clip::build(sources, self.pad_ms, self.gap_ms);
         let windows = clip.windows(self.window_ms);
+        // Windows share nothing (no context is carried over), so with several threads they are
+        // decoded side by side, each on its own state with its share of the threads: ggml's
+        // threads within one small product mostly wait for each other.
+        let workers = self.threads.min(windows.len()).max(1);
+        let per_worker = (self.threads / workers).max(1);
         tracing::debug!(
             chunks = clip.chunks.len(),
             windows = windows.len(),
+            workers,
             clip_ms = clip.samples.len() / 16,
             "decoding a joined clip"
         );
+        while self.states.len() < workers {
+            self.states.push(self.engine.ctx.create_state()?);
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut states = std::mem::take(&mut self.states);
+        let this = &*self;
+        let results: Vec<Result<Vec<(usize, Decoded)>>> = std::thread::scope(|scope| {
+            let mut states = states.iter_mut();
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let state = states.next().expect("one state per worker");
+                    let (clip, windows, next) = (&clip, &windows, &next);
+                    scope.spawn(move || {
+                        let mut decoded = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(w) = windows.get(i) else {
+                                return Ok(decoded);
+                            };
+                            let samples =
+                                &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
+                            let d = this.decode_window(
+                                state, per_worker, clip, w.start_ms, samples, speakers,
+                            )?;
+                            done(clip.region_ms(w));
+                            decoded.push((i, d));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a window decoder panicked"))
+                .collect()
+        });
+        self.states = states;
+        let mut decoded = Vec::with_capacity(windows.len());
+        for r in results {
+            decoded.extend(r?);
+        }
+        decoded.sort_by_key(|(i, _)| *i);
         let mut out = Vec::new();
-        let mut seen = vec![false; clip.chunks.len()];
-        for w in windows {
-            let samples = &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
-            self.decode_window(&clip, w.start_ms, samples, speakers, &mut seen, &mut out)?;
+        for (_, d) in decoded {
+            self.detected = d.detected;
+            out.extend(d.segments);
         }
         Ok(out)
     }
 
-    /// One window of the clip (starting at `start_ms`): Whisper's segments, split at chunk
-    /// boundaries and placed on the hearing clock, are appended to `out`.
+    /// One window of the clip (starting at `start_ms`) on `state` with `threads`: Whisper's
+    /// segments, split at chunk boundaries and placed on the hearing clock.
     fn decode_window(
-        &mut self,
+        &self,
+        state: &mut WhisperState,
+        threads: usize,
         clip: &clip::Clip,
         start_ms: u64,
         samples: &[f32],
         speakers: &[&str],
-        seen: &mut [bool],
-        out: &mut Vec<Segment>,
-    ) -> Result<()> {
+    ) -> Result<Decoded> {
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
         let padded;
@@ -275,16 +335,18 @@ impl Session<'_> {
         } else {
             samples
         };
-        let mut params = self.params();
+        let mut params = self.params(threads);
         if !self.full_context {
             params.set_audio_ctx(audio_ctx(len_ms, self.engine.hparams.n_audio_ctx));
         }
-        self.state.full(params, audio)?;
-        let lang_id = self.state.full_lang_id_from_state();
-        self.detected = whisper_rs::get_lang_str(lang_id).map(str::to_owned);
-        let chinese = self.detected.as_deref() == Some("zh") || self.language == Language::Zh;
+        state.full(params, audio)?;
+        let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_owned);
+        let chinese = detected.as_deref() == Some("zh") || self.language == Language::Zh;
         let eot = self.engine.ctx.token_eot();
-        for seg in self.state.as_iter() {
+        // Windows hold whole chunks, so a chunk's first segment is always in this window.
+        let mut seen = vec![false; clip.chunks.len()];
+        let mut out = Vec::new();
+        for seg in state.as_iter() {
             let (pieces, mean_logprob) = pieces_of(&seg, eot);
             if pieces.is_empty() {
                 continue;
@@ -325,12 +387,15 @@ impl Session<'_> {
                 });
             }
         }
-        Ok(())
+        Ok(Decoded {
+            segments: out,
+            detected,
+        })
     }
 
-    fn params(&self) -> FullParams<'static, 'static> {
+    fn params(&self, threads: usize) -> FullParams<'static, 'static> {
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(self.threads as i32);
+        params.set_n_threads(threads as i32);
         params.set_language(self.language.code());
         params.set_detect_language(false);
         params.set_no_context(true);
@@ -346,6 +411,12 @@ impl Session<'_> {
         params.set_print_timestamps(false);
         params
     }
+}
+
+/// One window's segments and the language Whisper found in it.
+struct Decoded {
+    segments: Vec<Segment>,
+    detected: Option<String>,
 }
 
 /// The text tokens of a segment (special and timestamp tokens skipped) with their times in ms

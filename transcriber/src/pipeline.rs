@@ -106,7 +106,7 @@ pub fn transcribe(
     engine: &Engine,
     prepared: &[Prepared],
     opts: &Options,
-    progress: &mut dyn FnMut(Progress),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Transcript> {
     engine.check_language(opts.language)?;
     let total_ms = prepared
@@ -126,8 +126,8 @@ pub fn transcribe(
         })
         .collect();
     let labels: Vec<&str> = prepared.iter().map(|p| p.track.label.as_str()).collect();
-    let segments = session.decode(&sources, &labels)?;
-    progress(Progress::Done { ms: total_ms });
+    let segments =
+        session.decode_reporting(&sources, &labels, &|ms| progress(Progress::Done { ms }))?;
     let language = match opts.language {
         Language::En => "en".to_owned(),
         Language::Zh => "zh".to_owned(),

@@ -194,7 +194,7 @@ async fn transcribe_job(job: &Job, opts: &WorkerOptions, engines: &Engines) -> R
             vad: VadParams::default(),
         };
         let prepared = pipeline::prepare(&tracks, options.vad)?;
-        pipeline::transcribe(&engine, &prepared, &options, &mut |_| {})
+        pipeline::transcribe(&engine, &prepared, &options, &|_| {})
     })
     .await
     .map_err(|e| Error::Whisper(format!("worker thread: {e}")))?

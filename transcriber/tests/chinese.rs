@@ -38,7 +38,7 @@ fn chinese_speech_transcribes_in_simplified_characters() {
         offset_ms: 0,
     };
     let prepared = pipeline::prepare(&[track], opts.vad).unwrap();
-    let t = pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap();
+    let t = pipeline::transcribe(&engine, &prepared, &opts, &|_| {}).unwrap();
     let text: String = t.segments.iter().map(|s| s.text.as_str()).collect();
     let c = cer(SPEECH, &text);
     eprintln!("CER {c:.3}: {text}");
@@ -81,7 +81,7 @@ fn auto_detects_chinese_with_base() {
         offset_ms: 0,
     };
     let prepared = pipeline::prepare(&[track], opts.vad).unwrap();
-    let t = pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap();
+    let t = pipeline::transcribe(&engine, &prepared, &opts, &|_| {}).unwrap();
     assert_eq!(t.language, "zh");
     let text: String = t.segments.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(to_simplified(&text), text);

@@ -58,7 +58,7 @@ fn segments_are_final_after_each_end_of_speech_and_match_batch() {
         vad,
     };
     let prepared = pipeline::prepare(&[spec], vad).unwrap();
-    let batch = pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap();
+    let batch = pipeline::transcribe(&engine, &prepared, &opts, &|_| {}).unwrap();
     // Batch decodes the track's regions joined, live decodes each as it ends: the same speech,
     // so the same words at the same places, give or take a word and a few frames.
     let text = |segs: &[transcriber::transcript::Segment]| -> String {

@@ -42,7 +42,7 @@ fn transcribe_with(tracks: &[(&str, Vec<f32>, u64)], vad: VadParams) -> Transcri
         vad,
     };
     let prepared = pipeline::prepare(&specs, opts.vad).unwrap();
-    pipeline::transcribe(&engine, &prepared, &opts, &mut |_| {}).unwrap()
+    pipeline::transcribe(&engine, &prepared, &opts, &|_| {}).unwrap()
 }
 
 fn text_of(t: &Transcript, speaker: &str) -> String {
