@@ -565,9 +565,10 @@ mod tests {
 
     #[test]
     fn encoder_context_covers_the_window_and_its_margin() {
-        // 10 s + 3 s margin = 650 positions, rounded up to 704.
-        assert_eq!(audio_ctx(10_000, 1500), 704);
-        assert_eq!(audio_ctx(0, 1500), 192);
+        // 10 s + 1.5 s margin = 575 positions, rounded up to 576.
+        assert_eq!(audio_ctx(10_000, 1500), 576);
+        assert_eq!(audio_ctx(10_100, 1500), 640);
+        assert_eq!(audio_ctx(0, 1500), 128);
         // Never more than the model has, and whisper.cpp's own stepping past 30 s.
         assert_eq!(audio_ctx(28_000, 1500), 1500);
         assert_eq!(audio_ctx(30_000, 1500), 0);

@@ -17,10 +17,10 @@ const COUNSEL: &str = "Thank you, your honour. My client pleads not guilty to ev
 
 /// Writes each `(label, samples, offset_ms)` as a WAV and transcribes them together.
 fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
-    transcribe_with(tracks, VadParams::default())
+    transcribe_with(tracks, VadParams::default(), 1)
 }
 
-fn transcribe_with(tracks: &[(&str, Vec<f32>, u64)], vad: VadParams) -> Transcript {
+fn transcribe_with(tracks: &[(&str, Vec<f32>, u64)], vad: VadParams, threads: usize) -> Transcript {
     let dir = tempfile::tempdir().unwrap();
     let specs: Vec<Track> = tracks
         .iter()
@@ -38,7 +38,7 @@ fn transcribe_with(tracks: &[(&str, Vec<f32>, u64)], vad: VadParams) -> Transcri
     let engine = Engine::load(&model(ModelName::TinyEn)).unwrap();
     let opts = Options {
         language: Language::En,
-        threads: 1,
+        threads,
         vad,
     };
     let prepared = pipeline::prepare(&specs, opts.vad).unwrap();
@@ -129,6 +129,33 @@ fn two_speakers_get_their_words_and_times_on_the_hearing_clock() {
 }
 
 #[test]
+fn windows_decoded_side_by_side_give_the_same_transcript() {
+    // Four turns each, about 70 s of speech: several of the engine's windows.
+    let judge = speak(JUDGE, "en-us");
+    let counsel = speak(COUNSEL, "en-gb");
+    let turn = |speech: &[f32], before: u64| [silence(before), speech.to_vec()].concat();
+    let (jl, cl) = (judge.len() as u64 / 16, counsel.len() as u64 / 16);
+    let mut judge_track = Vec::new();
+    let mut counsel_track = vec![0.0; (jl + 1000) as usize * 16];
+    for _ in 0..4 {
+        judge_track.extend(turn(&judge, 1000));
+        judge_track.extend(silence(cl + 1000));
+        counsel_track.extend(turn(&counsel, 1000));
+        counsel_track.extend(silence(jl + 1000));
+    }
+    let tracks = [("Judge", judge_track, 0), ("Counsel", counsel_track, 0)];
+    let one = transcribe_with(&tracks, VadParams::default(), 1);
+    let two = transcribe_with(&tracks, VadParams::default(), 2);
+    assert_eq!(one.segments.len(), two.segments.len());
+    for (a, b) in one.segments.iter().zip(&two.segments) {
+        assert_eq!(a, b);
+    }
+    let judge_text = text_of(&one, "Judge");
+    let w = wer(&[JUDGE; 4].join(" "), &judge_text);
+    assert!(w < 0.3, "judge WER {w}: {judge_text}");
+}
+
+#[test]
 fn two_seconds_of_overlap_keep_both_speakers() {
     let judge = speak(JUDGE, "en-us");
     let counsel = speak(COUNSEL, "en-gb");
@@ -204,6 +231,7 @@ fn noise_that_gets_past_the_vad_is_stopped_by_the_whisper_guards() {
             ("Loud noise", x, 500),
         ],
         vad,
+        1,
     );
     assert!(t.segments.is_empty(), "{:#?}", t.segments);
 }
