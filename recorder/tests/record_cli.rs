@@ -105,8 +105,10 @@ fn record_three_parties_with_an_off_record_interval() -> Result<()> {
     for f in &mixes {
         assert!(
             f.end_ms <= g.from_ms + 150 || f.start_ms >= g.to_ms,
-            "{} overlaps the gap",
-            f.file
+            "{} overlaps the gap: {}..{} against {g:?}",
+            f.file,
+            f.start_ms,
+            f.end_ms
         );
     }
 

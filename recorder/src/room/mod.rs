@@ -739,11 +739,15 @@ impl Room {
         inner.outputs.lock().expect("outputs lock").switches = c.state.switches.clone();
         let on = c.state.is_on_record();
         let at = inner.now();
-        if let (RecordState::Off { since, reason }, true) = (before, on) {
+        if let (RecordState::Off { since, reason }, RecordState::On { since: resumed }) =
+            (before, &c.state.record)
+        {
+            // The gap ends at the switch the media layer routes buffers by, not at `at`, which
+            // is read a little later: the first buffer of the new segment may come before `at`.
             let mut m = inner.ctx.manifest.lock().expect("manifest lock");
             m.gaps.push(Gap {
                 from_ms: since.as_millis() as u64,
-                to_ms: at.as_millis() as u64,
+                to_ms: resumed.as_millis() as u64,
                 reason,
             });
             m.save(&inner.ctx.dir)?;
