@@ -83,6 +83,8 @@ pub fn build(sources: &[Source<'_>], pad_ms: u64, gap_ms: u64) -> Clip {
 pub struct Window {
     pub start_ms: u64,
     pub end_ms: u64,
+    /// Total length of the chunks it holds (without the gaps between them).
+    pub speech_ms: u64,
 }
 
 impl Clip {
@@ -95,23 +97,18 @@ impl Clip {
         for c in &self.chunks {
             let end = c.clip_start_ms + c.len_ms;
             match out.last_mut() {
-                Some(w) if end - w.start_ms <= max_ms => w.end_ms = end,
+                Some(w) if end - w.start_ms <= max_ms => {
+                    w.end_ms = end;
+                    w.speech_ms += c.len_ms;
+                }
                 _ => out.push(Window {
                     start_ms: c.clip_start_ms,
                     end_ms: end,
+                    speech_ms: c.len_ms,
                 }),
             }
         }
         out
-    }
-
-    /// Total length of the chunks inside window `w`.
-    pub fn region_ms(&self, w: &Window) -> u64 {
-        self.chunks
-            .iter()
-            .filter(|c| c.clip_start_ms >= w.start_ms && c.clip_start_ms < w.end_ms)
-            .map(|c| c.len_ms)
-            .sum()
     }
 
     /// The chunk a clip time falls in (times past the end belong to the last chunk).
@@ -247,7 +244,7 @@ mod tests {
             ]
         );
         // Progress counts each window's regions once.
-        let ms: Vec<_> = windows.iter().map(|w| clip.region_ms(w)).collect();
+        let ms: Vec<_> = windows.iter().map(|w| w.speech_ms).collect();
         assert_eq!(ms, [25_000, 8_000, 40_000, 2_000]);
         assert!(Clip::default().windows(30_000).is_empty());
     }

@@ -272,34 +272,38 @@ impl Session<'_> {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut states = std::mem::take(&mut self.states);
         let this = &*self;
+        // Each worker takes the next window until none is left.
+        let work = |state: &mut WhisperState| -> Result<Vec<(usize, Decoded)>> {
+            let mut decoded = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(w) = windows.get(i) else {
+                    return Ok(decoded);
+                };
+                decoded.push((
+                    i,
+                    this.decode_window(state, per_worker, &clip, w, speakers)?,
+                ));
+                done(w.speech_ms);
+            }
+        };
+        // One worker runs on this thread, so a single window (a live caption) spawns none.
         let results: Vec<Result<Vec<(usize, Decoded)>>> = std::thread::scope(|scope| {
-            let mut states = states.iter_mut();
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    let state = states.next().expect("one state per worker");
-                    let (clip, windows, next) = (&clip, &windows, &next);
-                    scope.spawn(move || {
-                        let mut decoded = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(w) = windows.get(i) else {
-                                return Ok(decoded);
-                            };
-                            let samples =
-                                &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
-                            let d = this.decode_window(
-                                state, per_worker, clip, w.start_ms, samples, speakers,
-                            )?;
-                            done(clip.region_ms(w));
-                            decoded.push((i, d));
-                        }
-                    })
-                })
+            let (first, rest) = states[..workers]
+                .split_first_mut()
+                .expect("at least one state");
+            let work = &work;
+            let others: Vec<_> = rest
+                .iter_mut()
+                .map(|state| scope.spawn(move || work(state)))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a window decoder panicked"))
-                .collect()
+            let mut results = vec![work(first)];
+            results.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("a window decoder panicked")),
+            );
+            results
         });
         self.states = states;
         let mut decoded = Vec::with_capacity(windows.len());
@@ -315,17 +319,18 @@ impl Session<'_> {
         Ok(out)
     }
 
-    /// One window of the clip (starting at `start_ms`) on `state` with `threads`: Whisper's
-    /// segments, split at chunk boundaries and placed on the hearing clock.
+    /// Window `w` of the clip on `state` with `threads`: Whisper's segments, split at chunk
+    /// boundaries and placed on the hearing clock.
     fn decode_window(
         &self,
         state: &mut WhisperState,
         threads: usize,
         clip: &clip::Clip,
-        start_ms: u64,
-        samples: &[f32],
+        w: &clip::Window,
         speakers: &[&str],
     ) -> Result<Decoded> {
+        let start_ms = w.start_ms;
+        let samples = &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
         let padded;
