@@ -8,7 +8,11 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::track_clock::TrackClock;
 use super::RoomConfig;
+
+/// An Opus packet's length when it does not say (WebRTC sends 20 ms).
+const OPUS_FRAME: gst::ClockTime = gst::ClockTime::from_mseconds(20);
 use crate::error::{Error, Result};
 
 /// The fixed part of the room: the two mixers, the recording's video and audio encodes, and
@@ -204,18 +208,42 @@ impl TrackGate {
 }
 
 /// Where a live participant's media enters the room: encoded Opus and VP8 as received (over
-/// WebRTC), stamped with the room's clock as they arrive. Cheap to clone.
+/// WebRTC), stamped with the room's clock as they arrive, and their audio also with its time
+/// on their track ([`TrackClock`]). Cheap to clone.
 #[derive(Clone)]
 pub struct LiveIn {
     audio: gst_app::AppSrc,
     video: Option<gst_app::AppSrc>,
+    /// The time line of their track, shared by every connection they make.
+    track_clock: Arc<Mutex<TrackClock>>,
 }
+
+/// What a packet's [`gst::ReferenceTimestampMeta`] is named when it carries the packet's time on
+/// the participant's track (see [`TrackClock`]); the mix goes by arrival.
+pub(crate) const TRACK_TIME: &str = "timestamp/x-opencourt-track";
 
 impl LiveIn {
     /// One Opus packet (`audio/x-opus`, from `opusparse`): decoded into the mix and written
     /// untranscoded to the participant's track.
     pub fn push_audio(&self, sample: &gst::Sample) {
-        push(&self.audio, sample);
+        push_with(&self.audio, sample, |b| {
+            // no room time before the room runs, and then the track is not open either
+            let Some(arrival) = self.audio.current_running_time() else {
+                return;
+            };
+            let own = sample.segment().and_then(|s| {
+                s.downcast_ref::<gst::ClockTime>()?
+                    .to_running_time(b.pts()?)
+            });
+            let dur = b.duration();
+            let at = self.track_clock.lock().expect("track clock").stamp(
+                own.map(|t| Duration::from_nanos(t.nseconds())),
+                Duration::from_nanos(dur.unwrap_or(OPUS_FRAME).nseconds()),
+                Duration::from_nanos(arrival.nseconds()),
+            );
+            let at = gst::ClockTime::from_nseconds(at.as_nanos() as u64);
+            gst::ReferenceTimestampMeta::add(b, &gst::Caps::new_empty_simple(TRACK_TIME), at, dur);
+        });
     }
 
     /// One VP8 frame (`video/x-vp8`): decoded into their tile. Ignored when the room was told
@@ -228,6 +256,11 @@ impl LiveIn {
 }
 
 pub(crate) fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
+    push_with(src, sample, |_| {});
+}
+
+/// [`push`], letting `mark` add to the buffer (it still has the sender's times) first.
+fn push_with(src: &gst_app::AppSrc, sample: &gst::Sample, mark: impl FnOnce(&mut gst::BufferRef)) {
     let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps_owned()) else {
         return;
     };
@@ -238,6 +271,7 @@ pub(crate) fn push(src: &gst_app::AppSrc, sample: &gst::Sample) {
     let mut b = buffer.copy();
     {
         let b = b.make_mut();
+        mark(b);
         b.set_pts(gst::ClockTime::NONE);
         b.set_dts(gst::ClockTime::NONE);
     }
@@ -342,6 +376,7 @@ pub(crate) fn live_participant(
     let live = LiveIn {
         audio: appsrc("asrc")?,
         video: if video { Some(appsrc("vsrc")?) } else { None },
+        track_clock: Arc::default(),
     };
     let open = Arc::new(AtomicBool::new(false));
     let gate = open.clone();

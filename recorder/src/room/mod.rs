@@ -7,6 +7,7 @@ mod fanout;
 mod live_out;
 mod n1;
 mod outputs;
+mod track_clock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

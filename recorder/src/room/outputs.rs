@@ -103,7 +103,12 @@ impl Outputs {
         }
         let (buffer, caps) = (sample.buffer_owned()?, sample.caps_owned()?);
         let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
-        let rt = segment.to_running_time(buffer.pts()?)?;
+        let rt = match which {
+            // a live participant's track goes by the packets' own times, not their arrival
+            Which::Track(_) => track_time(&buffer),
+            Which::Mix => None,
+        };
+        let rt = rt.or_else(|| segment.to_running_time(buffer.pts()?))?;
         let t = ctx.offset + Duration::from_nanos(rt.nseconds());
         let dur = buffer
             .duration()
@@ -151,6 +156,18 @@ impl Outputs {
             out.close(ctx, late);
         }
     }
+}
+
+/// The time [`super::LiveIn`] gave a packet on its participant's track, if it gave one.
+fn track_time(buffer: &gst::BufferRef) -> Option<gst::ClockTime> {
+    buffer
+        .iter_meta::<gst::ReferenceTimestampMeta>()
+        .find(|m| {
+            m.reference()
+                .structure(0)
+                .is_some_and(|s| s.name() == super::build::TRACK_TIME)
+        })
+        .map(|m| m.timestamp())
 }
 
 fn spawn_closer(ctx: std::sync::Arc<Ctx>, w: FileWriter, kind: FileKind) {
