@@ -30,11 +30,15 @@ pub struct Source<'a> {
     pub offset_ms: u64,
 }
 
-/// The joined samples and where each region sits in them.
+/// Where each region sits in the joined clip. The samples stay where the VAD left them (a
+/// hearing's speech can run to gigabytes); a window's are joined when it is decoded.
 #[derive(Debug, Clone, Default)]
-pub struct Clip {
-    pub samples: Vec<f32>,
+pub struct Clip<'a> {
     pub chunks: Vec<Chunk>,
+    /// The samples of each chunk.
+    parts: Vec<&'a [f32]>,
+    /// The clip's length.
+    pub len_ms: u64,
 }
 
 const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
@@ -44,8 +48,8 @@ const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
 /// padding the VAD added to each region.
 /// `gap_ms` of silence goes between consecutive regions; a clip time in a gap belongs to the
 /// region before it.
-pub fn build(sources: &[Source<'_>], pad_ms: u64, gap_ms: u64) -> Clip {
-    let mut items: Vec<(u64, usize, &Speech)> = sources
+pub fn build<'a>(sources: &[Source<'a>], pad_ms: u64, gap_ms: u64) -> Clip<'a> {
+    let mut items: Vec<(u64, usize, &'a Speech)> = sources
         .iter()
         .enumerate()
         .flat_map(|(i, s)| {
@@ -62,17 +66,18 @@ pub fn build(sources: &[Source<'_>], pad_ms: u64, gap_ms: u64) -> Clip {
         }
         let len_ms = sp.samples.len() as u64 / SAMPLES_PER_MS;
         if !clip.chunks.is_empty() {
-            clip.samples
-                .resize(clip.samples.len() + (gap_ms * SAMPLES_PER_MS) as usize, 0.0);
+            clip.len_ms += gap_ms;
         }
         clip.chunks.push(Chunk {
             track,
-            clip_start_ms: clip.samples.len() as u64 / SAMPLES_PER_MS,
+            clip_start_ms: clip.len_ms,
             track_start_ms: clock,
             len_ms,
             onset_ms: clock + pad_ms.min(len_ms / 2),
         });
-        clip.samples.extend_from_slice(&sp.samples);
+        clip.parts
+            .push(&sp.samples[..(len_ms * SAMPLES_PER_MS) as usize]);
+        clip.len_ms += len_ms;
     }
     clip
 }
@@ -87,7 +92,21 @@ pub struct Window {
     pub speech_ms: u64,
 }
 
-impl Clip {
+impl Clip<'_> {
+    /// The samples of `w`: its chunks' own, with silence in the gaps between them.
+    pub fn samples(&self, w: &Window) -> Vec<f32> {
+        let at = |ms: u64| (ms * SAMPLES_PER_MS) as usize;
+        let mut out = vec![0.0; at(w.end_ms - w.start_ms)];
+        for (c, part) in self.chunks.iter().zip(&self.parts) {
+            if c.clip_start_ms >= w.start_ms && c.clip_start_ms < w.end_ms {
+                let from = at(c.clip_start_ms - w.start_ms);
+                let n = part.len().min(out.len() - from);
+                out[from..from + n].copy_from_slice(&part[..n]);
+            }
+        }
+        out
+    }
+
     /// Cuts the clip into windows of whole chunks, each at most `max_ms` long where a chunk
     /// allows (a chunk longer than that is a window of its own, and Whisper walks through it in
     /// its own 30 s steps). Every window starts where a chunk starts, so no region is split and
@@ -178,7 +197,7 @@ mod tests {
         let regions = [(1000, 3000), (10_000, 11_000)];
         let speech = cut(&samples, &regions);
         let clip = build(&[source(&speech, 0)], 200, 0);
-        assert_eq!(clip.samples.len(), 16 * 3000);
+        assert_eq!(clip.len_ms, 3000);
         assert_eq!(clip.chunks[1].clip_start_ms, 2000);
         assert_eq!(clip.chunks[1].onset_ms, 10_200);
         let runs = clip.place(vec![
@@ -202,10 +221,16 @@ mod tests {
         let ra = cut(&a, &[(0, 1000)]);
         let rb = cut(&b, &[(1000, 2000)]);
         let clip = build(&[source(&ra, 0), source(&rb, 0)], 100, 600);
-        assert_eq!(clip.samples.len(), 16 * 2600);
+        assert_eq!(clip.len_ms, 2600);
         assert_eq!(clip.chunks[1].clip_start_ms, 1600);
-        assert_eq!(clip.samples[16 * 1300], 0.0);
-        assert_eq!(clip.samples[16 * 1700], 0.25);
+        let samples = clip.samples(&clip.windows(30_000)[0]);
+        assert_eq!(samples.len(), 16 * 2600);
+        assert_eq!(samples[16 * 1300], 0.0);
+        assert_eq!(samples[16 * 1700], 0.25);
+        // a window of its own gets the chunk's samples from its start
+        let second = clip.windows(1000)[1];
+        assert_eq!((second.start_ms, second.end_ms), (1600, 2600));
+        assert_eq!(clip.samples(&second), vec![0.25; 16 * 1000]);
         // "late" was said at the end of track 0's region but aligned 300 ms past it.
         let runs = clip.place(vec![word("late", 1300, 1500), word("next", 1700, 1900)]);
         assert_eq!(runs.len(), 2);
@@ -223,7 +248,8 @@ mod tests {
             onset_ms: clip_start_ms,
         };
         let clip = Clip {
-            samples: Vec::new(),
+            parts: Vec::new(),
+            len_ms: 75_000,
             chunks: vec![
                 chunk(0, 10_000),
                 chunk(10_000, 15_000),
@@ -262,8 +288,9 @@ mod tests {
             .map(|c| (c.track, c.track_start_ms))
             .collect();
         assert_eq!(order, [(0, 0), (1, 3000), (0, 5000)]);
-        assert_eq!(clip.samples[16 * 1000], 1.0);
-        assert_eq!(clip.samples[16 * 2000], 0.0);
+        let samples = clip.samples(&clip.windows(30_000)[0]);
+        assert_eq!(samples[16 * 1000], 1.0);
+        assert_eq!(samples[16 * 2000], 0.0);
         let runs = clip.place(vec![word("x", 1500, 1600), word("y", 2500, 2600)]);
         assert_eq!((runs[0].0, runs[0].1[0].start_ms), (1, 3500));
         assert_eq!((runs[1].0, runs[1].1[0].start_ms), (2, 5500));

@@ -263,7 +263,7 @@ impl Session<'_> {
             chunks = clip.chunks.len(),
             windows = windows.len(),
             workers,
-            clip_ms = clip.samples.len() / 16,
+            clip_ms = clip.len_ms,
             "decoding a joined clip"
         );
         while self.states.len() < workers {
@@ -330,7 +330,7 @@ impl Session<'_> {
         speakers: &[&str],
     ) -> Result<Decoded> {
         let start_ms = w.start_ms;
-        let samples = &clip.samples[(w.start_ms as usize * 16)..(w.end_ms as usize * 16)];
+        let samples = &clip.samples(w)[..];
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
         // whisper.cpp rejects clips under 100 ms and decodes short ones poorly: pad with silence.
         let padded;
