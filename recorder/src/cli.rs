@@ -1,5 +1,5 @@
 //! `opencourt record`: a room fed from files, in real time. Also the benchmark harness.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -12,7 +12,8 @@ Example:
       --party 'Judge Ada:judge=judge.wav' \\
       --party 'Counsel Bo:counsel=bo.wav,bo.webm' \\
       --party 'Witness Cy=cy.wav' \\
-      --off-record 20-30
+      --off-record 20-30 \\
+      --exhibit 35-50=contract.pdf#2
 
 Writes rec/mix-*.mkv (H.264 + Opus, 1280x720), rec/track-<party>-*.mka (each party's own
 audio, Opus) and rec/manifest.json (SHA-256, size and hearing-clock span of every file).
@@ -35,7 +36,8 @@ pub struct Args {
     /// An off-the-record interval "FROM-TO" in seconds from the start, e.g. 20-30.
     #[arg(long = "off-record", value_parser = parse_interval)]
     pub off_record: Vec<(f64, f64)>,
-    /// Show an image in the exhibit pane during "FROM-TO=IMAGE" (seconds from the start).
+    /// Show an exhibit during "FROM-TO=FILE[#PAGE]" (seconds from the start): an image (PNG,
+    /// JPEG) or a page of a PDF (the first unless #PAGE), e.g. 10-25=contract.pdf#3.
     #[arg(long)]
     pub exhibit: Option<String>,
     /// Frames per second of the recording.
@@ -109,7 +111,7 @@ fn parse_interval(s: &str) -> std::result::Result<(f64, f64), String> {
 enum Step {
     Off,
     On,
-    Show(PathBuf),
+    Show(PathBuf, u32),
     Hide,
 }
 
@@ -132,11 +134,22 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
         steps.push((*b, Step::On));
     }
     if let Some(e) = &args.exhibit {
-        let (when, image) = e
+        let (when, file) = e
             .split_once('=')
-            .ok_or_else(|| Error::Arg("--exhibit FROM-TO=IMAGE".into()))?;
+            .ok_or_else(|| Error::Arg("--exhibit FROM-TO=FILE[#PAGE]".into()))?;
         let (a, b) = parse_interval(when).map_err(Error::Arg)?;
-        steps.push((a, Step::Show(PathBuf::from(image))));
+        let (file, page) = match file.rsplit_once('#') {
+            Some((f, p)) if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) => {
+                let page = p
+                    .parse()
+                    .map_err(|_| Error::Arg(format!("--exhibit: page {p} is too large")))?;
+                (f, page)
+            }
+            _ => (file, 1),
+        };
+        // checked now, so a bad file or page fails before anything is recorded
+        crate::exhibit::prepare(Path::new(file), page, 16)?;
+        steps.push((a, Step::Show(PathBuf::from(file), page)));
         steps.push((b, Step::Hide));
     }
     steps.sort_by(|x, y| x.0.total_cmp(&y.0));
@@ -167,7 +180,7 @@ pub fn run(args: &Args) -> Result<Vec<Event>> {
             match step {
                 Step::Off => room.off_record("--off-record")?,
                 Step::On => room.on_record("--off-record ended")?,
-                Step::Show(img) => room.show_exhibit("exhibit", &img)?,
+                Step::Show(file, page) => room.show_exhibit_page("exhibit", &file, page)?,
                 Step::Hide => room.hide_exhibit()?,
             }
         }

@@ -18,6 +18,9 @@ pub enum Error {
     Manifest { path: PathBuf, message: String },
     #[error("bad argument: {0}")]
     Arg(String),
+    /// An exhibit that cannot be shown (no such file, no such page, not a PDF poppler reads).
+    #[error("exhibit {path}: {message}")]
+    Exhibit { path: PathBuf, message: String },
 }
 
 impl Error {

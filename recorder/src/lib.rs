@@ -6,6 +6,7 @@
 //! [`room`] module is the GStreamer glue that carries them out. See README.md.
 pub mod cli;
 pub mod error;
+pub mod exhibit;
 pub mod health;
 pub mod layout;
 pub mod manifest;

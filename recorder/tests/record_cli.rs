@@ -170,3 +170,27 @@ fn help_shows_an_example() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_missing_exhibit_page_fails_before_anything_is_recorded() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let d = tmp.path();
+    let pdf_file = d.join("contract.pdf");
+    std::fs::write(&pdf_file, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]))?;
+    let out = Command::new(env!("CARGO_BIN_EXE_opencourt-record"))
+        .arg("--out")
+        .arg(d.join("rec"))
+        .args(["--seconds", "3", "--party"])
+        .arg(format!("Ada={}", tone(d, "ada", 440, 3.0)?.display()))
+        .arg("--exhibit")
+        .arg(format!("1-2={}#3", pdf_file.display()))
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("pages 1 to 2"),
+        "{err}"
+    );
+    assert!(!d.join("rec").exists(), "nothing recorded");
+    Ok(())
+}

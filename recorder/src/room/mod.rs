@@ -118,7 +118,8 @@ struct PartMedia {
 struct Control {
     state: RoomState,
     media: BTreeMap<ParticipantId, PartMedia>,
-    exhibit: Option<(gst::Bin, gst::Pad)>,
+    /// The exhibit pane's branch, its compositor pad, and what it shows.
+    exhibit: Option<(gst::Bin, gst::Pad, crate::exhibit::Shown)>,
     health: Health,
     speaker: SpeakerDetector,
     /// Smoothed mean-square level of each participant in the mix.
@@ -229,7 +230,7 @@ impl Inner {
         let (view, card) = sends.wants(LiveOut::takes_video);
         drop(sends);
         live_out::update(&self.core, view, card, key);
-        if let (Some((_, pad)), Some(r)) = (&c.exhibit, l.exhibit) {
+        if let (Some((_, pad, _)), Some(r)) = (&c.exhibit, l.exhibit) {
             pad.set_property("xpos", r.x);
             pad.set_property("ypos", r.y);
             pad.set_property("width", r.w);
@@ -762,13 +763,21 @@ impl Room {
         Ok(())
     }
 
-    /// Shows an image (a PNG or JPEG; render PDF pages to images first) in the exhibit pane.
-    pub fn show_exhibit(&self, name: &str, image: &Path) -> Result<()> {
+    /// Shows an image (PNG or JPEG) or the first page of a PDF in the exhibit pane.
+    pub fn show_exhibit(&self, name: &str, file: &Path) -> Result<()> {
+        self.show_exhibit_page(name, file, 1)
+    }
+
+    /// Shows page `page` (from 1) of a PDF, rendered to an image, in the exhibit pane (an image
+    /// has only page 1). A missing file or page is an error and changes nothing.
+    pub fn show_exhibit_page(&self, name: &str, file: &Path, page: u32) -> Result<()> {
         let inner = &self.inner;
+        // rendered at the view's size; the pane scales it down, keeping its shape
+        let side = inner.cfg.width.max(inner.cfg.height).max(1) as u32;
+        let shown = crate::exhibit::prepare(file, page, side)?;
         let mut c = inner.control.lock().expect("control lock");
         c.state
             .apply(Command::ShowExhibit { name: name.into() }, inner.now())?;
-        let old = c.exhibit.take();
         let pane = layout(
             c.state.in_view().len(),
             true,
@@ -777,7 +786,7 @@ impl Room {
         )
         .exhibit
         .expect("a layout with an exhibit has a pane");
-        let (bin, ghost) = build::exhibit(image, pane.w, pane.h)?;
+        let (bin, ghost) = build::exhibit(&shown.image, pane.w, pane.h)?;
         inner.core.pipeline.add(&bin)?;
         let pad = inner
             .core
@@ -790,11 +799,11 @@ impl Room {
             .link(&pad)
             .map_err(|e| Error::Gst(format!("link exhibit: {e:?}")))?;
         build::start_branch(&bin)?;
-        c.exhibit = Some((bin, pad));
+        let old = c.exhibit.replace((bin, pad, shown));
         let ev = inner.transition(&mut c, Command::ShowExhibit { name: name.into() })?;
         inner.apply_layout(&c);
         drop(c);
-        if let Some((b, p)) = old {
+        if let Some((b, p, _shown)) = old {
             build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
         }
         inner.emit_all(ev);
@@ -808,7 +817,7 @@ impl Room {
         let old = c.exhibit.take();
         inner.apply_layout(&c);
         drop(c);
-        if let Some((b, p)) = old {
+        if let Some((b, p, _shown)) = old {
             build::remove_branch(&inner.core.pipeline, &b, &[(&inner.core.compositor, &p)])?;
         }
         inner.emit_all(ev);
