@@ -503,7 +503,9 @@ pub(crate) fn start_branch(bin: &gst::Bin) -> Result<()> {
 }
 
 /// Releases the mixer pads a branch feeds (which unblocks its streaming thread), then stops
-/// and removes the branch.
+/// and removes the branch. What the branch still pushes is dropped first: pushed to an unlinked
+/// pad it would fail as not-linked, which its queue (or an `imagefreeze`) reports as a stream
+/// error (seen once in CI when an exhibit was hidden).
 pub(crate) fn remove_branch(
     pipeline: &gst::Pipeline,
     bin: &gst::Bin,
@@ -511,6 +513,11 @@ pub(crate) fn remove_branch(
 ) -> Result<()> {
     for (mixer, pad) in pads {
         if let Some(peer) = pad.peer() {
+            peer.add_probe(gst::PadProbeType::DATA_DOWNSTREAM, |_, info| {
+                // taken and dropped, as the track gate does (see `live_participant`)
+                info.data = None;
+                gst::PadProbeReturn::Handled
+            });
             let _ = peer.unlink(*pad);
         }
         mixer.release_request_pad(*pad);
