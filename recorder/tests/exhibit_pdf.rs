@@ -5,20 +5,13 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use common::*;
 use recorder::exhibit;
 use recorder::layout::layout;
 use recorder::state::Event;
-use recorder::{Manifest, ParticipantId, Role, Room, RoomConfig, Source};
-
-fn wait_until(room: &Room, t: f64) {
-    while room.now().as_secs_f64() < t {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use recorder::{Manifest, RoomConfig};
 
 /// Mean (r, g, b) of a 40x40 square at (x, y) in the frame at `t` seconds of `video`.
 fn colour_at(video: &Path, t: f64, x: i32, y: i32) -> Result<(f64, f64, f64)> {
@@ -64,18 +57,7 @@ fn pages_of_a_pdf_are_shown_as_rendered_and_a_missing_page_changes_nothing() -> 
     let out = d.join("rec");
     let cfg = RoomConfig::new(&out);
     let (w, h) = (cfg.width, cfg.height);
-    let (room, events) = Room::start(cfg)?;
-    let judge = ParticipantId::parse("judge")?;
-    room.add(
-        &judge,
-        "Judge",
-        Role::Judge,
-        &Source {
-            audio: tone(d, "judge", 440, 10.0)?,
-            video: None,
-        },
-    )?;
-    room.admit(&judge)?;
+    let (room, events) = room_with_a_judge(d, cfg, 10.0)?;
     wait_until(&room, 1.0);
     room.show_exhibit_page("P1", &exhibit, 1)?;
     wait_until(&room, 2.5);

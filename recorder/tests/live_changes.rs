@@ -10,12 +10,6 @@ use common::*;
 use recorder::state::Event;
 use recorder::{Manifest, ParticipantId, Role, Room, RoomConfig, Source};
 
-fn wait_until(room: &Room, t: f64) {
-    while room.now().as_secs_f64() < t {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Windows of `power` between `a` and `b` s, excluding 0.3 s around each edge.
 fn between(power: &[f64], a: f64, b: f64) -> &[f64] {
     let i = ((a + 0.3) / WIN).round() as usize;

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use recorder::manifest::{FileEntry, FileKind, Manifest};
+use recorder::state::Event;
+use recorder::{ParticipantId, Role, Room, RoomConfig, Source};
 
 pub fn run(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
@@ -334,4 +336,33 @@ pub fn pdf(colours: &[(f32, f32, f32)]) -> Vec<u8> {
         .bytes(),
     );
     out
+}
+
+/// Sleeps until the room's clock reaches `t` seconds.
+pub fn wait_until(room: &Room, t: f64) {
+    while room.now().as_secs_f64() < t {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A room on `cfg` with one participant, the presiding judge, admitted and playing a 440 Hz
+/// tone of `secs` seconds.
+pub fn room_with_a_judge(
+    dir: &Path,
+    cfg: RoomConfig,
+    secs: f64,
+) -> Result<(Room, std::sync::mpsc::Receiver<Event>)> {
+    let (room, events) = Room::start(cfg)?;
+    let judge = ParticipantId::parse("judge")?;
+    room.add(
+        &judge,
+        "Judge",
+        Role::Judge,
+        &Source {
+            audio: tone(dir, "judge", 440, secs)?,
+            video: None,
+        },
+    )?;
+    room.admit(&judge)?;
+    Ok((room, events))
 }
