@@ -50,7 +50,13 @@ pub fn decode_file_with(path: &Path, on_chunk: &mut dyn FnMut(&[f32])) -> Result
     let rate = make("audiorate")?;
     let resample = make("audioresample")?;
     let caps = gst_audio_caps();
-    let sink = gst_app::AppSink::builder().caps(&caps).sync(false).build();
+    // A bounded queue: decoding runs far ahead of the VAD reading it, and unbounded the whole
+    // track piled up here (an hour of four tracks peaked 230 MB higher).
+    let sink = gst_app::AppSink::builder()
+        .caps(&caps)
+        .sync(false)
+        .max_buffers(64)
+        .build();
     pipeline
         .add_many([&src, &convert, &rate, &resample, sink.upcast_ref()])
         .map_err(|e| fail(e.to_string()))?;
