@@ -10,10 +10,10 @@ use gstreamer_app as gst_app;
 
 use super::track_clock::TrackClock;
 use super::RoomConfig;
+use crate::error::{Error, Result};
 
 /// An Opus packet's length when it does not say (WebRTC sends 20 ms).
 const OPUS_FRAME: gst::ClockTime = gst::ClockTime::from_mseconds(20);
-use crate::error::{Error, Result};
 
 /// The fixed part of the room: the two mixers, the recording's video and audio encodes, and
 /// what is sent back to every live participant (the view, and the waiting card).
