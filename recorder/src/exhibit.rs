@@ -30,9 +30,10 @@ pub fn is_pdf(file: &Path) -> Result<bool> {
     Ok(&head[..n] == b"%PDF-")
 }
 
-/// Runs a poppler tool; its error output names the problem when it fails.
-fn poppler(tool: &str, args: &[&std::ffi::OsStr], file: &Path) -> Result<Vec<u8>> {
-    let out = Command::new(tool).args(args).output().map_err(|e| {
+/// Runs a poppler tool about `file`; its error output names the problem when it fails.
+fn poppler(cmd: &mut Command, file: &Path) -> Result<Vec<u8>> {
+    let tool = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|e| {
         fail(
             file,
             format!("cannot run {tool} ({e}): install poppler-utils"),
@@ -50,7 +51,7 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr], file: &Path) -> Result<Vec<u8>
 
 /// How many pages a PDF has.
 pub fn pdf_pages(pdf: &Path) -> Result<u32> {
-    let info = poppler("pdfinfo", &[pdf.as_os_str()], pdf)?;
+    let info = poppler(Command::new("pdfinfo").arg(pdf), pdf)?;
     String::from_utf8_lossy(&info)
         .lines()
         .find_map(|l| l.strip_prefix("Pages:")?.trim().parse().ok())
@@ -87,23 +88,23 @@ pub fn prepare(file: &Path, page: u32, long_side: u32) -> Result<Shown> {
         .tempdir()
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let root = dir.path().join("page");
-    let (page_s, side) = (page.to_string(), long_side.to_string());
-    let flags = [
-        "-png",
-        "-singlefile",
-        "-f",
-        &page_s,
-        "-l",
-        &page_s,
-        "-scale-to",
-        &side,
-    ];
-    let args: Vec<&std::ffi::OsStr> = flags
-        .iter()
-        .map(std::ffi::OsStr::new)
-        .chain([file.as_os_str(), root.as_os_str()])
-        .collect();
-    poppler("pdftoppm", &args, file)?;
+    let page_s = page.to_string();
+    poppler(
+        Command::new("pdftoppm")
+            .args([
+                "-png",
+                "-singlefile",
+                "-f",
+                &page_s,
+                "-l",
+                &page_s,
+                "-scale-to",
+            ])
+            .arg(long_side.to_string())
+            .arg(file)
+            .arg(&root),
+        file,
+    )?;
     let image = root.with_extension("png");
     if !image.is_file() {
         return Err(fail(

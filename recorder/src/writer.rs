@@ -166,15 +166,13 @@ impl FileWriter {
 /// heard against the picture). A file after a gap (off the record) keeps the pre-skip: what it
 /// would add is from before the record resumed. Other caps are returned as they are.
 pub(crate) fn without_pre_skip(caps: &gst::Caps) -> gst::Caps {
-    let Some(s) = caps.structure(0) else {
+    let Some(headers) = caps
+        .structure(0)
+        .filter(|s| s.name() == "audio/x-opus")
+        .and_then(|s| s.get::<gst::Array>("streamheader").ok())
+    else {
         return caps.clone();
     };
-    let Ok(headers) = s.get::<gst::Array>("streamheader") else {
-        return caps.clone();
-    };
-    if s.name() != "audio/x-opus" {
-        return caps.clone();
-    }
     let headers: Vec<gst::glib::SendValue> = headers
         .iter()
         .map(|v| match v.get::<gst::Buffer>() {

@@ -52,8 +52,7 @@ fn colour_at(video: &Path, t: f64, x: i32, y: i32) -> Result<(f64, f64, f64)> {
 fn pages_of_a_pdf_are_shown_as_rendered_and_a_missing_page_changes_nothing() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let d = tmp.path();
-    let exhibit = d.join("contract.pdf");
-    std::fs::write(&exhibit, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]))?;
+    let exhibit = red_green_pdf(d, "contract.pdf")?;
     let out = d.join("rec");
     let cfg = RoomConfig::new(&out);
     let (w, h) = (cfg.width, cfg.height);
@@ -112,8 +111,7 @@ fn pages_of_a_pdf_are_shown_as_rendered_and_a_missing_page_changes_nothing() -> 
 #[test]
 fn a_pdf_page_is_rendered_and_bad_pages_are_refused() {
     let d = tempfile::tempdir().unwrap();
-    let file = d.path().join("exhibit.pdf");
-    std::fs::write(&file, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)])).unwrap();
+    let file = red_green_pdf(d.path(), "exhibit.pdf").unwrap();
     assert!(exhibit::is_pdf(&file).unwrap());
     assert_eq!(exhibit::pdf_pages(&file).unwrap(), 2);
     let shown = exhibit::prepare(&file, 2, 400).unwrap();

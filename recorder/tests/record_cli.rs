@@ -175,8 +175,7 @@ fn help_shows_an_example() -> Result<()> {
 fn a_missing_exhibit_page_fails_before_anything_is_recorded() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let d = tmp.path();
-    let pdf_file = d.join("contract.pdf");
-    std::fs::write(&pdf_file, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]))?;
+    let pdf_file = red_green_pdf(d, "contract.pdf")?;
     let out = Command::new(env!("CARGO_BIN_EXE_opencourt-record"))
         .arg("--out")
         .arg(d.join("rec"))

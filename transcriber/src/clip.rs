@@ -97,12 +97,15 @@ impl Clip<'_> {
     pub fn samples(&self, w: &Window) -> Vec<f32> {
         let at = |ms: u64| (ms * SAMPLES_PER_MS) as usize;
         let mut out = vec![0.0; at(w.end_ms - w.start_ms)];
-        for (c, part) in self.chunks.iter().zip(&self.parts) {
-            if c.clip_start_ms >= w.start_ms && c.clip_start_ms < w.end_ms {
-                let from = at(c.clip_start_ms - w.start_ms);
-                let n = part.len().min(out.len() - from);
-                out[from..from + n].copy_from_slice(&part[..n]);
-            }
+        // chunks are in clip order: the window's are a run starting at its start
+        let first = self
+            .chunks
+            .partition_point(|c| c.clip_start_ms < w.start_ms);
+        let chunks = self.chunks[first..].iter().zip(&self.parts[first..]);
+        for (c, part) in chunks.take_while(|(c, _)| c.clip_start_ms < w.end_ms) {
+            let from = at(c.clip_start_ms - w.start_ms);
+            let n = part.len().min(out.len() - from);
+            out[from..from + n].copy_from_slice(&part[..n]);
         }
         out
     }

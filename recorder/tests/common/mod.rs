@@ -366,3 +366,10 @@ pub fn room_with_a_judge(
     room.admit(&judge)?;
     Ok((room, events))
 }
+
+/// `dir/name`: a two-page PDF, page 1 red and page 2 green.
+pub fn red_green_pdf(dir: &Path, name: &str) -> Result<PathBuf> {
+    let file = dir.join(name);
+    std::fs::write(&file, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]))?;
+    Ok(file)
+}
