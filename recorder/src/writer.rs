@@ -85,8 +85,6 @@ impl FileWriter {
     }
 
     /// Writes `buffer` of stream `i` at `rel` (its time in the file), with `caps` set first.
-    /// `continues`: the stream's previous buffer ended where this one starts, in the file before
-    /// (see [`without_pre_skip`]).
     pub fn push(
         &mut self,
         i: usize,
@@ -94,7 +92,6 @@ impl FileWriter {
         buffer: &gst::Buffer,
         rel: Duration,
         end: Duration,
-        continues: bool,
     ) {
         let rel = match &mut self.zero_at_first {
             Some(first) => {
@@ -108,11 +105,7 @@ impl FileWriter {
         };
         let (src, has_caps) = &mut self.srcs[i];
         if !*has_caps {
-            if continues {
-                src.set_caps(Some(&without_pre_skip(caps)));
-            } else {
-                src.set_caps(Some(caps));
-            }
+            src.set_caps(Some(caps));
             *has_caps = true;
         }
         let mut b = buffer.copy();
@@ -154,113 +147,5 @@ impl FileWriter {
                 self.path.display()
             ))),
         }
-    }
-}
-
-/// Opus caps whose header says no samples are to be skipped at the start.
-///
-/// An Opus encoder runs 6.5 ms ahead (its pre-skip): a decoder starting at a stream's first
-/// packet drops that much, the encoder's warm-up. A file that continues a stream starts mid-way,
-/// so dropping 6.5 ms there loses that much audio at every file boundary. With no pre-skip the
-/// file keeps it (its audio starts 6.5 ms before its first packet's time: far below what can be
-/// heard against the picture). A file after a gap (off the record) keeps the pre-skip: what it
-/// would add is from before the record resumed. Other caps are returned as they are.
-pub(crate) fn without_pre_skip(caps: &gst::Caps) -> gst::Caps {
-    let Some(headers) = caps
-        .structure(0)
-        .filter(|s| s.name() == "audio/x-opus")
-        .and_then(|s| s.get::<gst::Array>("streamheader").ok())
-    else {
-        return caps.clone();
-    };
-    let headers: Vec<gst::glib::SendValue> = headers
-        .iter()
-        .map(|v| match v.get::<gst::Buffer>() {
-            Ok(b)
-                if b.map_readable()
-                    .is_ok_and(|m| m.len() >= 12 && m.starts_with(b"OpusHead")) =>
-            {
-                let mut b = b.copy_deep().unwrap_or(b);
-                if let Ok(mut m) = b.make_mut().map_writable() {
-                    m[10] = 0;
-                    m[11] = 0;
-                }
-                b.to_send_value()
-            }
-            _ => v.clone(),
-        })
-        .collect();
-    let mut out = caps.copy();
-    if let Some(s) = out.make_mut().structure_mut(0) {
-        s.set("streamheader", gst::Array::from_values(headers));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opus_caps(pre_skip: u16) -> gst::Caps {
-        let mut head = b"OpusHead\x01\x01".to_vec();
-        head.extend(pre_skip.to_le_bytes());
-        head.extend([0x80, 0xbb, 0, 0, 0, 0, 0]);
-        let mut head = gst::Buffer::from_mut_slice(head);
-        head.make_mut().set_flags(gst::BufferFlags::HEADER);
-        let tags = gst::Buffer::from_slice(b"OpusTags\0\0\0\0\0\0\0\0".to_vec());
-        gst::Caps::builder("audio/x-opus")
-            .field("rate", 48_000i32)
-            .field("channels", 1i32)
-            .field("streamheader", gst::Array::new([head, tags]))
-            .build()
-    }
-
-    fn pre_skip(caps: &gst::Caps) -> u16 {
-        let h = caps
-            .structure(0)
-            .unwrap()
-            .get::<gst::Array>("streamheader")
-            .unwrap();
-        let b = h.first().unwrap().get::<gst::Buffer>().unwrap();
-        let m = b.map_readable().unwrap();
-        u16::from_le_bytes([m[10], m[11]])
-    }
-
-    #[test]
-    fn a_continuing_opus_file_skips_nothing_and_other_caps_are_kept() {
-        gst::init().unwrap();
-        let caps = opus_caps(312);
-        let cont = without_pre_skip(&caps);
-        assert_eq!((pre_skip(&caps), pre_skip(&cont)), (312, 0));
-        // the rest of the header and the tags are untouched
-        let h = |c: &gst::Caps| {
-            c.structure(0)
-                .unwrap()
-                .get::<gst::Array>("streamheader")
-                .unwrap()
-        };
-        assert_eq!(h(&cont).len(), 2);
-        assert_eq!(
-            h(&cont)[1]
-                .get::<gst::Buffer>()
-                .unwrap()
-                .map_readable()
-                .unwrap()
-                .as_slice(),
-            h(&caps)[1]
-                .get::<gst::Buffer>()
-                .unwrap()
-                .map_readable()
-                .unwrap()
-                .as_slice()
-        );
-        let video = gst::Caps::builder("video/x-h264")
-            .field("width", 1280i32)
-            .build();
-        assert_eq!(without_pre_skip(&video), video);
-        let bare = gst::Caps::builder("audio/x-opus")
-            .field("channels", 2i32)
-            .build();
-        assert_eq!(without_pre_skip(&bare), bare);
     }
 }

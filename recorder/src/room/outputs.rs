@@ -38,8 +38,6 @@ pub(crate) struct Output {
     seg: Segmenter,
     caps: Vec<Option<gst::Caps>>,
     writers: BTreeMap<Duration, FileWriter>,
-    /// Where each stream's last written buffer ended.
-    last_end: Vec<Option<Duration>>,
 }
 
 impl Output {
@@ -47,7 +45,6 @@ impl Output {
         let needs_key = kinds.iter().map(|k| *k == StreamKind::Video).collect();
         Self {
             caps: vec![None; kinds.len()],
-            last_end: vec![None; kinds.len()],
             kind,
             kinds,
             seg: Segmenter::new(len, needs_key),
@@ -144,12 +141,7 @@ impl Outputs {
         }
         if let Some((start, rel)) = d.write {
             if let Some(w) = out.writers.get_mut(&start) {
-                // contiguous with what the stream wrote last (a file boundary on the record,
-                // not the end of a gap): the new file keeps the encoder's pre-skip audio
-                let continues =
-                    out.last_end[stream].is_some_and(|e| t.abs_diff(e) <= Duration::from_millis(2));
-                w.push(stream, &caps, &buffer, rel, t + dur, continues);
-                out.last_end[stream] = Some(t + dur);
+                w.push(stream, &caps, &buffer, rel, t + dur);
             }
         }
         d.keyframe_at
