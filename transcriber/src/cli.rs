@@ -185,11 +185,9 @@ fn run_transcribe(args: TranscribeArgs) -> Result<()> {
     };
     let engine = Engine::load(&model_path)?;
     engine.check_language(args.language)?;
-    let prepared = pipeline::prepare(&tracks, opts.vad)?;
-
     let bar = progress_bar();
-    let transcript = pipeline::transcribe(&engine, &prepared, &opts, &|p| match p {
-        Progress::Speech { total_ms } => bar.set_length(total_ms),
+    let transcript = pipeline::run(&engine, &tracks, &opts, &|p| match p {
+        Progress::Total { ms } => bar.set_length(ms),
         Progress::Done { ms } => bar.inc(ms),
     })?;
     bar.finish_and_clear();
@@ -221,7 +219,8 @@ fn check_writable_dir(out: &Path) -> Result<()> {
 /// never leaves a partial transcript.
 pub use crate::fsutil::write_atomically;
 
-/// A bar over milliseconds of speech, drawn only on a terminal.
+/// A bar over milliseconds of the tracks read (transcription follows a few windows behind),
+/// drawn only on a terminal.
 fn progress_bar() -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -234,8 +233,8 @@ fn progress_bar() -> indicatif::ProgressBar {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    // The tracks are decoded in one whisper.cpp call, so the bar moves in steps: keep the
-    // spinner turning in between.
+    // Reading waits while the windows before it are decoded, so the bar moves in steps: keep
+    // the spinner turning in between.
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }

@@ -5,6 +5,8 @@
 //! window per sentence. Joining the regions (each keeps its padding of silence) fills windows with
 //! speech, as faster-whisper does with its VAD; the silence between regions is still never
 //! decoded, and words are mapped back to the region they were spoken in.
+use std::borrow::Cow;
+
 use crate::audio::SAMPLE_RATE;
 use crate::transcript::Word;
 use crate::vad::Speech;
@@ -35,10 +37,13 @@ pub struct Source<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Clip<'a> {
     pub chunks: Vec<Chunk>,
-    /// The samples of each chunk.
-    parts: Vec<&'a [f32]>,
+    /// The samples of each chunk: borrowed from the VAD's regions, or owned by a clip made for
+    /// one window of a hearing being read.
+    parts: Vec<Cow<'a, [f32]>>,
     /// The clip's length.
     pub len_ms: u64,
+    /// The silence between consecutive chunks.
+    gap_ms: u64,
 }
 
 const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
@@ -49,37 +54,105 @@ const SAMPLES_PER_MS: u64 = SAMPLE_RATE as u64 / 1000;
 /// `gap_ms` of silence goes between consecutive regions; a clip time in a gap belongs to the
 /// region before it.
 pub fn build<'a>(sources: &[Source<'a>], pad_ms: u64, gap_ms: u64) -> Clip<'a> {
-    let mut items: Vec<(u64, usize, &'a Speech)> = sources
+    let mut items: Vec<Piece<'a>> = sources
         .iter()
         .enumerate()
         .flat_map(|(i, s)| {
-            s.speech
-                .iter()
-                .map(move |sp| (s.offset_ms + sp.region.start_ms, i, sp))
+            s.speech.iter().map(move |sp| Piece {
+                track: i,
+                clock_ms: s.offset_ms + sp.region.start_ms,
+                samples: Cow::Borrowed(&sp.samples),
+            })
         })
         .collect();
-    items.sort_by_key(|&(clock, track, _)| (clock, track));
-    let mut clip = Clip::default();
-    for (clock, track, sp) in items {
-        if sp.samples.is_empty() {
+    items.sort_by_key(|p| (p.clock_ms, p.track));
+    from_pieces(items, pad_ms, gap_ms)
+}
+
+/// One region on its way into a clip: the track it came from, where it starts on the hearing
+/// clock (padding included) and its samples.
+#[derive(Debug, Clone)]
+pub struct Piece<'a> {
+    pub track: usize,
+    pub clock_ms: u64,
+    pub samples: Cow<'a, [f32]>,
+}
+
+impl Piece<'_> {
+    /// Its length in whole milliseconds, the length its chunk gets.
+    pub fn len_ms(&self) -> u64 {
+        self.samples.len() as u64 / SAMPLES_PER_MS
+    }
+}
+
+/// A clip of `pieces`, already in clock order (see [`build`]); pieces without samples are left
+/// out.
+pub fn from_pieces<'a>(pieces: Vec<Piece<'a>>, pad_ms: u64, gap_ms: u64) -> Clip<'a> {
+    let mut clip = Clip {
+        gap_ms,
+        ..Clip::default()
+    };
+    for p in pieces {
+        let len_ms = p.len_ms();
+        if len_ms == 0 {
             continue;
         }
-        let len_ms = sp.samples.len() as u64 / SAMPLES_PER_MS;
         if !clip.chunks.is_empty() {
             clip.len_ms += gap_ms;
         }
         clip.chunks.push(Chunk {
-            track,
+            track: p.track,
             clip_start_ms: clip.len_ms,
-            track_start_ms: clock,
+            track_start_ms: p.clock_ms,
             len_ms,
-            onset_ms: clock + pad_ms.min(len_ms / 2),
+            onset_ms: p.clock_ms + pad_ms.min(len_ms / 2),
         });
-        clip.parts
-            .push(&sp.samples[..(len_ms * SAMPLES_PER_MS) as usize]);
+        let n = (len_ms * SAMPLES_PER_MS) as usize;
+        clip.parts.push(match p.samples {
+            Cow::Borrowed(s) => Cow::Borrowed(&s[..n]),
+            Cow::Owned(mut v) => {
+                v.truncate(n);
+                Cow::Owned(v)
+            }
+        });
         clip.len_ms += len_ms;
     }
     clip
+}
+
+/// Decides where windows end as chunks arrive one by one in clip order, the way
+/// [`Clip::windows`] cuts a whole clip, so a clip built a window at a time (a hearing read as it
+/// is decoded) is cut exactly as the whole clip would be.
+#[derive(Debug, Clone)]
+pub struct Packer {
+    max_ms: u64,
+    gap_ms: u64,
+    /// Length of the window being filled, if one is.
+    open_ms: Option<u64>,
+}
+
+impl Packer {
+    pub fn new(max_ms: u64, gap_ms: u64) -> Self {
+        Packer {
+            max_ms,
+            gap_ms,
+            open_ms: None,
+        }
+    }
+
+    /// Whether a chunk of `len_ms` joins the window being filled; if not, it starts the next.
+    pub fn joins(&mut self, len_ms: u64) -> bool {
+        match self.open_ms {
+            Some(open) if open + self.gap_ms + len_ms <= self.max_ms => {
+                self.open_ms = Some(open + self.gap_ms + len_ms);
+                true
+            }
+            _ => {
+                self.open_ms = Some(len_ms);
+                false
+            }
+        }
+    }
 }
 
 /// A stretch of the clip given to Whisper in one call: whole chunks, `start_ms..end_ms` in clip
@@ -115,11 +188,14 @@ impl Clip<'_> {
     /// its own 30 s steps). Every window starts where a chunk starts, so no region is split and
     /// the encoder never sees part of a sentence twice.
     pub fn windows(&self, max_ms: u64) -> Vec<Window> {
+        let mut packer = Packer::new(max_ms, self.gap_ms);
         let mut out: Vec<Window> = Vec::new();
         for c in &self.chunks {
             let end = c.clip_start_ms + c.len_ms;
+            // False for the first chunk, which opens the first window.
+            let joins = packer.joins(c.len_ms);
             match out.last_mut() {
-                Some(w) if end - w.start_ms <= max_ms => {
+                Some(w) if joins => {
                     w.end_ms = end;
                     w.speech_ms += c.len_ms;
                 }
@@ -253,6 +329,7 @@ mod tests {
         let clip = Clip {
             parts: Vec::new(),
             len_ms: 75_000,
+            gap_ms: 0,
             chunks: vec![
                 chunk(0, 10_000),
                 chunk(10_000, 15_000),

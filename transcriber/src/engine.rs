@@ -1,7 +1,10 @@
 //! Whisper inference over a track's speech regions: each region is decoded on its own (no
 //! context carried between regions), segments that fail Whisper's no-speech and log-probability
 //! guards are dropped, and words get DTW token times where the model has alignment heads.
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 use whisper_rs::{
     DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
@@ -254,62 +257,62 @@ impl Session<'_> {
     ) -> Result<Vec<Segment>> {
         let clip = clip::build(sources, self.pad_ms, self.gap_ms);
         let windows = clip.windows(self.window_ms);
-        // Windows share nothing (no context is carried over), so with several threads they are
-        // decoded side by side, each on its own state with its share of the threads: ggml's
-        // threads within one small product mostly wait for each other.
-        let workers = self.threads.min(windows.len()).max(1);
-        let per_worker = (self.threads / workers).max(1);
         tracing::debug!(
             chunks = clip.chunks.len(),
             windows = windows.len(),
-            workers,
             clip_ms = clip.len_ms,
             "decoding a joined clip"
         );
+        let mut windows = windows.into_iter();
+        let clip = &clip;
+        let workers = self.threads.min(windows.len());
+        self.decode_windows(
+            workers,
+            &mut || Ok(windows.next().map(|w| (Cow::Borrowed(clip), w))),
+            speakers,
+            done,
+        )
+    }
+
+    /// A window packer with this session's settings, for callers that build the clip a window
+    /// at a time (see [`Session::decode_windows`]).
+    pub fn packer(&self) -> clip::Packer {
+        clip::Packer::new(self.window_ms, self.gap_ms)
+    }
+
+    /// Decodes the windows `next` hands out, in that order, until it returns `None`, on
+    /// `workers` whisper.cpp states side by side. Windows share nothing (no context is carried
+    /// over), so each worker takes the next window as it is free, with its share of the threads:
+    /// ggml's threads within one small product mostly wait for each other. `next` runs on this
+    /// thread, so it may read audio while the workers decode; it runs at most `workers` windows
+    /// ahead of them. Segments come back in window order.
+    pub fn decode_windows<'c>(
+        &mut self,
+        workers: usize,
+        next: &mut dyn FnMut() -> Result<Option<(Cow<'c, clip::Clip<'c>>, clip::Window)>>,
+        speakers: &[&str],
+        done: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<Segment>> {
+        let workers = workers.max(1);
+        let per_worker = (self.threads / workers).max(1);
         while self.states.len() < workers {
             self.states.push(self.engine.ctx.create_state()?);
         }
-        let next = std::sync::atomic::AtomicUsize::new(0);
         let mut states = std::mem::take(&mut self.states);
         let this = &*self;
-        // Each worker takes the next window until none is left.
-        let work = |state: &mut WhisperState| -> Result<Vec<(usize, Decoded)>> {
-            let mut decoded = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(w) = windows.get(i) else {
-                    return Ok(decoded);
-                };
-                decoded.push((
-                    i,
-                    this.decode_window(state, per_worker, &clip, w, speakers)?,
-                ));
-                done(w.speech_ms);
-            }
+        let decode = |state: &mut WhisperState, clip: &clip::Clip, w: &clip::Window| {
+            let d = this.decode_window(state, per_worker, clip, w, speakers)?;
+            done(w.speech_ms);
+            Ok(d)
         };
-        // One worker runs on this thread, so a single window (a live caption) spawns none.
-        let results: Vec<Result<Vec<(usize, Decoded)>>> = std::thread::scope(|scope| {
-            let (first, rest) = states[..workers]
-                .split_first_mut()
-                .expect("at least one state");
-            let work = &work;
-            let others: Vec<_> = rest
-                .iter_mut()
-                .map(|state| scope.spawn(move || work(state)))
-                .collect();
-            let mut results = vec![work(first)];
-            results.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().expect("a window decoder panicked")),
-            );
-            results
-        });
+        let result = if workers == 1 {
+            // A single worker (a live caption) runs on this thread and spawns none.
+            one_by_one(&mut states[0], next, &decode)
+        } else {
+            side_by_side(&mut states[..workers], next, &decode)
+        };
         self.states = states;
-        let mut decoded = Vec::with_capacity(windows.len());
-        for r in results {
-            decoded.extend(r?);
-        }
+        let mut decoded = result?;
         decoded.sort_by_key(|(i, _)| *i);
         let mut out = Vec::new();
         for (_, d) in decoded {
@@ -416,6 +419,81 @@ impl Session<'_> {
         params.set_print_timestamps(false);
         params
     }
+}
+
+/// Decodes each window `next` hands out on `state`, in turn.
+fn one_by_one<'c>(
+    state: &mut WhisperState,
+    next: &mut dyn FnMut() -> Result<Option<(Cow<'c, clip::Clip<'c>>, clip::Window)>>,
+    decode: &dyn Fn(&mut WhisperState, &clip::Clip, &clip::Window) -> Result<Decoded>,
+) -> Result<Vec<(usize, Decoded)>> {
+    let mut decoded = Vec::new();
+    while let Some((clip, w)) = next()? {
+        decoded.push((decoded.len(), decode(state, &clip, &w)?));
+    }
+    Ok(decoded)
+}
+
+/// One window's job: its place in the order, its clip and the window.
+type Job<'c> = (usize, Cow<'c, clip::Clip<'c>>, clip::Window);
+
+/// Runs one worker per state, each decoding the next window `next` (on this thread) hands out.
+/// Every worker holds the queue's receiver while it runs: once all have stopped (one failed and
+/// the others saw `failed`), sending fails and reading stops.
+fn side_by_side<'c>(
+    states: &mut [WhisperState],
+    next: &mut dyn FnMut() -> Result<Option<(Cow<'c, clip::Clip<'c>>, clip::Window)>>,
+    decode: &(dyn Fn(&mut WhisperState, &clip::Clip, &clip::Window) -> Result<Decoded> + Sync),
+) -> Result<Vec<(usize, Decoded)>> {
+    let failed = &AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Job<'c>>(states.len());
+        let rx = Arc::new(Mutex::new(rx));
+        let handles: Vec<_> = states
+            .iter_mut()
+            .map(|state| {
+                let rx = rx.clone();
+                scope.spawn(move || -> Result<Vec<(usize, Decoded)>> {
+                    let mut decoded = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let Ok((i, clip, w)) = rx.lock().expect("window queue").recv() else {
+                            break;
+                        };
+                        match decode(state, &clip, &w) {
+                            Ok(d) => decoded.push((i, d)),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Ok(decoded)
+                })
+            })
+            .collect();
+        drop(rx);
+        let mut read = Ok(());
+        for i in 0.. {
+            match next() {
+                Ok(Some((clip, w))) => {
+                    if tx.send((i, clip, w)).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let mut decoded = Vec::new();
+        for h in handles {
+            decoded.extend(h.join().expect("a window decoder panicked")?);
+        }
+        read.map(|()| decoded)
+    })
 }
 
 /// One window's segments and the language Whisper found in it.

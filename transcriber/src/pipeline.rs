@@ -1,13 +1,16 @@
 //! A hearing's tracks in, one transcript out: decode every track, find its speech, transcribe
 //! the speech, move it onto the hearing clock and merge.
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::audio;
 use crate::clip;
-use crate::engine::{Engine, Language};
+use crate::engine::{Engine, Language, Session};
 use crate::error::{Error, Result};
-use crate::transcript::{self, Transcript};
+use crate::transcript::{self, Segment, Transcript};
 use crate::vad::{self, VadParams};
 
 /// One participant's track: `LABEL=FILE[@OFFSET_MS]` on the command line.
@@ -60,12 +63,13 @@ pub struct Options {
     pub vad: VadParams,
 }
 
-/// What the pipeline reports while it works.
+/// What the pipeline reports while it works, in milliseconds of work: of audio read for [`run`]
+/// (which reads and transcribes together), of speech transcribed for [`transcribe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// All tracks decoded; this much speech (ms) will be transcribed.
-    Speech { total_ms: u64 },
-    /// Another `ms` of speech is done.
+    /// The whole work, once known.
+    Total { ms: u64 },
+    /// Another `ms` is done.
     Done { ms: u64 },
 }
 
@@ -78,7 +82,9 @@ pub struct Prepared {
 }
 
 /// Decodes every track, streaming it through the VAD, so only speech is kept; fails on the first
-/// bad track before any inference.
+/// bad track before any inference. All of the hearing's speech is then held at once (230 MB per
+/// hour of speech): [`run`] reads and transcribes together instead, and is what the CLI and the
+/// worker use; this and [`transcribe`] are the reference it is tested against.
 pub fn prepare(tracks: &[Track], params: VadParams) -> Result<Vec<Prepared>> {
     if tracks.is_empty() {
         return Err(Error::Invalid("no --track given".into()));
@@ -101,6 +107,195 @@ pub fn prepare(tracks: &[Track], params: VadParams) -> Result<Vec<Prepared>> {
         .collect()
 }
 
+/// Transcribes a hearing's tracks into one transcript, reading them side by side while the
+/// windows already filled are transcribed: memory holds a few windows of speech however long the
+/// hearing, and the clip and its windows are exactly those of [`prepare`] and [`transcribe`].
+/// Every track is opened before any inference, so a missing file fails first.
+pub fn run(
+    engine: &Engine,
+    tracks: &[Track],
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Transcript> {
+    engine.check_language(opts.language)?;
+    if tracks.is_empty() {
+        return Err(Error::Invalid("no --track given".into()));
+    }
+    let mut feeds = tracks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Feed::open(i, t, opts.vad))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(ms) = feeds.iter().map(|f| f.duration_ms).sum::<Option<u64>>() {
+        progress(Progress::Total { ms });
+    }
+    let mut session = engine.session(opts.language, opts.threads)?;
+    session.pad_ms = opts.vad.pad_ms;
+    let mut packer = session.packer();
+    let (pad_ms, gap_ms) = (session.pad_ms, session.gap_ms);
+    let one_window = |pieces: Vec<clip::Piece<'static>>| {
+        let clip = clip::from_pieces(pieces, pad_ms, gap_ms);
+        let w = clip::Window {
+            start_ms: 0,
+            end_ms: clip.len_ms,
+            speech_ms: clip.chunks.iter().map(|c| c.len_ms).sum(),
+        };
+        (Cow::Owned(clip), w)
+    };
+    let mut filling: Vec<clip::Piece<'static>> = Vec::new();
+    // The next full window: regions are taken in clock order as soon as no track can still
+    // produce an earlier one, and packed as `Clip::windows` packs a whole clip.
+    let mut next = || -> Result<Option<(Cow<'static, clip::Clip<'static>>, clip::Window)>> {
+        loop {
+            while let Some(piece) = next_in_order(&feeds) {
+                if piece.len_ms() == 0 {
+                    continue;
+                }
+                if !packer.joins(piece.len_ms()) && !filling.is_empty() {
+                    let full = std::mem::replace(&mut filling, vec![piece]);
+                    return Ok(Some(one_window(full)));
+                }
+                filling.push(piece);
+            }
+            // Read on in the track that holds the others back.
+            match feeds
+                .iter_mut()
+                .filter(|f| f.reader.is_some())
+                .min_by_key(|f| f.frontier_ms())
+            {
+                Some(feed) => progress(Progress::Done {
+                    ms: feed.advance()?,
+                }),
+                None if filling.is_empty() => return Ok(None),
+                None => return Ok(Some(one_window(std::mem::take(&mut filling)))),
+            }
+        }
+    };
+    let labels: Vec<&str> = tracks.iter().map(|t| t.label.as_str()).collect();
+    let segments = session.decode_windows(opts.threads, &mut next, &labels, &|_| {})?;
+    let duration_ms = feeds
+        .iter()
+        .map(|f| f.offset_ms + f.len_ms)
+        .max()
+        .unwrap_or(0);
+    Ok(Transcript {
+        language: language_of(opts.language, &session, &segments),
+        model: engine.info().clone(),
+        duration_ms,
+        segments: transcript::merge([segments]),
+    })
+}
+
+/// One track being read: its decoder, its voice activity, and the regions found but not yet
+/// placed in the clip.
+struct Feed {
+    track: usize,
+    offset_ms: u64,
+    /// `None` once the track has ended.
+    reader: Option<audio::Reader>,
+    scanner: Option<vad::Scanner>,
+    found: RefCell<VecDeque<vad::Speech>>,
+    duration_ms: Option<u64>,
+    /// The length of the whole track, once it has ended.
+    len_ms: u64,
+    chunk: Vec<f32>,
+}
+
+impl Feed {
+    /// Opens the track and decodes its first audio, so a file that is not audio fails here.
+    fn open(track: usize, t: &Track, vad: VadParams) -> Result<Feed> {
+        let mut feed = Feed {
+            track,
+            offset_ms: t.offset_ms,
+            reader: Some(audio::Reader::open(&t.path)?),
+            scanner: Some(vad::Scanner::new(vad)),
+            found: RefCell::default(),
+            duration_ms: None,
+            len_ms: 0,
+            chunk: Vec::new(),
+        };
+        feed.advance()?;
+        feed.duration_ms = match &feed.reader {
+            Some(r) => r.duration_ms(),
+            None => Some(feed.len_ms),
+        };
+        Ok(feed)
+    }
+
+    /// The earliest clock time a region this track has not yet found can start.
+    fn frontier_ms(&self) -> u64 {
+        match (&self.reader, &self.scanner) {
+            (Some(_), Some(s)) => self.offset_ms + s.kept_from_ms(),
+            _ => u64::MAX,
+        }
+    }
+
+    /// Reads the next chunk through the VAD (or ends the track); returns the ms read.
+    fn advance(&mut self) -> Result<u64> {
+        let Some(reader) = &mut self.reader else {
+            return Ok(0);
+        };
+        let found = self.found.get_mut();
+        if reader.next_chunk(&mut self.chunk)? {
+            if let Some(s) = &mut self.scanner {
+                found.extend(s.push(&self.chunk));
+            }
+            return Ok(self.chunk.len() as u64 * 1000 / u64::from(audio::SAMPLE_RATE));
+        }
+        self.reader = None;
+        if let Some(s) = self.scanner.take() {
+            let (last, len_ms) = s.finish();
+            found.extend(last);
+            self.len_ms = len_ms;
+        }
+        Ok(0)
+    }
+}
+
+/// The region that comes next in the clip, if no track can still find one that comes before
+/// it: the clip orders regions by (clock start, track), as [`clip::build`] does.
+fn next_in_order(feeds: &[Feed]) -> Option<clip::Piece<'static>> {
+    let key = |f: &Feed| {
+        f.found
+            .borrow()
+            .front()
+            .map(|s| (f.offset_ms + s.region.start_ms, f.track))
+    };
+    let first = feeds
+        .iter()
+        .filter_map(|f| key(f).map(|k| (k, f)))
+        .min_by_key(|(k, _)| *k)?;
+    let ((clock_ms, track), feed) = first;
+    // A region another track has yet to find starts at its frontier or later.
+    let safe = feeds
+        .iter()
+        .filter(|f| f.track != track)
+        .all(|f| (clock_ms, track) < (f.frontier_ms(), f.track));
+    if !safe {
+        return None;
+    }
+    let speech = feed.found.borrow_mut().pop_front()?;
+    Some(clip::Piece {
+        track,
+        clock_ms,
+        samples: Cow::Owned(speech.samples),
+    })
+}
+
+/// The transcript's language: the one asked for, or the one Whisper detected (English when
+/// nothing was said).
+fn language_of(asked: Language, session: &Session<'_>, segments: &[Segment]) -> String {
+    match asked {
+        Language::En => "en".to_owned(),
+        Language::Zh => "zh".to_owned(),
+        Language::Auto => session
+            .detected
+            .clone()
+            .filter(|_| !segments.is_empty())
+            .unwrap_or_else(|| "en".to_owned()),
+    }
+}
+
 /// Transcribes prepared tracks into one transcript.
 pub fn transcribe(
     engine: &Engine,
@@ -114,7 +309,7 @@ pub fn transcribe(
         .flat_map(|p| &p.speech)
         .map(|s| s.region.end_ms - s.region.start_ms)
         .sum();
-    progress(Progress::Speech { total_ms });
+    progress(Progress::Total { ms: total_ms });
     // All tracks share one session and one joined clip, so they also share Whisper's windows.
     let mut session = engine.session(opts.language, opts.threads)?;
     session.pad_ms = opts.vad.pad_ms;
@@ -128,23 +323,13 @@ pub fn transcribe(
     let labels: Vec<&str> = prepared.iter().map(|p| p.track.label.as_str()).collect();
     let segments =
         session.decode_reporting(&sources, &labels, &|ms| progress(Progress::Done { ms }))?;
-    let language = match opts.language {
-        Language::En => "en".to_owned(),
-        Language::Zh => "zh".to_owned(),
-        // The language Whisper detected on the joined clip; nothing said: nothing to detect.
-        Language::Auto => session
-            .detected
-            .clone()
-            .filter(|_| !segments.is_empty())
-            .unwrap_or_else(|| "en".to_owned()),
-    };
     let duration_ms = prepared
         .iter()
         .map(|p| p.track.offset_ms + p.len_ms)
         .max()
         .unwrap_or(0);
     Ok(Transcript {
-        language,
+        language: language_of(opts.language, &session, &segments),
         model: engine.info().clone(),
         duration_ms,
         segments: transcript::merge([segments]),

@@ -183,6 +183,12 @@ impl Scanner {
         (out, len_ms)
     }
 
+    /// Where the audio it still holds begins (ms from the track start): no region it returns
+    /// from now on starts earlier.
+    pub fn kept_from_ms(&self) -> u64 {
+        (self.base / PER_MS) as u64
+    }
+
     /// The samples of `r` (clipped to what the track has), unless they are noise.
     fn take(&self, r: Region) -> Option<Speech> {
         let a = (r.start_ms as usize * PER_MS).max(self.base);

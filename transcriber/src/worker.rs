@@ -193,8 +193,7 @@ async fn transcribe_job(job: &Job, opts: &WorkerOptions, engines: &Engines) -> R
             threads,
             vad: VadParams::default(),
         };
-        let prepared = pipeline::prepare(&tracks, options.vad)?;
-        pipeline::transcribe(&engine, &prepared, &options, &|_| {})
+        pipeline::run(&engine, &tracks, &options, &|_| {})
     })
     .await
     .map_err(|e| Error::Whisper(format!("worker thread: {e}")))?
