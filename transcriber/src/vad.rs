@@ -155,7 +155,7 @@ impl Scanner {
         let mut out = Vec::new();
         while self.pending >= FRAME {
             let start = self.buf.len() - self.pending;
-            let score = self.detector.predict_f32(&self.buf[start..start + FRAME]);
+            let score = score(&mut self.detector, &self.buf[start..start + FRAME]);
             self.pending -= FRAME;
             if let Some(r) = self.segmenter.push(score) {
                 out.extend(self.take(r));
@@ -171,7 +171,7 @@ impl Scanner {
         if self.pending > 0 {
             let mut frame = [0f32; FRAME];
             frame[..self.pending].copy_from_slice(&self.buf[self.buf.len() - self.pending..]);
-            let score = self.detector.predict_f32(&frame);
+            let score = score(&mut self.detector, &frame);
             if let Some(r) = self.segmenter.push(score) {
                 out.extend(self.take(r));
             }
@@ -225,6 +225,17 @@ impl Scanner {
             self.base += drop;
         }
     }
+}
+
+/// earshot's score for one frame. Decoded and resampled audio can overshoot full scale (a loud
+/// voice through Opus, a resampler's ringing), and earshot takes only [-1, 1] (in a debug build
+/// it panics, which stopped a hearing's live captions), so the frame is clipped first.
+fn score(detector: &mut earshot::Detector, frame: &[f32]) -> f32 {
+    let mut clipped = [0f32; FRAME];
+    for (c, s) in clipped.iter_mut().zip(frame) {
+        *c = s.clamp(-1.0, 1.0);
+    }
+    detector.predict_f32(&clipped)
 }
 
 /// Speech regions of a whole 16 kHz track, padded and clipped to the track, noise dropped.
@@ -401,6 +412,24 @@ mod tests {
         chunked.extend(s.finish().0.into_iter().map(|x| x.region));
         assert_eq!(whole, chunked);
         assert!(max_buf < 16_000 * 3, "buffer grew to {max_buf} samples");
+    }
+
+    #[test]
+    fn audio_past_full_scale_is_scored_clipped() {
+        // A 220 Hz tone peaking at 1.5: earshot panics on it unclipped (debug builds).
+        let loud: Vec<f32> = (0..16_000)
+            .map(|i| 1.5 * (i as f32 * 220.0 * std::f32::consts::TAU / 16_000.0).sin())
+            .collect();
+        let clipped: Vec<f32> = loud.iter().map(|s| s.clamp(-1.0, 1.0)).collect();
+        let track = |tone: &[f32]| [vec![0.0; 16_000], tone.to_vec(), vec![0.0; 32_000]].concat();
+        let mut s = Scanner::new(VadParams::default());
+        let mut regions: Vec<Region> = s
+            .push(&track(&loud))
+            .into_iter()
+            .map(|x| x.region)
+            .collect();
+        regions.extend(s.finish().0.into_iter().map(|x| x.region));
+        assert_eq!(regions, detect(&track(&clipped), VadParams::default()));
     }
 
     #[test]
