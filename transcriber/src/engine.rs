@@ -375,6 +375,10 @@ impl Session<'_> {
                 );
                 continue;
             }
+            if only_symbols(&words) {
+                tracing::debug!("dropped segment of symbols only");
+                continue;
+            }
             for w in &mut words {
                 w.start_ms += start_ms;
                 w.end_ms += start_ms;
@@ -621,6 +625,14 @@ fn collapsed(words: &[Word]) -> bool {
     words.len() >= 3 && short * 2 > words.len()
 }
 
+/// A segment with no letter or digit in it: Whisper's "♪♪♪" on a tone or music, or lone
+/// punctuation. Nobody said it, so it is not transcript.
+fn only_symbols(words: &[Word]) -> bool {
+    !words
+        .iter()
+        .any(|w| w.text.chars().any(char::is_alphanumeric))
+}
+
 fn is_cjk_punct(c: char) -> bool {
     matches!(
         c,
@@ -685,6 +697,21 @@ mod tests {
             got,
             [("Good", 0, 300), ("morning,", 300, 700), ("all", 700, 900)]
         );
+    }
+
+    #[test]
+    fn a_segment_of_symbols_is_not_speech() {
+        let w = |text: &str| Word {
+            start_ms: 0,
+            end_ms: 500,
+            text: text.into(),
+            p: 0.5,
+        };
+        assert!(only_symbols(&[w("♪♪♪")]));
+        assert!(only_symbols(&[w("♪"), w("...")]));
+        assert!(!only_symbols(&[w("♪"), w("Order!")]));
+        assert!(!only_symbols(&[w("法庭。")]));
+        assert!(!only_symbols(&[w("2026")]));
     }
 
     #[test]
