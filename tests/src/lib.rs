@@ -1,5 +1,7 @@
 //! The `TestApp`: a real server on an ephemeral port, over a fresh SQLite file or a fresh
 //! PostgreSQL database, with real tonic clients. `both_dbs!` runs a test body on each backend.
+pub mod browser;
+
 use std::net::SocketAddr;
 
 use hearing_core::app::App;

@@ -57,3 +57,21 @@ async fn grpc_web_with_cors() {
     );
     t.stop().await;
 }
+
+/// The browser app is served on the API's port, from the binary itself; nothing else under `/ui`.
+#[tokio::test]
+async fn the_browser_app_is_served_on_the_same_port() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let (code, page) = http_get(t.addr, "/", None).await;
+    let page = String::from_utf8_lossy(&page);
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("<title>OpenCourt</title>"), "{page}");
+    let (code, js) = http_get(t.addr, "/ui/app.js", None).await;
+    assert_eq!(code, 200);
+    assert!(String::from_utf8_lossy(&js).contains("MediaService/Offer"));
+    for missing in ["/ui/nothing.js", "/ui/../Cargo.toml", "/ui/"] {
+        let (code, _) = http_get(t.addr, missing, None).await;
+        assert!((400..500).contains(&code), "{missing}: {code}");
+    }
+    t.stop().await;
+}

@@ -72,17 +72,17 @@ pub async fn seed(app: &App, data_dir: &Path, listen: &str) -> anyhow::Result<()
     ] {
         let (p, code) = app.invite(&as_judge, hearing.id, name(who)?, role).await?;
         invites.push_str(&format!(
-            "  {role:<9} {:<34} participant {}  code {code}\n",
+            "  {role:<9} {:<34} participant {}  code {code}\n            link http://{listen}/#/join/{code}\n",
             p.display_name, p.id
         ));
     }
     let text = format!(
-        "server:   {listen}\n\
+        "server:   {listen}  (the browser app: http://{listen}/)\n\
          judge:    username judge  password {judge_pw}  (user id {})\n\
          clerk:    username clerk  password {clerk_pw}  (user id {})\n\
          case:     {} {} (id {})\n\
          hearing:  {} (id {})\n\
-         invitations (one-time codes, redeem with AuthService/RedeemInvite):\n{invites}",
+         invitations (one-time codes: open the link, or redeem with AuthService/RedeemInvite):\n{invites}",
         judge.id,
         clerk.id,
         case.case_number.as_str(),

@@ -9,3 +9,4 @@ pub mod loadtest;
 pub mod media;
 pub mod server;
 pub mod signalling;
+pub mod ui;

@@ -112,6 +112,8 @@ pub async fn serve(
                 crate::media::download(media_app.clone(), settings.media_dir.clone(), path, headers)
             }),
         )
+        .route("/", get(crate::ui::index))
+        .route("/ui/{file}", get(crate::ui::asset))
         .route(
             "/metrics",
             get(move || std::future::ready(metrics.render())),

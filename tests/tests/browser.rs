@@ -1,0 +1,268 @@
+//! The browser app in a real browser: headless Chromium against the real `opencourt serve` (with
+//! live captions and its transcription worker on the real tiny.en model). The judge signs in on
+//! the page, opens the hearing and presides with its buttons; a witness follows an invitation
+//! link, waits, is admitted and speaks through the page's microphone (espeak-ng speech played by
+//! Chromium's fake device) over WebRTC. Their words must appear as live captions on the judge's
+//! page and, after the judge adjourns, in the transcript on the case record under the witness's
+//! name. A bad invitation code is refused on the page with the server's message.
+use std::path::Path;
+use std::time::Duration;
+
+use opencourt_proto::v1 as pb;
+use opencourt_tests::browser::Browser;
+use opencourt_tests::*;
+use pb::hearing_service_client::HearingServiceClient;
+
+const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
+
+/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| w.len() > 3)
+        .collect()
+}
+
+/// How many of `phrase`'s words `text` has (tiny.en on speech that went through a browser, Opus
+/// and the network varies from run to run, so tests ask for half).
+fn found(text: &str, phrase: &str) -> (usize, usize) {
+    let text = text.to_lowercase().replace("harbour", "harbor");
+    let want = words(phrase);
+    (
+        want.iter().filter(|w| text.contains(w.as_str())).count(),
+        want.len(),
+    )
+}
+
+/// The phrase, then 3 s of silence, at 48 kHz: Chromium's fake microphone plays it in a loop.
+fn microphone(dir: &Path, name: &str, phrase: Option<&str>) -> std::path::PathBuf {
+    let slots: &[Option<&str>] = &[phrase, None];
+    let raw = opencourt::loadtest::speech_script(dir, name, 5, slots).expect("espeak-ng and sox");
+    let out = dir.join(format!("{name}-48k.wav"));
+    let st = std::process::Command::new("sox")
+        .arg("-V1")
+        .arg(&raw)
+        .args(["-r", "48000"])
+        .arg(&out)
+        .status()
+        .expect("sox");
+    assert!(st.success());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
+    let mut t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("ui", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let dir = t.dir.path().to_path_buf();
+    let data = data_dir_with_tiny_en(&dir);
+    let judge_mic = microphone(&dir, "judge", None);
+    let witness_mic = microphone(&dir, "witness", Some(WITNESS));
+    let mut hs = t.hearings().await;
+    let code = hs
+        .invite_participant(authed(
+            &s.clerk,
+            pb::InviteParticipantRequest {
+                hearing_id: hid.clone(),
+                display_name: "Witness Sun".into(),
+                role: pb::Role::Witness as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .code;
+    // The real server takes over from the in-process one, on the same database.
+    t.stop_server().await;
+    let server = ServerProcess::start(&t.database_url, &data);
+    let base = format!("http://{}", server.addr);
+    let mut hs = HearingServiceClient::new(server.channel().await);
+
+    // The judge signs in and opens the hearing from the page.
+    let mut judge = Browser::open(&format!("{base}/"), Some(&judge_mic)).await;
+    judge
+        .wait_for("document.getElementById('login-form') !== null", "the page")
+        .await;
+    judge
+        .eval(
+            "document.getElementById('username').value = 'judge-ui';
+             document.getElementById('password').value = 'pw-judge-ui-0123456789';
+             document.querySelector('#login-form button').click(); true",
+        )
+        .await;
+    let preside = format!("document.querySelector('#hearing-list button[data-hearing=\"{hid}\"]')");
+    judge.wait_for(&preside, "the hearing in the list").await;
+    judge.eval(&format!("{preside}.click(); true")).await;
+    judge
+        .wait_for(
+            "document.getElementById('hearing-state').innerText === 'scheduled'",
+            "the scheduled hearing",
+        )
+        .await;
+    judge
+        .eval("document.getElementById('open-btn').click(); true")
+        .await;
+    judge
+        .wait_for(
+            "document.getElementById('hearing-state').innerText === 'open'
+             && document.getElementById('media-state').innerText === 'connected'",
+            "the judge in the open hearing, media connected",
+        )
+        .await;
+
+    // A wrong code is refused on the page, with the server's words.
+    let mut stranger = Browser::open(&format!("{base}/#/join/no-such-code"), None).await;
+    let refused = stranger
+        .wait_for("document.getElementById('status').innerText", "the refusal")
+        .await;
+    assert!(
+        refused.as_str().unwrap_or("").contains("invitation code"),
+        "{refused}"
+    );
+    drop(stranger);
+
+    // The witness follows the link and waits; the judge admits them from the roster.
+    let mut witness = Browser::open(&format!("{base}/#/join/{code}"), Some(&witness_mic)).await;
+    witness
+        .wait_for(
+            "document.getElementById('my-presence').innerText === 'waiting'
+             && document.getElementById('media-state').innerText === 'connected'",
+            "the witness waiting, media connected",
+        )
+        .await;
+    let admit = "[...document.querySelectorAll('#roster li')]
+        .find(li => li.innerText.includes('Witness Sun'))?.querySelector('button.admit')";
+    judge
+        .wait_for(admit, "the Admit button for the witness")
+        .await;
+    judge.eval(&format!("{admit}.click(); true")).await;
+    witness
+        .wait_for(
+            "document.getElementById('my-presence').innerText === 'admitted'",
+            "the witness admitted",
+        )
+        .await;
+    judge
+        .eval("document.getElementById('on-record-btn').click(); true")
+        .await;
+    judge
+        .wait_for(
+            "document.getElementById('hearing-state').innerText === 'on the record'",
+            "on the record",
+        )
+        .await;
+
+    // The judge sees the courtroom view and the witness's words as live captions.
+    judge
+        .wait_for(
+            "document.getElementById('courtroom').videoWidth === 640",
+            "the courtroom view",
+        )
+        .await;
+    let mut captions = String::new();
+    for _ in 0..120 {
+        captions = judge.text("captions").await;
+        let heard: String = captions
+            .lines()
+            .filter(|l| l.starts_with("Witness Sun (Witness):"))
+            .collect();
+        let (n, of) = found(&heard, WITNESS);
+        if n * 2 >= of {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let heard: String = captions
+        .lines()
+        .filter(|l| l.starts_with("Witness Sun (Witness):"))
+        .collect();
+    let (n, of) = found(&heard, WITNESS);
+    assert!(
+        n * 2 >= of,
+        "{n} of {of} words in the captions:\n{captions}"
+    );
+
+    // A reload (a dropped connection, a closed tab) rejoins as the same participant: the code
+    // is spent, so the page keeps its token for the tab.
+    let me = witness
+        .eval("document.querySelector('#roster li') && app.me.id")
+        .await;
+    witness.eval("location.reload(); true").await;
+    witness
+        .wait_for(
+            "app.me && document.getElementById('my-presence').innerText === 'admitted'
+             && document.getElementById('media-state').innerText === 'connected'",
+            "the witness back, admitted, media connected",
+        )
+        .await;
+    assert_eq!(witness.eval("app.me.id").await, me);
+    let hearing = get_hearing(&mut hs, &s.judge, &hid).await;
+    let suns: Vec<_> = hearing
+        .participants
+        .iter()
+        .filter(|p| p.display_name == "Witness Sun")
+        .collect();
+    assert_eq!(suns.len(), 1, "{suns:?}");
+    assert_eq!(suns[0].presence(), pb::Presence::Admitted);
+
+    // The judge adjourns from the page; the transcript lands on the case record.
+    let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
+    judge
+        .eval("document.getElementById('adjourn-btn').click(); true")
+        .await;
+    judge
+        .wait_for(
+            "document.getElementById('hearing-state').innerText === 'adjourned'",
+            "adjourned",
+        )
+        .await;
+    let stored = tokio::time::timeout(Duration::from_secs(300), async {
+        loop {
+            let e = watch.message().await.unwrap().expect("event stream");
+            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "no transcript on the record");
+    let mut rec = pb::record_service_client::RecordServiceClient::new(server.channel().await);
+    let transcript = rec
+        .get_transcript(authed(
+            &s.clerk,
+            pb::GetTranscriptRequest {
+                hearing_id: hid.clone(),
+                format: pb::TranscriptFormat::Json as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .transcript
+        .expect("transcript");
+    let said: String = transcript
+        .segments
+        .iter()
+        .filter(|s| s.speaker == "Witness Sun (Witness)")
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (n, of) = found(&said, WITNESS);
+    eprintln!("transcript, the witness: {said}");
+    assert!(
+        n * 2 >= of,
+        "{n} of {of} words under the witness: {:#?}",
+        transcript
+            .segments
+            .iter()
+            .map(|s| (&s.speaker, &s.text))
+            .collect::<Vec<_>>()
+    );
+    drop(judge);
+    drop(witness);
+    drop(server);
+}

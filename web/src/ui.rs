@@ -1,0 +1,50 @@
+//! The browser app (`web/ui`), built into the binary and served on the API's port: `/` and
+//! `/ui/<file>`. It talks to the same gRPC API as every client, as grpc-web from the same origin.
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The app's files: name, content type, contents.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../ui/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../ui/app.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../ui/style.css"),
+    ),
+];
+
+/// `GET /`: the app's page.
+pub async fn index() -> Response {
+    file("index.html")
+}
+
+/// `GET /ui/<file>`.
+pub async fn asset(Path(name): Path<String>) -> Response {
+    file(&name)
+}
+
+fn file(name: &str) -> Response {
+    match FILES.iter().find(|(n, _, _)| *n == name) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                // The page asks for camera and microphone; nothing else may frame it.
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
