@@ -1,7 +1,6 @@
 //! A hearing's tracks in, one transcript out: decode every track, find its speech, transcribe
 //! the speech, move it onto the hearing clock and merge.
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -147,7 +146,7 @@ pub fn run(
     // produce an earlier one, and packed as `Clip::windows` packs a whole clip.
     let mut next = || -> Result<Option<(Cow<'static, clip::Clip<'static>>, clip::Window)>> {
         loop {
-            while let Some(piece) = next_in_order(&feeds) {
+            while let Some(piece) = next_in_order(&mut feeds) {
                 if piece.len_ms() == 0 {
                     continue;
                 }
@@ -160,7 +159,7 @@ pub fn run(
             // Read on in the track that holds the others back.
             match feeds
                 .iter_mut()
-                .filter(|f| f.reader.is_some())
+                .filter(|f| f.reading.is_some())
                 .min_by_key(|f| f.frontier_ms())
             {
                 Some(feed) => progress(Progress::Done {
@@ -186,15 +185,14 @@ pub fn run(
     })
 }
 
-/// One track being read: its decoder, its voice activity, and the regions found but not yet
-/// placed in the clip.
+/// One track being read: its decoder and voice activity while it lasts, and the regions found
+/// but not yet placed in the clip.
 struct Feed {
     track: usize,
     offset_ms: u64,
     /// `None` once the track has ended.
-    reader: Option<audio::Reader>,
-    scanner: Option<vad::Scanner>,
-    found: RefCell<VecDeque<vad::Speech>>,
+    reading: Option<(audio::Reader, vad::Scanner)>,
+    found: VecDeque<vad::Speech>,
     duration_ms: Option<u64>,
     /// The length of the whole track, once it has ended.
     len_ms: u64,
@@ -207,16 +205,15 @@ impl Feed {
         let mut feed = Feed {
             track,
             offset_ms: t.offset_ms,
-            reader: Some(audio::Reader::open(&t.path)?),
-            scanner: Some(vad::Scanner::new(vad)),
-            found: RefCell::default(),
+            reading: Some((audio::Reader::open(&t.path)?, vad::Scanner::new(vad))),
+            found: VecDeque::new(),
             duration_ms: None,
             len_ms: 0,
             chunk: Vec::new(),
         };
         feed.advance()?;
-        feed.duration_ms = match &feed.reader {
-            Some(r) => r.duration_ms(),
+        feed.duration_ms = match &feed.reading {
+            Some((r, _)) => r.duration_ms(),
             None => Some(feed.len_ms),
         };
         Ok(feed)
@@ -224,28 +221,24 @@ impl Feed {
 
     /// The earliest clock time a region this track has not yet found can start.
     fn frontier_ms(&self) -> u64 {
-        match (&self.reader, &self.scanner) {
-            (Some(_), Some(s)) => self.offset_ms + s.kept_from_ms(),
-            _ => u64::MAX,
+        match &self.reading {
+            Some((_, scanner)) => self.offset_ms + scanner.kept_from_ms(),
+            None => u64::MAX,
         }
     }
 
     /// Reads the next chunk through the VAD (or ends the track); returns the ms read.
     fn advance(&mut self) -> Result<u64> {
-        let Some(reader) = &mut self.reader else {
+        let Some((reader, scanner)) = &mut self.reading else {
             return Ok(0);
         };
-        let found = self.found.get_mut();
         if reader.next_chunk(&mut self.chunk)? {
-            if let Some(s) = &mut self.scanner {
-                found.extend(s.push(&self.chunk));
-            }
+            self.found.extend(scanner.push(&self.chunk));
             return Ok(self.chunk.len() as u64 * 1000 / u64::from(audio::SAMPLE_RATE));
         }
-        self.reader = None;
-        if let Some(s) = self.scanner.take() {
-            let (last, len_ms) = s.finish();
-            found.extend(last);
+        if let Some((_, scanner)) = self.reading.take() {
+            let (last, len_ms) = scanner.finish();
+            self.found.extend(last);
             self.len_ms = len_ms;
         }
         Ok(0)
@@ -254,18 +247,14 @@ impl Feed {
 
 /// The region that comes next in the clip, if no track can still find one that comes before
 /// it: the clip orders regions by (clock start, track), as [`clip::build`] does.
-fn next_in_order(feeds: &[Feed]) -> Option<clip::Piece<'static>> {
-    let key = |f: &Feed| {
-        f.found
-            .borrow()
-            .front()
-            .map(|s| (f.offset_ms + s.region.start_ms, f.track))
-    };
-    let first = feeds
+fn next_in_order(feeds: &mut [Feed]) -> Option<clip::Piece<'static>> {
+    let (clock_ms, track) = feeds
         .iter()
-        .filter_map(|f| key(f).map(|k| (k, f)))
-        .min_by_key(|(k, _)| *k)?;
-    let ((clock_ms, track), feed) = first;
+        .filter_map(|f| {
+            let s = f.found.front()?;
+            Some((f.offset_ms + s.region.start_ms, f.track))
+        })
+        .min()?;
     // A region another track has yet to find starts at its frontier or later.
     let safe = feeds
         .iter()
@@ -274,7 +263,7 @@ fn next_in_order(feeds: &[Feed]) -> Option<clip::Piece<'static>> {
     if !safe {
         return None;
     }
-    let speech = feed.found.borrow_mut().pop_front()?;
+    let speech = feeds[track].found.pop_front()?;
     Some(clip::Piece {
         track,
         clock_ms,
