@@ -52,6 +52,32 @@ S.MediaSignal = {
   1: ["session_id", "string"], 2: ["ice_candidate", "msg", S.IceCandidate],
   3: ["closed", "msg", { 1: ["reason", "string"] }],
 };
+S.Case = { 1: ["id", "string"], 2: ["case_number", "string"], 3: ["title", "string"], 4: ["visibility", "enum"] };
+S.ListCasesRequest = { 1: ["query", "string"], 2: ["page_size", "uint"] };
+S.ListCasesResponse = { 1: ["cases", "msg", S.Case, true] };
+S.MediaFile = {
+  1: ["kind", "string"], 2: ["file", "string"], 3: ["participant_id", "string"], 4: ["sha256", "string"],
+  5: ["size", "uint"], 6: ["duration_ms", "uint"], 7: ["start_ms", "uint"], 8: ["end_ms", "uint"],
+  9: ["download_path", "string"],
+};
+S.HearingRecord = {
+  1: ["hearing", "msg", S.Hearing], 3: ["recordings", "msg", S.MediaFile, true],
+  4: ["tracks", "msg", S.MediaFile, true], 5: ["has_transcript", "bool"], 6: ["transcript_segments", "uint"],
+};
+S.CaseRequest = { 1: ["case_id", "string"] };
+S.CaseRecord = { 1: ["case", "msg", S.Case], 2: ["hearings", "msg", S.HearingRecord, true] };
+S.GetTranscriptRequest = { 1: ["hearing_id", "string"], 2: ["format", "enum"] };
+S.GetTranscriptResponse = { 2: ["rendered", "string"], 3: ["content_type", "string"] };
+S.SearchTranscriptsRequest = { 1: ["query", "string"], 2: ["case_id", "string"], 3: ["page_size", "uint"] };
+S.SearchHit = {
+  1: ["hearing_id", "string"], 2: ["case_id", "string"], 3: ["case_number", "string"], 4: ["start_ms", "uint"],
+  5: ["end_ms", "uint"], 6: ["speaker", "string"], 7: ["snippet", "string"],
+};
+S.SearchTranscriptsResponse = { 1: ["hits", "msg", S.SearchHit, true] };
+S.VerifyHearingLogResponse = {
+  1: ["ok", "bool"], 2: ["events_checked", "uint"], 3: ["first_bad_seq", "uint"], 4: ["head_hash", "string"],
+  5: ["problem", "string"],
+};
 S.Empty = {};
 
 const ROLES = ["unspecified", "judge", "clerk", "prosecutor", "counsel", "party", "witness",
@@ -235,7 +261,8 @@ const app = {
 
 function status(text) { $("status").textContent = text || ""; }
 function show(section) {
-  for (const id of ["signin", "hearings", "hearing"]) $(id).hidden = id !== section;
+  for (const id of ["signin", "hearings", "hearing", "cases", "search"]) $(id).hidden = id !== section;
+  $("staff-nav").hidden = !isStaff();
 }
 function isStaff() { return app.user && [ROLE.JUDGE, ROLE.CLERK, ROLE.ADMIN].includes(app.user.role); }
 
@@ -420,6 +447,156 @@ async function connectMedia(hearingId) {
   for (const s of pending.splice(0)) if (s.session_id === app.session) addRemote(s.ice_candidate);
 }
 
+// ---- the case record: recordings, tracks and transcripts, for staff ----------------------
+
+const TRANSCRIPT_FORMATS = { json: 1, vtt: 2, srt: 3, txt: 4 };
+
+function clock(ms) {
+  const s = Math.floor((ms || 0) / 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+function el(tag, text, attrs) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  Object.assign(e, attrs || {});
+  return e;
+}
+
+// Saves `blob` as a file the way a link with `download` does.
+function save(blob, name) {
+  const a = el("a", "", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
+async function listCases() {
+  const r = await unary("CaseService/ListCases", S.ListCasesRequest, { page_size: 100 }, S.ListCasesResponse);
+  const list = $("case-list");
+  list.replaceChildren();
+  for (const c of r.cases) {
+    const b = el("button", "Open the record", { className: "open-record" });
+    b.dataset.case = c.id;
+    b.onclick = () => showCaseRecord(c.id).catch((e) => status(e.message));
+    const li = el("li", `${c.case_number} ${c.title} `);
+    li.append(b);
+    list.append(li);
+  }
+  $("case-record").replaceChildren();
+  show("cases");
+}
+
+function mediaTable(files, names) {
+  const table = el("table");
+  table.append(el("tr"));
+  for (const h of ["file", "who", "on the hearing clock", "length", "SHA-256", ""]) table.rows[0].append(el("th", h));
+  for (const f of files) {
+    const tr = el("tr");
+    const get = el("button", "Download", { className: "download" });
+    get.dataset.path = f.download_path;
+    get.onclick = async () => {
+      try {
+        const res = await fetch(f.download_path, { headers: { authorization: "Bearer " + token } });
+        if (!res.ok) throw new Error(`${f.file}: HTTP ${res.status}`);
+        save(await res.blob(), f.file);
+      } catch (e) {
+        status(e.message);
+      }
+    };
+    tr.append(el("td", f.file), el("td", names[f.participant_id] || ""),
+      el("td", `${clock(f.start_ms)}–${clock(f.end_ms)}`), el("td", clock(f.duration_ms)),
+      el("td", (f.sha256 || "").slice(0, 16) + "…", { title: f.sha256 || "" }));
+    const cell = el("td");
+    cell.append(get);
+    tr.append(cell);
+    table.append(tr);
+  }
+  return table;
+}
+
+async function showCaseRecord(caseId) {
+  const r = await unary("CaseService/GetCaseRecord", S.CaseRequest, { case_id: caseId }, S.CaseRecord);
+  const box = $("case-record");
+  box.replaceChildren(el("h3", `${r.case.case_number} ${r.case.title}`));
+  for (const hr of r.hearings) {
+    const h = hr.hearing;
+    const names = {};
+    for (const p of h.participants) names[p.id] = `${p.display_name} (${ROLES[p.role || 0]})`;
+    const div = el("div", "", { className: "hearing-record" });
+    div.dataset.hearing = h.id;
+    div.append(el("h4", `${h.title} — ${STATES[h.state || 0]}`));
+    const verify = el("button", "Verify the event log", { className: "verify" });
+    const verdict = el("span", "", { className: "verdict" });
+    verify.onclick = async () => {
+      try {
+        const v = await unary("HearingService/VerifyHearingLog", S.HearingRequest, { hearing_id: h.id }, S.VerifyHearingLogResponse);
+        verdict.textContent = v.ok ? ` verified: ${v.events_checked} events, head ${(v.head_hash || "").slice(0, 16)}…`
+          : ` NOT verified at event ${v.first_bad_seq}: ${v.problem}`;
+      } catch (e) {
+        status(e.message);
+      }
+    };
+    div.append(verify, verdict);
+    div.append(el("h5", `Recordings (${hr.recordings.length})`), mediaTable(hr.recordings, names));
+    div.append(el("h5", `Each participant's own audio (${hr.tracks.length})`), mediaTable(hr.tracks, names));
+    if (hr.has_transcript) {
+      div.append(el("h5", `Transcript (${hr.transcript_segments} segments)`));
+      const text = el("div", "", { className: "transcript" });
+      const read = el("button", "Read", { className: "read-transcript" });
+      read.onclick = async () => {
+        try {
+          text.textContent = (await transcript(h.id, "txt")).rendered;
+        } catch (e) {
+          status(e.message);
+        }
+      };
+      div.append(read);
+      for (const fmt of ["vtt", "srt", "txt", "json"]) {
+        const b = el("button", fmt.toUpperCase());
+        b.onclick = async () => {
+          try {
+            const t = await transcript(h.id, fmt);
+            save(new Blob([t.rendered], { type: t.content_type }), `transcript-${h.id}.${fmt}`);
+          } catch (e) {
+            status(e.message);
+          }
+        };
+        div.append(" ", b);
+      }
+      div.append(text);
+    } else {
+      div.append(el("p", "No transcript yet."));
+    }
+    box.append(div);
+  }
+}
+
+function transcript(hearingId, fmt) {
+  return unary("RecordService/GetTranscript", S.GetTranscriptRequest,
+    { hearing_id: hearingId, format: TRANSCRIPT_FORMATS[fmt] }, S.GetTranscriptResponse);
+}
+
+async function search(query) {
+  const r = await unary("RecordService/SearchTranscripts", S.SearchTranscriptsRequest,
+    { query, page_size: 50 }, S.SearchTranscriptsResponse);
+  const list = $("search-hits");
+  list.replaceChildren();
+  for (const h of r.hits) {
+    const li = el("li", "", { className: "hit" });
+    li.append(el("span", `${h.case_number} ${clock(h.start_ms)} `), el("span", h.speaker, { className: "hit-speaker" }),
+      el("span", `: ${h.snippet}`));
+    const open = el("button", "Case record");
+    open.onclick = () => showCaseRecord(h.case_id).then(() => show("cases")).catch((e) => status(e.message));
+    li.append(" ", open);
+    list.append(li);
+  }
+  if (!r.hits.length) list.append(el("li", "Nothing found."));
+  show("search");
+}
+
 function wire() {
   $("invite-form").onsubmit = (e) => {
     e.preventDefault();
@@ -428,6 +605,12 @@ function wire() {
   $("login-form").onsubmit = (e) => {
     e.preventDefault();
     signIn($("username").value, $("password").value).catch((err) => status(err.message));
+  };
+  $("nav-hearings").onclick = () => listHearings().catch((err) => status(err.message));
+  $("nav-cases").onclick = () => listCases().catch((err) => status(err.message));
+  $("search-form").onsubmit = (e) => {
+    e.preventDefault();
+    search($("search-query").value.trim()).catch((err) => status(err.message));
   };
   $("open-btn").onclick = () => act("OpenHearing", S.HearingRequest, {});
   $("on-record-btn").onclick = () => act("GoOnRecord", S.HearingRequest, {});
