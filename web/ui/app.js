@@ -25,6 +25,8 @@ S.RedeemInviteResponse = { 1: ["token", "string"], 2: ["participant", "msg", S.P
 S.HearingRequest = { 1: ["hearing_id", "string"] };
 S.ReasonRequest = { 1: ["hearing_id", "string"], 2: ["reason", "string"] };
 S.ParticipantRequest = { 1: ["hearing_id", "string"], 2: ["participant_id", "string"] };
+S.MuteRequest = { 1: ["hearing_id", "string"], 2: ["participant_id", "string"], 3: ["muted", "bool"] };
+S.ReasonedParticipantRequest = { 1: ["hearing_id", "string"], 2: ["participant_id", "string"], 3: ["reason", "string"] };
 S.ListHearingsRequest = { 1: ["case_id", "string"], 2: ["day", "string"], 3: ["judge_id", "string"], 4: ["page_size", "uint"] };
 S.ListHearingsResponse = { 1: ["hearings", "msg", S.Hearing, true] };
 S.WatchHearingRequest = { 1: ["hearing_id", "string"], 2: ["after_seq", "uint"] };
@@ -85,6 +87,7 @@ const ROLES = ["unspecified", "judge", "clerk", "prosecutor", "counsel", "party"
 const STATES = ["unspecified", "scheduled", "open", "on the record", "off the record", "adjourned", "cancelled"];
 const PRESENCE = ["unspecified", "invited", "waiting", "admitted", "left", "removed", "disconnected"];
 const PRESENCE_WAITING = 2;
+const PRESENCE_ADMITTED = 3;
 const STATE = { OPEN: 2, ON_RECORD: 3, OFF_RECORD: 4, ADJOURNED: 5, CANCELLED: 6 };
 const ROLE = { JUDGE: 1, CLERK: 2, ADMIN: 10 };
 
@@ -350,12 +353,22 @@ async function refreshHearing(hearingId) {
     presence.className = "presence";
     presence.textContent = ` ${PRESENCE[p.presence || 0]}`;
     li.append(`${p.display_name} (${ROLES[p.role || 0]})`, presence);
-    if (isStaff() && p.presence === PRESENCE_WAITING) {
-      const b = document.createElement("button");
-      b.textContent = "Admit";
-      b.className = "admit";
-      b.onclick = () => act("AdmitParticipant", S.ParticipantRequest, { participant_id: p.id });
-      li.append(" ", b);
+    if (p.muted) presence.textContent += ", muted";
+    if (isStaff() && (!app.me || p.id !== app.me.id)) {
+      const button = (label, cls, onclick) => {
+        const b = el("button", label, { className: cls, onclick });
+        li.append(" ", b);
+      };
+      const who = { participant_id: p.id };
+      if (p.presence === PRESENCE_WAITING) button("Admit", "admit", () => act("AdmitParticipant", S.ParticipantRequest, who));
+      if (p.presence === PRESENCE_ADMITTED) {
+        button(p.muted ? "Unmute" : "Mute", "mute",
+          () => act("MuteParticipant", S.MuteRequest, { ...who, muted: !p.muted }));
+        button("Stand down", "stand-down", () => withReason("StandDownParticipant", who));
+      }
+      if ([PRESENCE_WAITING, PRESENCE_ADMITTED].includes(p.presence)) {
+        button("Remove", "remove", () => withReason("RemoveParticipant", who));
+      }
     }
     roster.append(li);
   }
@@ -387,13 +400,27 @@ function followHearing(hearingId) {
   follow();
 }
 
+// Actions the log keeps a reason for take it from the reason field.
+function withReason(method, fields) {
+  const reason = $("reason").value.trim();
+  if (!reason) {
+    status("Give a reason first (it is written in the hearing's log).");
+    return;
+  }
+  const spec = method === "GoOffRecord" ? S.ReasonRequest : S.ReasonedParticipantRequest;
+  act(method, spec, { ...fields, reason }).then((done) => { if (done) $("reason").value = ""; });
+}
+
+// One of the presiding actions; the server's refusal, if any, is shown. True if it was done.
 async function act(method, spec, fields) {
   status("");
   try {
     await unary("HearingService/" + method, spec, { hearing_id: app.hearingId, ...fields }, S.Empty);
     await refreshHearing(app.hearingId);
+    return true;
   } catch (e) {
     status(e.message);
+    return false;
   }
 }
 
@@ -614,11 +641,7 @@ function wire() {
   };
   $("open-btn").onclick = () => act("OpenHearing", S.HearingRequest, {});
   $("on-record-btn").onclick = () => act("GoOnRecord", S.HearingRequest, {});
-  $("off-record-btn").onclick = () => {
-    const reason = $("off-reason").value.trim();
-    if (!reason) status("Say why the hearing goes off the record (it is written in the log).");
-    else act("GoOffRecord", S.ReasonRequest, { reason });
-  };
+  $("off-record-btn").onclick = () => withReason("GoOffRecord", {});
   $("adjourn-btn").onclick = () => act("AdjournHearing", S.ReasonRequest, { reason: "adjourned" });
   // An invitation link: #/join/CODE.
   const m = location.hash.match(/^#\/join\/([^/]+)$/);
