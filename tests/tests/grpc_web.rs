@@ -58,6 +58,19 @@ async fn grpc_web_with_cors() {
     t.stop().await;
 }
 
+/// The status and the lower-cased headers of a GET.
+async fn http_head(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let res = raw(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes(),
+    )
+    .await
+    .to_lowercase();
+    let code = res.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let head = res.split("\r\n\r\n").next().unwrap_or("").to_owned();
+    (code, head)
+}
+
 /// The browser app is served on the API's port, from the binary itself; nothing else under `/ui`.
 #[tokio::test]
 async fn the_browser_app_is_served_on_the_same_port() {
@@ -66,6 +79,12 @@ async fn the_browser_app_is_served_on_the_same_port() {
     let page = String::from_utf8_lossy(&page);
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("<title>OpenCourt</title>"), "{page}");
+    let (code, head) = http_head(t.addr, "/").await;
+    assert_eq!(code, 200);
+    assert!(
+        head.contains("content-security-policy: default-src 'self'"),
+        "{head}"
+    );
     let (code, js) = http_get(t.addr, "/ui/app.js", None).await;
     assert_eq!(code, 200);
     assert!(String::from_utf8_lossy(&js).contains("MediaService/Offer"));
