@@ -88,6 +88,9 @@ async fn the_browser_app_is_served_on_the_same_port() {
     let (code, js) = http_get(t.addr, "/ui/app.js", None).await;
     assert_eq!(code, 200);
     assert!(String::from_utf8_lossy(&js).contains("MediaService/Offer"));
+    let (code, config) = http_get(t.addr, "/ui/config.json", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(String::from_utf8_lossy(&config), r#"{"iceServers":[]}"#);
     for missing in ["/ui/nothing.js", "/ui/../Cargo.toml", "/ui/"] {
         let (code, _) = http_get(t.addr, missing, None).await;
         assert!((400..500).contains(&code), "{missing}: {code}");

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hearing_core::app::App;
 use hearing_core::grpc::{Services, MAX_REQUEST_BYTES};
@@ -113,6 +113,18 @@ pub async fn serve(
             }),
         )
         .route("/", get(crate::ui::index))
+        .route(
+            "/ui/config.json",
+            get({
+                let config = crate::ui::config(&settings.ice);
+                move || {
+                    std::future::ready(
+                        ([(http::header::CONTENT_TYPE, "application/json")], config)
+                            .into_response(),
+                    )
+                }
+            }),
+        )
         .route("/ui/{file}", get(crate::ui::asset))
         .route(
             "/metrics",

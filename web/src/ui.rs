@@ -28,6 +28,20 @@ pub async fn index() -> Response {
     file("index.html")
 }
 
+/// `GET /ui/config.json`: what the page needs from the server's settings. The page's WebRTC
+/// connection gets the server's STUN server, so a browser behind NAT learns its public address.
+/// A TURN server's credentials are not handed to every visitor: the server's own relay candidate
+/// (`--turn-server`) is what carries media through a NAT that STUN cannot cross.
+pub fn config(ice: &opencourt_media::IceConfig) -> String {
+    let servers: Vec<serde_json::Value> = ice
+        .stun_server
+        .iter()
+        .filter_map(|s| s.strip_prefix("stun://"))
+        .map(|hostport| serde_json::json!({ "urls": format!("stun:{hostport}") }))
+        .collect();
+    serde_json::json!({ "iceServers": servers }).to_string()
+}
+
 /// `GET /ui/<file>`.
 pub async fn asset(Path(name): Path<String>) -> Response {
     file(&name)
@@ -53,5 +67,26 @@ fn file(name: &str) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_gets_the_stun_server_and_never_turn_credentials() {
+        let ice = opencourt_media::IceConfig {
+            stun_server: Some("stun://stun.court.example:3478".into()),
+            turn_server: Some("turn://court:secret@turn.court.example:3478".into()),
+            ..Default::default()
+        };
+        let config = config(&ice);
+        assert_eq!(
+            config,
+            r#"{"iceServers":[{"urls":"stun:stun.court.example:3478"}]}"#
+        );
+        assert!(!config.contains("secret"));
+        assert_eq!(super::config(&Default::default()), r#"{"iceServers":[]}"#);
     }
 }

@@ -433,7 +433,8 @@ async function connectMedia(hearingId) {
     audio: { echoCancellation: true, noiseSuppression: false, autoGainControl: false },
     video: { width: 640, height: 360 },
   });
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const config = await fetch("/ui/config.json").then((r) => r.json());
+  const pc = new RTCPeerConnection({ iceServers: config.iceServers || [] });
   app.pc = pc;
   for (const track of local.getTracks()) pc.addTrack(track, local);
   const remote = new MediaStream();
