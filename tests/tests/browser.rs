@@ -118,14 +118,24 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
         )
         .await;
 
-    // A wrong code is refused on the page, with the server's words.
-    let mut stranger = Browser::open(&format!("{base}/#/join/no-such-code"), None).await;
+    // A wrong code is refused on the page, with the server's words; this page is in Chinese.
+    let mut stranger = Browser::open(&format!("{base}/?lang=zh#/join/no-such-code"), None).await;
     let refused = stranger
         .wait_for("document.getElementById('status').innerText", "the refusal")
         .await;
     assert!(
         refused.as_str().unwrap_or("").contains("invitation code"),
         "{refused}"
+    );
+    assert_eq!(
+        stranger
+            .eval("document.querySelector('#invite-form h2').innerText")
+            .await,
+        "加入庭审"
+    );
+    assert_eq!(
+        stranger.eval("document.documentElement.lang").await,
+        "zh-CN"
     );
     drop(stranger);
 

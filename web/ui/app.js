@@ -82,10 +82,55 @@ S.VerifyHearingLogResponse = {
 };
 S.Empty = {};
 
-const ROLES = ["unspecified", "judge", "clerk", "prosecutor", "counsel", "party", "witness",
-  "expert", "interpreter", "observer", "admin", "system"];
-const STATES = ["unspecified", "scheduled", "open", "on the record", "off the record", "adjourned", "cancelled"];
-const PRESENCE = ["unspecified", "invited", "waiting", "admitted", "left", "removed", "disconnected"];
+// The page speaks English or Chinese: `?lang=zh|en`, else the browser's language. Messages the
+// server sends (refusals) stay as the server wrote them.
+const LANG = (new URLSearchParams(location.search).get("lang") || navigator.language || "en")
+  .toLowerCase().startsWith("zh") ? "zh" : "en";
+const ZH = {
+  "Join a hearing": "加入庭审", "Invitation code": "邀请码", "Join": "加入", "Court staff": "法院工作人员",
+  "User name": "用户名", "Password": "密码", "Sign in": "登录", "Hearings": "庭审", "Case records": "案件记录",
+  "Search transcripts": "搜索笔录", "Search": "搜索", "Transcripts found": "找到的笔录", "State:": "状态：",
+  "· You:": "· 您：", "· Media:": "· 音视频：", "not connected": "未连接", "new": "新建", "connecting": "连接中",
+  "connected": "已连接", "disconnected": "已断开", "failed": "连接失败", "closed": "已关闭",
+  "Open the waiting room": "开放候审室", "Go on the record": "开始记录", "Go off the record": "暂停记录",
+  "Adjourn": "闭庭", "Reason (going off the record, standing down, removing)": "理由（暂停记录、退庭、移出）",
+  "e.g. recess": "例如：休庭", "Participants": "参与人", "Live captions": "实时字幕", "Preside": "主持",
+  "Admit": "准许入庭", "Mute": "静音", "Unmute": "取消静音", "Stand down": "退庭", "Remove": "移出",
+  "This hearing has ended.": "本次庭审已结束。", "Waiting for the court to open the hearing.": "等待法庭开放庭审。",
+  "Give a reason first (it is written in the hearing's log).": "请先填写理由（理由会写入庭审日志）。",
+  "Open the record": "打开记录", "Download": "下载", "Verify the event log": "校验事件日志", "Read": "阅读",
+  "No transcript yet.": "尚无笔录。", "Case record": "案件记录", "Nothing found.": "未找到。",
+  "file": "文件", "who": "人员", "on the hearing clock": "庭审时间", "length": "时长",
+  "Recordings": "录像", "Each participant's own audio": "各参与人的音频", "Transcript": "笔录",
+  "segments": "段", "verified": "校验通过", "events": "个事件", "head": "末尾", "NOT verified at event": "校验失败，事件",
+};
+function t(text) { return LANG === "zh" && ZH[text] !== undefined ? ZH[text] : text; }
+
+const ROLES = LANG === "zh"
+  ? ["未指定", "法官", "书记员", "检察官", "律师", "当事人", "证人", "鉴定人", "翻译", "旁听", "管理员", "系统"]
+  : ["unspecified", "judge", "clerk", "prosecutor", "counsel", "party", "witness", "expert", "interpreter",
+    "observer", "admin", "system"];
+const STATES = LANG === "zh"
+  ? ["未指定", "已排期", "已开放", "正在记录", "暂停记录", "已闭庭", "已取消"]
+  : ["unspecified", "scheduled", "open", "on the record", "off the record", "adjourned", "cancelled"];
+const PRESENCE = LANG === "zh"
+  ? ["未指定", "已邀请", "候审中", "已入庭", "已离开", "已移出", "已断开"]
+  : ["unspecified", "invited", "waiting", "admitted", "left", "removed", "disconnected"];
+
+// The static page's words, and its placeholders, in the page's language.
+function translatePage() {
+  document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const text = n.nodeValue.trim();
+    if (text && t(text) !== text) n.nodeValue = n.nodeValue.replace(text, t(text));
+  }
+  for (const input of document.querySelectorAll("input[placeholder]")) input.placeholder = t(input.placeholder);
+  const other = LANG === "zh" ? "en" : "zh";
+  const link = $("lang-switch");
+  link.textContent = other === "zh" ? "中文" : "English";
+  link.href = `?lang=${other}${location.hash}`;
+}
 const PRESENCE_WAITING = 2;
 const PRESENCE_ADMITTED = 3;
 const STATE = { OPEN: 2, ON_RECORD: 3, OFF_RECORD: 4, ADJOURNED: 5, CANCELLED: 6 };
@@ -299,7 +344,7 @@ async function listHearings() {
   for (const h of r.hearings) {
     const li = document.createElement("li");
     const b = document.createElement("button");
-    b.textContent = "Preside";
+    b.textContent = t("Preside");
     b.dataset.hearing = h.id;
     b.onclick = () => enterHearing(h.id).catch((e) => status(e.message));
     li.append(`${h.title} — ${STATES[h.state || 0]} `, b);
@@ -323,7 +368,7 @@ async function joinWhenOpen() {
   const open = [STATE.OPEN, STATE.ON_RECORD, STATE.OFF_RECORD].includes(h.state);
   if (app.me || app.joining || !open) {
     if (!open && !app.me) status(h.state === STATE.ADJOURNED || h.state === STATE.CANCELLED
-      ? "This hearing has ended." : "Waiting for the court to open the hearing.");
+      ? t("This hearing has ended.") : t("Waiting for the court to open the hearing."));
     return;
   }
   app.joining = true;
@@ -360,14 +405,14 @@ async function refreshHearing(hearingId) {
         li.append(" ", b);
       };
       const who = { participant_id: p.id };
-      if (p.presence === PRESENCE_WAITING) button("Admit", "admit", () => act("AdmitParticipant", S.ParticipantRequest, who));
+      if (p.presence === PRESENCE_WAITING) button(t("Admit"), "admit", () => act("AdmitParticipant", S.ParticipantRequest, who));
       if (p.presence === PRESENCE_ADMITTED) {
-        button(p.muted ? "Unmute" : "Mute", "mute",
+        button(t(p.muted ? "Unmute" : "Mute"), "mute",
           () => act("MuteParticipant", S.MuteRequest, { ...who, muted: !p.muted }));
-        button("Stand down", "stand-down", () => withReason("StandDownParticipant", who));
+        button(t("Stand down"), "stand-down", () => withReason("StandDownParticipant", who));
       }
       if ([PRESENCE_WAITING, PRESENCE_ADMITTED].includes(p.presence)) {
-        button("Remove", "remove", () => withReason("RemoveParticipant", who));
+        button(t("Remove"), "remove", () => withReason("RemoveParticipant", who));
       }
     }
     roster.append(li);
@@ -404,7 +449,7 @@ function followHearing(hearingId) {
 function withReason(method, fields) {
   const reason = $("reason").value.trim();
   if (!reason) {
-    status("Give a reason first (it is written in the hearing's log).");
+    status(t("Give a reason first (it is written in the hearing's log)."));
     return;
   }
   const spec = method === "GoOffRecord" ? S.ReasonRequest : S.ReasonedParticipantRequest;
@@ -442,7 +487,7 @@ async function connectMedia(hearingId) {
     remote.addTrack(e.track);
     $("courtroom").srcObject = remote;
   };
-  pc.onconnectionstatechange = () => { $("media-state").textContent = pc.connectionState; };
+  pc.onconnectionstatechange = () => { $("media-state").textContent = t(pc.connectionState); };
   const pending = [];
   let answered = false;
   const addRemote = (c) => pc.addIceCandidate({ candidate: c.candidate, sdpMLineIndex: c.mline_index || 0 })
@@ -506,7 +551,7 @@ async function listCases() {
   const list = $("case-list");
   list.replaceChildren();
   for (const c of r.cases) {
-    const b = el("button", "Open the record", { className: "open-record" });
+    const b = el("button", t("Open the record"), { className: "open-record" });
     b.dataset.case = c.id;
     b.onclick = () => showCaseRecord(c.id).catch((e) => status(e.message));
     const li = el("li", `${c.case_number} ${c.title} `);
@@ -520,10 +565,10 @@ async function listCases() {
 function mediaTable(files, names) {
   const table = el("table");
   table.append(el("tr"));
-  for (const h of ["file", "who", "on the hearing clock", "length", "SHA-256", ""]) table.rows[0].append(el("th", h));
+  for (const h of ["file", "who", "on the hearing clock", "length", "SHA-256", ""]) table.rows[0].append(el("th", t(h)));
   for (const f of files) {
     const tr = el("tr");
-    const get = el("button", "Download", { className: "download" });
+    const get = el("button", t("Download"), { className: "download" });
     get.dataset.path = f.download_path;
     get.onclick = async () => {
       try {
@@ -556,24 +601,25 @@ async function showCaseRecord(caseId) {
     const div = el("div", "", { className: "hearing-record" });
     div.dataset.hearing = h.id;
     div.append(el("h4", `${h.title} — ${STATES[h.state || 0]}`));
-    const verify = el("button", "Verify the event log", { className: "verify" });
+    const verify = el("button", t("Verify the event log"), { className: "verify" });
     const verdict = el("span", "", { className: "verdict" });
     verify.onclick = async () => {
       try {
         const v = await unary("HearingService/VerifyHearingLog", S.HearingRequest, { hearing_id: h.id }, S.VerifyHearingLogResponse);
-        verdict.textContent = v.ok ? ` verified: ${v.events_checked} events, head ${(v.head_hash || "").slice(0, 16)}…`
-          : ` NOT verified at event ${v.first_bad_seq}: ${v.problem}`;
+        verdict.textContent = v.ok
+          ? ` ${t("verified")}: ${v.events_checked} ${t("events")}, ${t("head")} ${(v.head_hash || "").slice(0, 16)}…`
+          : ` ${t("NOT verified at event")} ${v.first_bad_seq}: ${v.problem}`;
       } catch (e) {
         status(e.message);
       }
     };
     div.append(verify, verdict);
-    div.append(el("h5", `Recordings (${hr.recordings.length})`), mediaTable(hr.recordings, names));
-    div.append(el("h5", `Each participant's own audio (${hr.tracks.length})`), mediaTable(hr.tracks, names));
+    div.append(el("h5", `${t("Recordings")} (${hr.recordings.length})`), mediaTable(hr.recordings, names));
+    div.append(el("h5", `${t("Each participant's own audio")} (${hr.tracks.length})`), mediaTable(hr.tracks, names));
     if (hr.has_transcript) {
-      div.append(el("h5", `Transcript (${hr.transcript_segments} segments)`));
+      div.append(el("h5", `${t("Transcript")} (${hr.transcript_segments} ${t("segments")})`));
       const text = el("div", "", { className: "transcript" });
-      const read = el("button", "Read", { className: "read-transcript" });
+      const read = el("button", t("Read"), { className: "read-transcript" });
       read.onclick = async () => {
         try {
           text.textContent = (await transcript(h.id, "txt")).rendered;
@@ -596,7 +642,7 @@ async function showCaseRecord(caseId) {
       }
       div.append(text);
     } else {
-      div.append(el("p", "No transcript yet."));
+      div.append(el("p", t("No transcript yet.")));
     }
     box.append(div);
   }
@@ -616,16 +662,17 @@ async function search(query) {
     const li = el("li", "", { className: "hit" });
     li.append(el("span", `${h.case_number} ${clock(h.start_ms)} `), el("span", h.speaker, { className: "hit-speaker" }),
       el("span", `: ${h.snippet}`));
-    const open = el("button", "Case record");
+    const open = el("button", t("Case record"));
     open.onclick = () => showCaseRecord(h.case_id).then(() => show("cases")).catch((e) => status(e.message));
     li.append(" ", open);
     list.append(li);
   }
-  if (!r.hits.length) list.append(el("li", "Nothing found."));
+  if (!r.hits.length) list.append(el("li", t("Nothing found.")));
   show("search");
 }
 
 function wire() {
+  translatePage();
   $("invite-form").onsubmit = (e) => {
     e.preventDefault();
     joinByInvite($("invite-code").value).catch((err) => status(err.message));
