@@ -164,6 +164,18 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
+    /// Clicks the element with id `id`.
+    pub async fn click(&mut self, id: &str) {
+        self.eval(&format!("document.getElementById({id:?}).click(); true"))
+            .await;
+    }
+
+    /// Waits until the element with id `id` reads exactly `text`.
+    pub async fn wait_text(&mut self, id: &str, text: &str) {
+        let js = format!("document.getElementById({id:?}).innerText === {text:?}");
+        self.wait_for(&js, &format!("#{id} to read {text:?}")).await;
+    }
+
     /// The text of the element with id `id` ("" if there is none).
     pub async fn text(&mut self, id: &str) -> String {
         let js = format!("(document.getElementById({id:?}) || {{innerText: ''}}).innerText");

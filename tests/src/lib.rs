@@ -193,6 +193,49 @@ pub async fn get_hearing(
     .into_inner()
 }
 
+/// Reads `watch` until the transcript is stored on the case record (the worker ran); fails the
+/// test if it is not within five minutes.
+pub async fn until_transcript_stored(watch: &mut tonic::Streaming<pb::HearingEvent>) {
+    let stored = tokio::time::timeout(std::time::Duration::from_secs(300), async {
+        while let Some(e) = watch.message().await.expect("event stream") {
+            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(stored == Ok(true), "no transcript on the record");
+}
+
+/// The hearing's stored transcript, as JSON fields, read by `token`.
+pub async fn stored_transcript(channel: Channel, token: &str, hearing_id: &str) -> pb::Transcript {
+    pb::record_service_client::RecordServiceClient::new(channel)
+        .get_transcript(authed(
+            token,
+            pb::GetTranscriptRequest {
+                hearing_id: hearing_id.to_owned(),
+                format: pb::TranscriptFormat::Json as i32,
+            },
+        ))
+        .await
+        .expect("GetTranscript")
+        .into_inner()
+        .transcript
+        .expect("transcript")
+}
+
+/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
+pub fn phrase_words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| w.len() > 3)
+        .collect()
+}
+
 /// `WatchHearing` from the hearing's first event, as `token`, which must succeed.
 pub async fn watch_from_start(
     hs: &mut HearingServiceClient<Channel>,

@@ -19,22 +19,11 @@ use serde_json::Value;
 
 const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
-/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| w.len() > 3)
-        .collect()
-}
-
 /// How many of `phrase`'s words `text` has (tiny.en on speech that went through a browser, Opus
 /// and the network varies from run to run, so tests ask for half).
 fn found(text: &str, phrase: &str) -> (usize, usize) {
     let text = text.to_lowercase().replace("harbour", "harbor");
-    let want = words(phrase);
+    let want = phrase_words(phrase);
     (
         want.iter().filter(|w| text.contains(w.as_str())).count(),
         want.len(),
@@ -101,15 +90,8 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     let preside = format!("document.querySelector('#hearing-list button[data-hearing=\"{hid}\"]')");
     judge.wait_for(&preside, "the hearing in the list").await;
     judge.eval(&format!("{preside}.click(); true")).await;
-    judge
-        .wait_for(
-            "document.getElementById('hearing-state').innerText === 'scheduled'",
-            "the scheduled hearing",
-        )
-        .await;
-    judge
-        .eval("document.getElementById('open-btn').click(); true")
-        .await;
+    judge.wait_text("hearing-state", "scheduled").await;
+    judge.click("open-btn").await;
     judge
         .wait_for(
             "document.getElementById('hearing-state').innerText === 'open'
@@ -154,21 +136,9 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
         .wait_for(admit, "the Admit button for the witness")
         .await;
     judge.eval(&format!("{admit}.click(); true")).await;
-    witness
-        .wait_for(
-            "document.getElementById('my-presence').innerText === 'admitted'",
-            "the witness admitted",
-        )
-        .await;
-    judge
-        .eval("document.getElementById('on-record-btn').click(); true")
-        .await;
-    judge
-        .wait_for(
-            "document.getElementById('hearing-state').innerText === 'on the record'",
-            "on the record",
-        )
-        .await;
+    witness.wait_text("my-presence", "admitted").await;
+    judge.click("on-record-btn").await;
+    judge.wait_text("hearing-state", "on the record").await;
 
     // The judge sees the courtroom view and the witness's words as live captions.
     judge
@@ -228,9 +198,7 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     assert_eq!(suns[0].presence(), pb::Presence::Admitted);
 
     // Off the record takes a reason; without one the page refuses and nothing changes.
-    judge
-        .eval("document.getElementById('off-record-btn').click(); true")
-        .await;
+    judge.click("off-record-btn").await;
     let refusal = judge.text("status").await;
     assert!(refusal.contains("reason"), "{refusal}");
     let state = |h: &pb::Hearing| h.state();
@@ -244,21 +212,9 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
              document.getElementById('off-record-btn').click(); true",
         )
         .await;
-    judge
-        .wait_for(
-            "document.getElementById('hearing-state').innerText === 'off the record'",
-            "off the record",
-        )
-        .await;
-    judge
-        .eval("document.getElementById('on-record-btn').click(); true")
-        .await;
-    judge
-        .wait_for(
-            "document.getElementById('hearing-state').innerText === 'on the record'",
-            "back on the record",
-        )
-        .await;
+    judge.wait_text("hearing-state", "off the record").await;
+    judge.click("on-record-btn").await;
+    judge.wait_text("hearing-state", "on the record").await;
     // Muting the witness from the roster, and back.
     let row = "[...document.querySelectorAll('#roster li')].find(li => li.innerText.includes('Witness Sun'))";
     judge
@@ -296,39 +252,10 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
 
     // The judge adjourns from the page; the transcript lands on the case record.
     let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
-    judge
-        .eval("document.getElementById('adjourn-btn').click(); true")
-        .await;
-    judge
-        .wait_for(
-            "document.getElementById('hearing-state').innerText === 'adjourned'",
-            "adjourned",
-        )
-        .await;
-    let stored = tokio::time::timeout(Duration::from_secs(300), async {
-        loop {
-            let e = watch.message().await.unwrap().expect("event stream");
-            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(stored.is_ok(), "no transcript on the record");
-    let mut rec = pb::record_service_client::RecordServiceClient::new(server.channel().await);
-    let transcript = rec
-        .get_transcript(authed(
-            &s.clerk,
-            pb::GetTranscriptRequest {
-                hearing_id: hid.clone(),
-                format: pb::TranscriptFormat::Json as i32,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .transcript
-        .expect("transcript");
+    judge.click("adjourn-btn").await;
+    judge.wait_text("hearing-state", "adjourned").await;
+    until_transcript_stored(&mut watch).await;
+    let transcript = stored_transcript(server.channel().await, &s.clerk, &hid).await;
     let said: String = transcript
         .segments
         .iter()
@@ -350,9 +277,7 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
 
     // The case record on the judge's page: recordings and both tracks, the transcript to read,
     // the event log verified, and the transcript found by a search.
-    judge
-        .eval("document.getElementById('nav-cases').click(); true")
-        .await;
+    judge.click("nav-cases").await;
     let open = format!(
         "document.querySelector('button.open-record[data-case=\"{}\"]')",
         s.case.id
@@ -428,7 +353,7 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
         "{verdict}"
     );
     // A word the transcript has, searched for from the page.
-    let word = words(WITNESS)
+    let word = phrase_words(WITNESS)
         .into_iter()
         .find(|w| said.to_lowercase().contains(w.as_str()))
         .expect("a word of the phrase in the transcript");

@@ -57,17 +57,6 @@ async fn invite(
     .code
 }
 
-/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| w.len() > 3)
-        .collect()
-}
-
 /// What `speaker` said from `at_ms` (less 1 s) through the phrase's slot, and when their first
 /// segment there began.
 fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64) -> (String, Option<i64>) {
@@ -90,7 +79,7 @@ fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64) -> (String, Option<i64>
 /// run); returns (words recognised, words) for the overall bound.
 fn assert_said(t: &pb::Transcript, speaker: &str, phrase: &str, at_ms: i64) -> (usize, usize) {
     let (text, first) = spoken(t, speaker, at_ms);
-    let want = words(phrase);
+    let want = phrase_words(phrase);
     let found = want.iter().filter(|w| text.contains(w.as_str())).count();
     assert!(
         first.is_some_and(|f| (f - at_ms).abs() <= 1_000) && found * 2 >= want.len(),
@@ -313,16 +302,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
 
     // The transcript lands on the case record (the in-process worker, real whisper).
     let id = HearingId::parse("id", &hid).unwrap();
-    let stored = tokio::time::timeout(Duration::from_secs(300), async {
-        loop {
-            let e = watch.message().await.unwrap().expect("event stream");
-            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(stored.is_ok(), "no transcript on the record");
+    until_transcript_stored(&mut watch).await;
     drop(watch);
 
     let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
@@ -420,20 +400,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     }
 
     // The transcript: each phrase under its speaker within 1 s; the recess nowhere.
-    let mut rec = pb::record_service_client::RecordServiceClient::new(server.channel().await);
-    let transcript = rec
-        .get_transcript(authed(
-            &s.clerk,
-            pb::GetTranscriptRequest {
-                hearing_id: hid.clone(),
-                format: pb::TranscriptFormat::Json as i32,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .transcript
-        .expect("transcript");
+    let transcript = stored_transcript(server.channel().await, &s.clerk, &hid).await;
     let mut said = vec![assert_said(
         &transcript,
         "Judge Wang (Judge)",

@@ -174,15 +174,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     .await
     .unwrap();
     judge.until("done: the hearing ended").await;
-    let stored = tokio::time::timeout(Duration::from_secs(300), async {
-        while let Some(e) = watch.message().await.unwrap() {
-            if let Some(pb::hearing_event::Payload::TranscriptStored(_)) = e.payload {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(stored.is_ok(), "no transcript from the worker");
+    until_transcript_stored(&mut watch).await;
     drop(watch);
 
     let id = HearingId::parse("id", &hid).unwrap();
