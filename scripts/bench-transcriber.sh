@@ -2,9 +2,9 @@
 # Transcriber benchmark (docs/BENCHMARKS.md, "Transcriber"): builds `opencourt`, fetches tiny.en and
 # base (with their CTranslate2 directories), imports each as q8_0 (the default) and f16, makes the
 # faster-whisper virtualenv, and runs scripts/bench_transcriber.py. BENCH_THREADS (default 2) sets
-# both systems' threads; BENCH_VOICES=b speaks the same hearing with other voices; BENCH_REPEAT
-# (default 3) runs each system that many times, interleaved, and reports the median; BENCH_MODELS
-# (default "tiny.en base") picks the models.
+# both systems' threads (BENCH_OUR_THREADS, if set, ours alone); BENCH_VOICES=b speaks the same
+# hearing with other voices; BENCH_REPEAT (default 3) runs each system that many times,
+# interleaved, and reports the median; BENCH_MODELS (default "tiny.en base") picks the models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${BENCH_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/opencourt/test-data}
