@@ -198,9 +198,9 @@ def main():
             # mixed audio (row 3), each run paired with the faster-whisper run beside it.
             ours, theirs = runs[0], runs[3]
             strict = median([o[1] / t[1] for o, t in zip(ours, theirs)])
-            loaded = median([o[1] / (t[1] + t[2]) for o, t in zip(ours, theirs)])
+            with_load = median([o[1] / (t[1] + t[2]) for o, t in zip(ours, theirs)])
             print(f"({name}: our CPU ÷ faster-whisper's = {strict:.3f}; "
-                  f"÷ faster-whisper's with its model load = {loaded:.3f}; "
+                  f"÷ faster-whisper's with its model load = {with_load:.3f}; "
                   f"WER {ours[0][3]:.3f} against {theirs[0][3]:.3f})")
 
 

@@ -606,7 +606,8 @@ fn words_from_pieces(
         }
         let text = if chinese { to_simplified(&text) } else { text };
         let start = g.start.min(end_cap_ms.saturating_sub(1));
-        // The last word ends where whisper's token timing says, within the segment's region.
+        // The last word ends at the segment's end, or later where whisper's older token timing
+        // (on only for models without DTW) puts it, within the segment's region.
         let next = groups
             .get(i + 1)
             .map(|n| n.start)
