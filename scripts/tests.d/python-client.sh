@@ -10,7 +10,18 @@ if [[ ! -x $venv/bin/python ]] || ! $venv/bin/python -c 'import grpc, grpc_tools
 fi
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# The server finishes its track files when it is stopped, so wait for it to exit before removing
+# the directory it writes into (a bounded wait; a server that hangs is killed).
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 $venv/bin/python -m grpc_tools.protoc -I proto --python_out="$work" --grpc_python_out="$work" proto/court/v1/*.proto
 bin=target/debug/opencourt
