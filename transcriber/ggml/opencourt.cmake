@@ -7,3 +7,8 @@ include_guard(GLOBAL)
 # not four. See that file for why.
 add_compile_options(
   "$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${CMAKE_CURRENT_LIST_DIR}/ggml-default-threads.h>")
+
+# whisper-last-logits.h: DTW's pass over a window's text no longer computes the output layer for
+# tokens whose logits nobody reads. See that file. whisper.cpp's src/CMakeLists.txt adds
+# WHISPER_EXTRA_FLAGS to its own target only, so ggml's sources are not touched.
+list(APPEND WHISPER_EXTRA_FLAGS "SHELL:-include ${CMAKE_CURRENT_LIST_DIR}/whisper-last-logits.h")
