@@ -15,6 +15,10 @@
 // is read holds exactly what it held before. Matched by shape: the output layer is the only
 // product in whisper.cpp whose weight matrix has a row per vocabulary entry (50 000 and more).
 // Nothing of whisper.cpp is copied or changed: this header only wraps a ggml call.
+// Checked against the whisper.cpp of whisper-rs-sys 0.15.0: on an upgrade, check again that only
+// whisper_full's sampling step flags more than one row of a batch. A mistake here would not go
+// unseen: the tests comparing our transcripts with faster-whisper's word for word read the
+// prompt's logits through this product.
 #pragma once
 #include "ggml.h"
 
