@@ -190,6 +190,19 @@ impl Store {
         }
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), where SQLite waits out `busy_timeout` for another connection to let go of it.
+    /// A deferred transaction that has read and then writes gets "database is locked" at once
+    /// instead: SQLite does not wait there, since waiting could deadlock. That happened when a
+    /// write failed and its dropped transaction was still rolling back on its connection while
+    /// the next write, on another connection, began.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     fn for_update(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
@@ -243,7 +256,7 @@ impl Store {
 
     pub async fn insert_session(&self, token_hash: &str, s: &Session) -> Result<()> {
         let _w = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_session(&mut tx, token_hash, s).await?;
         tx.commit().await?;
         Ok(())
@@ -380,7 +393,7 @@ impl Store {
         event: &EventPayload,
     ) -> Result<()> {
         let _w = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Serialise scheduling per judge on PostgreSQL so two overlapping requests cannot both pass.
         sqlx::query(&format!(
             "SELECT id FROM users WHERE id = $1{}",
@@ -528,7 +541,7 @@ impl Store {
     ) -> Result<(T, Hearing, Vec<StoredEvent>)> {
         let _w = self.write_guard().await;
         for _attempt in 0..20 {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let (old, last_seq, head) = load_hearing(&mut tx, id, self.for_update())
                 .await?
                 .ok_or_else(|| CoreError::NotFound(format!("hearing {id} not found")))?;
