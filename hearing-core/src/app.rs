@@ -726,7 +726,30 @@ impl App {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
-        Ok(self.follow(id, after_seq, own, Duration::from_secs(2)))
+        let events = self.follow(id, after_seq, own, Duration::from_secs(2));
+        let closed = self.hub.closed();
+        // Besides the caller's removal, only the node's shutdown ends a watch (UNAVAILABLE: watch
+        // again, on this node or another, after the last seq received); an open stream must not
+        // hold the server's graceful shutdown.
+        Ok(async_stream::stream! {
+            tokio::pin!(events);
+            tokio::pin!(closed);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut closed => {
+                        yield Err(CoreError::Unavailable(
+                            "the server is shutting down: watch again after the last seq received".into(),
+                        ));
+                        break;
+                    }
+                    e = futures::StreamExt::next(&mut events) => match e {
+                        Some(e) => yield e,
+                        None => break,
+                    },
+                }
+            }
+        })
     }
 
     /// Every event of hearing `id` after `after_seq`, in order and without gaps: the log first,

@@ -18,6 +18,9 @@ pub enum CoreError {
     PermissionDenied(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The node cannot serve the call now (it is shutting down); the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal: {0}")]

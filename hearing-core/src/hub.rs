@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::domain::{HearingId, StoredEvent};
 
@@ -14,6 +14,9 @@ pub struct Hub {
     /// Every hearing's state changes (opened, on and off the record, ended), for whoever runs
     /// something per hearing on this node (the media rooms).
     states: broadcast::Sender<StoredEvent>,
+    /// Set once, when the node shuts down: watchers end so that open streams do not hold the
+    /// server's graceful shutdown forever.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Default for Hub {
@@ -21,6 +24,7 @@ impl Default for Hub {
         Hub {
             channels: Arc::default(),
             states: broadcast::channel(1024).0,
+            closing: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -37,6 +41,23 @@ impl Hub {
     /// Every hearing's state changes committed on this node from now on.
     pub fn subscribe_states(&self) -> broadcast::Receiver<StoredEvent> {
         self.states.subscribe()
+    }
+
+    /// The node is shutting down: every watcher (`App::watch`) ends, now and from now on.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once `close` was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            // Err: the sender is gone, which cannot happen while `rx`'s hub lives; either way
+            // nothing will close this hub any more, so wait forever.
+            if rx.wait_for(|closing| *closing).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Publishes events that are already committed.

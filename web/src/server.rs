@@ -68,6 +68,7 @@ pub async fn serve(
     if settings.rooms_open_with_hearings {
         media.open_rooms_as_hearings_open();
     }
+    let hub = app.hub.clone();
     let services = Services::new(app);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -135,10 +136,11 @@ pub async fn serve(
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving grpc and /metrics");
     // On shutdown, first end every media connection (finishing the track files and ending
-    // WatchMedia streams), then let the open requests drain.
+    // WatchMedia streams) and every WatchHearing stream, then let the open requests drain.
     let shutdown = async move {
         shutdown.await;
         media.close_all().await;
+        hub.close();
     };
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -11,6 +11,7 @@ pub fn to_status(e: CoreError) -> Status {
         CoreError::FailedPrecondition(_) => Code::FailedPrecondition,
         CoreError::PermissionDenied(_) => Code::PermissionDenied,
         CoreError::Unauthenticated(_) => Code::Unauthenticated,
+        CoreError::Unavailable(_) => Code::Unavailable,
         CoreError::Database(sqlx::Error::PoolTimedOut) => Code::Unavailable,
         CoreError::Database(_) | CoreError::Internal(_) => {
             tracing::error!(error = %e, "internal error");
