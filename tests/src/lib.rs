@@ -60,14 +60,23 @@ pub struct TestApp {
     pub database_url: String,
     pub dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
+
+/// How long a stopping server may take to end (its open connections drain first). Stopping
+/// takes milliseconds here; this only turns a shutdown that hangs into a failure.
+pub const STOP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl TestApp {
     pub async fn start(db: Db) -> TestApp {
+        Self::start_with(db, |app| app).await
+    }
+
+    /// A `TestApp` whose `App` is first passed through `configure` (e.g. `App::with_watch_poll`).
+    pub async fn start_with(db: Db, configure: impl FnOnce(App) -> App) -> TestApp {
         let (database_url, dir) = fresh_database(db).await;
         let store = Store::connect(&database_url).await.expect("open store");
-        let app = App::new(store);
+        let app = configure(App::new(store));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -75,25 +84,22 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_app = app.clone();
         let media_dir = dir.path().join("media");
-        let server = tokio::spawn(async move {
-            opencourt::server::serve(
-                opencourt::server::Settings {
-                    media_dir: Some(media_dir),
-                    ice: opencourt_media::IceConfig::loopback(),
-                    language: "en".into(),
-                    models: None,
-                    rooms_open_with_hearings: false,
-                    node: Default::default(),
-                },
-                server_app,
-                listener,
-                async {
-                    let _ = rx.await;
-                },
-            )
-            .await
-            .expect("server");
-        });
+        let server = tokio::spawn(opencourt::server::serve(
+            opencourt::server::Settings {
+                media_dir: Some(media_dir),
+                ice: opencourt_media::IceConfig::loopback(),
+                language: "en".into(),
+                models: None,
+                rooms_open_with_hearings: false,
+                node: Default::default(),
+            },
+            server_app,
+            listener,
+            async {
+                // Err: the `TestApp` was dropped without `stop` (a failing test); stop too.
+                let _ = rx.await;
+            },
+        ));
         TestApp {
             addr,
             app,
@@ -105,18 +111,28 @@ impl TestApp {
         }
     }
 
+    /// Stops the server; fails the test if it does not stop within `STOP_PATIENCE`, panicked
+    /// or ended with an error.
     pub async fn stop(mut self) {
         self.stop_server().await;
     }
 
     /// Stops the in-process server but keeps the database, the data directory and `app`
-    /// (e.g. to hand the hearing over to a real `opencourt serve` on the same database).
+    /// (e.g. to hand the hearing over to a real `opencourt serve` on the same database); fails
+    /// the test as `stop` does.
     pub async fn stop_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            // Err: the server already ended (and dropped the receiver); the join below says how.
             let _ = tx.send(());
         }
         if let Some(s) = self.server.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
+            match tokio::time::timeout(STOP_PATIENCE, s).await {
+                Err(_) => panic!("the server did not stop within {STOP_PATIENCE:?} of shutdown"),
+                Ok(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Ok(Err(join)) => panic!("the server task was cancelled: {join}"),
+                Ok(Ok(Err(e))) => panic!("the server ended with an error: {e:#}"),
+                Ok(Ok(Ok(()))) => {}
+            }
         }
     }
 
