@@ -20,6 +20,9 @@ pub use media::MediaPeer;
 
 pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How often a watcher reads the log for events another node appended (this node's own
+/// appends reach it at once through the hub).
+pub const WATCH_POLL: Duration = Duration::from_secs(2);
 
 /// Who is calling, as established from their bearer token.
 #[derive(Clone, Debug)]
@@ -57,6 +60,9 @@ impl Caller {
 pub struct App {
     pub store: Store,
     pub hub: Hub,
+    staff_token_ttl: Duration,
+    participant_token_ttl: Duration,
+    watch_poll: Duration,
 }
 
 fn rejection(r: Rejection) -> CoreError {
@@ -72,7 +78,25 @@ impl App {
         App {
             store,
             hub: Hub::default(),
+            staff_token_ttl: STAFF_TOKEN_TTL,
+            participant_token_ttl: PARTICIPANT_TOKEN_TTL,
+            watch_poll: WATCH_POLL,
         }
+    }
+
+    /// Tokens issued from now on last `staff` (login) and `participant` (redeemed invitation)
+    /// instead of the defaults; a zero lifetime issues tokens that have already expired.
+    pub fn with_token_ttls(mut self, staff: Duration, participant: Duration) -> Self {
+        self.staff_token_ttl = staff;
+        self.participant_token_ttl = participant;
+        self
+    }
+
+    /// `WatchHearing` reads the log every `poll` instead of `WATCH_POLL` (a long one leaves the
+    /// hub as the only way an event reaches a watcher, so tests can tell the two apart).
+    pub fn with_watch_poll(mut self, poll: Duration) -> Self {
+        self.watch_poll = poll;
+        self
     }
 
     // ---- accounts ----
@@ -129,7 +153,7 @@ impl App {
         };
         let user = user.filter(|_| ok).ok_or_else(bad)?;
         let token = auth::new_token();
-        let expires_at = Utc::now() + STAFF_TOKEN_TTL;
+        let expires_at = Utc::now() + self.staff_token_ttl;
         let session = Session {
             user_id: Some(user.id),
             participant_id: None,
@@ -155,7 +179,7 @@ impl App {
         })?;
         let token = auth::new_token();
         let token_hash = auth::secret_hash(&token);
-        let expires_at = Utc::now() + PARTICIPANT_TOKEN_TTL;
+        let expires_at = Utc::now() + self.participant_token_ttl;
         let (p, hearing, events) = self
             .store
             .append(hearing_id, |h| {
@@ -726,7 +750,7 @@ impl App {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
-        let events = self.follow(id, after_seq, own, Duration::from_secs(2));
+        let events = self.follow(id, after_seq, own, self.watch_poll);
         let closed = self.hub.closed();
         // Besides the caller's removal, only the node's shutdown ends a watch (UNAVAILABLE: watch
         // again, on this node or another, after the last seq received); an open stream must not
