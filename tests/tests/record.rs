@@ -4,6 +4,7 @@
 use chrono::Duration;
 use hearing_core::domain::transcript::{ModelInfo, Segment, Transcript, Word};
 use hearing_core::domain::{HearingId, Role};
+use hearing_core::CoreError;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use tonic::Code;
@@ -56,7 +57,7 @@ async fn jobs_and_transcripts(db: Db) {
 
     // Worker A claims, then "dies": its lease runs out and worker B takes the job over.
     let a = store
-        .claim_job("transcribe", "worker-a", Duration::milliseconds(200))
+        .claim_job("transcribe", "worker-a", Duration::seconds(2))
         .await
         .unwrap()
         .unwrap();
@@ -69,12 +70,22 @@ async fn jobs_and_transcripts(db: Db) {
             .is_none(),
         "leased jobs are not claimed"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let b = store
-        .claim_job("transcribe", "worker-b", Duration::seconds(30))
-        .await
-        .unwrap()
-        .unwrap();
+    // B claims as soon as A's lease has run out (2 s; the patience only turns a hang into a
+    // failure).
+    let b = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            if let Some(b) = store
+                .claim_job("transcribe", "worker-b", Duration::seconds(30))
+                .await
+                .unwrap()
+            {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("A's lease never ran out");
     assert_eq!((b.id.as_str(), b.attempts), (job_id.as_str(), 2));
     assert!(
         !store
@@ -83,34 +94,60 @@ async fn jobs_and_transcripts(db: Db) {
             .unwrap(),
         "A lost its lease"
     );
-    // A wakes up and tries to finish: refused, nothing stored.
-    assert!(t
+    let transcripts_logged = || async {
+        store
+            .events_after(hid, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "transcript_stored")
+            .count()
+    };
+    // A wakes up and tries to finish: refused because the lease is B's, and nothing is stored.
+    let refused = t
         .app
         .complete_transcription(&a, "worker-a", &sample())
-        .await
-        .is_err());
+        .await;
+    let expected = format!("job {job_id} is no longer leased to worker-a");
+    assert!(
+        matches!(&refused, Err(CoreError::FailedPrecondition(m)) if *m == expected),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.transcript(hid).await.unwrap(),
+        None,
+        "A stored nothing"
+    );
+    assert_eq!(transcripts_logged().await, 0, "A logged nothing");
+    assert_eq!(
+        store.job(&job_id).await.unwrap().unwrap(),
+        hearing_core::store::Job {
+            state: "running".into(),
+            lease_owner: Some("worker-b".into()),
+            ..b.clone()
+        },
+        "the job is still B's"
+    );
     t.app
         .complete_transcription(&b, "worker-b", &sample())
         .await
         .unwrap();
     assert_eq!(store.job(&job_id).await.unwrap().unwrap().state, "done");
+    // B's completion once more: refused (the job is done), and the stored transcript unchanged.
+    let again = t
+        .app
+        .complete_transcription(&b, "worker-b", &sample())
+        .await;
+    let expected = format!("job {job_id} is no longer leased to worker-b");
     assert!(
-        t.app
-            .complete_transcription(&b, "worker-b", &sample())
-            .await
-            .is_err(),
-        "a done job completes once"
+        matches!(&again, Err(CoreError::FailedPrecondition(m)) if *m == expected),
+        "a done job completes once: {again:?}"
     );
     assert_eq!(store.transcript(hid).await.unwrap().unwrap(), sample());
+    assert_eq!(transcripts_logged().await, 1, "one transcript in the log");
     // The log records the transcript's hash once, and the whole record verifies.
     let (v, problems) = t.app.verify_record(hid, None).await.unwrap();
     assert!(v.ok && problems.is_empty(), "{v:?} {problems:?}");
-    let stored = store.events_after(hid, 0, 1000).await.unwrap();
-    let logged = stored
-        .iter()
-        .filter(|e| e.kind == "transcript_stored")
-        .count();
-    assert_eq!(logged, 1);
     assert!(store
         .claim_job("transcribe", "worker-c", Duration::seconds(30))
         .await
