@@ -1,11 +1,12 @@
-//! Every RPC against every role: allowed calls are never PERMISSION_DENIED; denied calls are,
-//! change nothing, and leave a denial in the hearing's log (or the access log).
+//! Every RPC against every role: allowed calls succeed (or get the one state refusal their place
+//! in the sequence implies); denied calls are PERMISSION_DENIED, change nothing, and leave a
+//! denial in the hearing's log (or the access log); removed participants' tokens are revoked.
 use hearing_core::domain::Role;
 use hearing_core::domain::{EventPayload, HearingId, StoredEvent};
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use sqlx::Row;
-use tonic::Code;
+use tonic::{Code, Status};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Rpc {
@@ -70,14 +71,49 @@ struct Ctx {
     admin: String,
 }
 
-async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
+/// Whom a call about another participant addresses: each allowed caller its own participant,
+/// so that every allowed Admit, StandDown and Remove can succeed (Admit comes before StandDown:
+/// each stands down the one the other admitted). Denied callers address the first one.
+fn target(rpc: Rpc, who: Who) -> Role {
+    let clerk = who == Who::Clerk;
+    match rpc {
+        Rpc::Admit if clerk => Role::Interpreter,
+        Rpc::Admit => Role::Expert,
+        Rpc::StandDown if clerk => Role::Expert,
+        Rpc::StandDown => Role::Interpreter,
+        Rpc::Remove if clerk => Role::Party,
+        Rpc::Remove => Role::Prosecutor,
+        Rpc::MuteOther => Role::Counsel,
+        Rpc::UnmuteObserver => Role::Observer,
+        _ => unreachable!("{rpc:?} addresses no participant"),
+    }
+}
+
+/// Invited roles whose tokens the allowed `Remove` calls revoke.
+const REMOVED: [Role; 2] = [Role::Prosecutor, Role::Party];
+
+/// The refusal an allowed call gets at its place in the sequence, if it cannot succeed there.
+fn state_refusal(rpc: Rpc) -> Option<(Code, &'static str)> {
+    match rpc {
+        // Cancel comes after Adjourn (both end the hearing, for good): an allowed caller gets
+        // past the permission check to the state machine's refusal. Cancelling succeeds in
+        // `the_court_cancels_hearings`.
+        Rpc::Cancel => Some((
+            Code::FailedPrecondition,
+            "hearing is adjourned: cannot move to cancelled",
+        )),
+        _ => None,
+    }
+}
+
+async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, who: Who, token: &str) -> Result<(), Status> {
     let mut hs = t.hearings().await;
     let mut cases = t.cases().await;
     let s = &c.scene;
     let hid = s.hearing.id.clone();
-    let target = |r: Role| s.participant(r).id.clone();
+    let addressed = || s.participant(target(rpc, who)).id.clone();
     match rpc {
-        Rpc::CreateCase => code_of(
+        Rpc::CreateCase => outcome(
             &cases
                 .create_case(authed(
                     token,
@@ -89,24 +125,25 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
                 ))
                 .await,
         ),
-        Rpc::ScheduleHearing => code_of(
+        Rpc::ScheduleHearing => outcome(
             &hs.schedule_hearing(authed(
                 token,
                 pb::ScheduleHearingRequest {
                     case_id: s.case.id.clone(),
                     title: "t".into(),
-                    starts_at: Some(ts_in(100)),
-                    ends_at: Some(ts_in(101)),
+                    // A slot of its own: the judge cannot preside twice at once.
+                    starts_at: Some(ts_in(100 + 2 * slot())),
+                    ends_at: Some(ts_in(101 + 2 * slot())),
                     judge_id: s.judge_user.id.clone(),
                 },
             ))
             .await,
         ),
-        Rpc::ListHearings => code_of(
+        Rpc::ListHearings => outcome(
             &hs.list_hearings(authed(token, pb::ListHearingsRequest::default()))
                 .await,
         ),
-        Rpc::GetCase => code_of(
+        Rpc::GetCase => outcome(
             &cases
                 .get_case(authed(
                     token,
@@ -116,11 +153,11 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
                 ))
                 .await,
         ),
-        Rpc::GetHearing => code_of(
+        Rpc::GetHearing => outcome(
             &hs.get_hearing(authed(token, pb::GetHearingRequest { hearing_id: hid }))
                 .await,
         ),
-        Rpc::Watch => code_of(
+        Rpc::Watch => outcome(
             &hs.watch_hearing(authed(
                 token,
                 pb::WatchHearingRequest {
@@ -130,14 +167,14 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::Verify => code_of(
+        Rpc::Verify => outcome(
             &hs.verify_hearing_log(authed(
                 token,
                 pb::VerifyHearingLogRequest { hearing_id: hid },
             ))
             .await,
         ),
-        Rpc::Invite => code_of(
+        Rpc::Invite => outcome(
             &hs.invite_participant(authed(
                 token,
                 pb::InviteParticipantRequest {
@@ -148,11 +185,11 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::Join => code_of(
+        Rpc::Join => outcome(
             &hs.join_hearing(authed(token, pb::JoinHearingRequest { hearing_id: hid }))
                 .await,
         ),
-        Rpc::Leave => code_of(
+        Rpc::Leave => outcome(
             &hs.leave_hearing(authed(
                 token,
                 pb::LeaveHearingRequest {
@@ -163,28 +200,28 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::Admit => code_of(
+        Rpc::Admit => outcome(
             &hs.admit_participant(authed(
                 token,
                 pb::AdmitParticipantRequest {
                     hearing_id: hid,
-                    participant_id: target(Role::Expert),
+                    participant_id: addressed(),
                 },
             ))
             .await,
         ),
-        Rpc::MuteOther => code_of(
+        Rpc::MuteOther => outcome(
             &hs.mute_participant(authed(
                 token,
                 pb::MuteParticipantRequest {
                     hearing_id: hid,
-                    participant_id: target(Role::Counsel),
+                    participant_id: addressed(),
                     muted: true,
                 },
             ))
             .await,
         ),
-        Rpc::MutePresidingJudge => code_of(
+        Rpc::MutePresidingJudge => outcome(
             &hs.mute_participant(authed(
                 token,
                 pb::MuteParticipantRequest {
@@ -195,29 +232,29 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::UnmuteObserver => code_of(
+        Rpc::UnmuteObserver => outcome(
             &hs.mute_participant(authed(
                 token,
                 pb::MuteParticipantRequest {
                     hearing_id: hid,
-                    participant_id: target(Role::Observer),
+                    participant_id: addressed(),
                     muted: false,
                 },
             ))
             .await,
         ),
-        Rpc::StandDown => code_of(
+        Rpc::StandDown => outcome(
             &hs.stand_down_participant(authed(
                 token,
                 pb::StandDownParticipantRequest {
                     hearing_id: hid,
-                    participant_id: target(Role::Interpreter),
+                    participant_id: addressed(),
                     reason: String::new(),
                 },
             ))
             .await,
         ),
-        Rpc::AddNote => code_of(
+        Rpc::AddNote => outcome(
             &hs.add_note(authed(
                 token,
                 pb::AddNoteRequest {
@@ -227,11 +264,11 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::GoOnRecord => code_of(
+        Rpc::GoOnRecord => outcome(
             &hs.go_on_record(authed(token, pb::GoOnRecordRequest { hearing_id: hid }))
                 .await,
         ),
-        Rpc::GoOffRecord => code_of(
+        Rpc::GoOffRecord => outcome(
             &hs.go_off_record(authed(
                 token,
                 pb::GoOffRecordRequest {
@@ -241,18 +278,18 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::Remove => code_of(
+        Rpc::Remove => outcome(
             &hs.remove_participant(authed(
                 token,
                 pb::RemoveParticipantRequest {
                     hearing_id: hid,
-                    participant_id: target(Role::Prosecutor),
+                    participant_id: addressed(),
                     reason: "r".into(),
                 },
             ))
             .await,
         ),
-        Rpc::Adjourn => code_of(
+        Rpc::Adjourn => outcome(
             &hs.adjourn_hearing(authed(
                 token,
                 pb::AdjournHearingRequest {
@@ -262,7 +299,7 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             ))
             .await,
         ),
-        Rpc::Cancel => code_of(
+        Rpc::Cancel => outcome(
             &hs.cancel_hearing(authed(
                 token,
                 pb::CancelHearingRequest {
@@ -273,6 +310,16 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, token: &str) -> Code {
             .await,
         ),
     }
+}
+
+fn outcome<T>(r: &Result<T, Status>) -> Result<(), Status> {
+    r.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// A new hour for each scheduled hearing.
+fn slot() -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
 }
 
 async fn snapshot(t: &TestApp, c: &Ctx) -> pb::Hearing {
@@ -351,14 +398,15 @@ async fn every_rpc_against_every_role(db: Db) {
         AddNote,
         GoOnRecord,
         GoOffRecord,
+        // From here on the removed participants' tokens are revoked.
+        Remove,
         Leave,
         Adjourn,
         Cancel,
-        // Last: a removed participant's token is revoked.
-        Remove,
     ];
     let hearing_scoped =
         |r: Rpc| !matches!(r, CreateCase | ScheduleHearing | ListHearings | GetCase);
+    let mut revoked: Vec<Who> = Vec::new();
     let mut checked = 0;
     for rpc in rpcs {
         // Denied callers first, while the hearing is in the state the call is about.
@@ -367,21 +415,8 @@ async fn every_rpc_against_every_role(db: Db) {
         for (who, token) in &order {
             let before = snapshot(&t, &c).await;
             let denials_before = denials_logged(&t).await;
-            let code = call(&t, &c, rpc, token).await;
-            if allowed(rpc, *who) {
-                assert_ne!(
-                    code,
-                    Code::PermissionDenied,
-                    "{rpc:?} by {who:?} should be allowed"
-                );
-                assert_ne!(code, Code::Unauthenticated, "{rpc:?} by {who:?}");
-            } else {
-                assert_eq!(
-                    code,
-                    Code::PermissionDenied,
-                    "{rpc:?} by {who:?} should be denied"
-                );
-                let after = snapshot(&t, &c).await;
+            let result = call(&t, &c, rpc, *who, token).await;
+            let unchanged = |after: &pb::Hearing| {
                 assert_eq!(
                     after.state, before.state,
                     "{rpc:?} by {who:?} changed the state"
@@ -390,6 +425,36 @@ async fn every_rpc_against_every_role(db: Db) {
                     after.participants, before.participants,
                     "{rpc:?} by {who:?} changed participants"
                 );
+            };
+            if revoked.contains(who) {
+                let r = result.map_err(|s| (s.code(), s.message().to_string()));
+                assert_eq!(
+                    r,
+                    Err((Code::Unauthenticated, "the token was revoked".to_string())),
+                    "{rpc:?} by removed {who:?}"
+                );
+                let after = snapshot(&t, &c).await;
+                unchanged(&after);
+                assert_eq!(
+                    after.last_seq, before.last_seq,
+                    "{rpc:?} by removed {who:?}"
+                );
+            } else if allowed(rpc, *who) {
+                let r = result.map_err(|s| (s.code(), s.message().to_string()));
+                match state_refusal(rpc) {
+                    None => assert_eq!(r, Ok(()), "{rpc:?} by {who:?} should succeed"),
+                    Some((code, message)) => {
+                        assert_eq!(r, Err((code, message.to_string())), "{rpc:?} by {who:?}")
+                    }
+                }
+            } else {
+                assert_eq!(
+                    code_of(&result),
+                    Code::PermissionDenied,
+                    "{rpc:?} by {who:?} should be denied: {result:?}"
+                );
+                let after = snapshot(&t, &c).await;
+                unchanged(&after);
                 if hearing_scoped(rpc) {
                     let events = events_after(&t, &c, before.last_seq).await;
                     assert_eq!(
@@ -412,9 +477,22 @@ async fn every_rpc_against_every_role(db: Db) {
             }
             checked += 1;
         }
+        if rpc == Remove {
+            revoked.extend(REMOVED.map(Who::Invited));
+        }
     }
     assert_eq!(checked, rpcs.len() * callers.len());
     t.stop().await;
+}
+
+/// A case as CreateCase answered it, with `created_at` as the database keeps it (to the
+/// millisecond; CreateCase answers with the clock's nanoseconds).
+fn stored(created: &pb::Case) -> pb::Case {
+    let mut c = created.clone();
+    if let Some(t) = &mut c.created_at {
+        t.nanos -= t.nanos % 1_000_000;
+    }
+    c
 }
 
 async fn visibility_of_cases(db: Db) {
@@ -435,20 +513,34 @@ async fn visibility_of_cases(db: Db) {
         .unwrap()
         .into_inner();
     let get = |token: &str, id: &str| authed(token, pb::GetCaseRequest { id: id.into() });
-    // Restricted: staff and the case's own participants.
-    assert!(cases
-        .get_case(get(&admin, &restricted.case.id))
-        .await
-        .is_ok());
-    assert!(cases
-        .get_case(get(restricted.token(Role::Counsel), &restricted.case.id))
-        .await
-        .is_ok());
+    // Restricted: staff and the case's own participants read the case as it was created.
+    for token in [&admin, restricted.token(Role::Counsel)] {
+        let got = cases
+            .get_case(get(token, &restricted.case.id))
+            .await
+            .expect("GetCase of the restricted case")
+            .into_inner();
+        assert_eq!(got, stored(&restricted.case));
+        assert_eq!(
+            (got.case_number.as_str(), got.visibility()),
+            ("CV-vis-r", pb::Visibility::Restricted)
+        );
+    }
     // Sealed: judges and clerks only.
-    assert!(cases
+    let got = cases
         .get_case(get(&restricted.judge, &sealed.id))
         .await
-        .is_ok());
+        .expect("GetCase of the sealed case by a judge")
+        .into_inner();
+    assert_eq!(got, stored(&sealed));
+    assert_eq!(
+        (
+            got.case_number.as_str(),
+            got.title.as_str(),
+            got.visibility()
+        ),
+        ("SEALED-1", "In re minor", pb::Visibility::Sealed)
+    );
     assert_status(
         cases.get_case(get(&admin, &sealed.id)).await,
         Code::PermissionDenied,
@@ -524,4 +616,88 @@ async fn visibility_of_cases(db: Db) {
     t.stop().await;
 }
 
-both_dbs!(every_rpc_against_every_role, visibility_of_cases);
+/// Cancelling (which the matrix above cannot reach: its hearing is adjourned by then): the
+/// presiding judge cancels an open hearing, a clerk a scheduled one, with the reason logged; a
+/// cancelled hearing cannot be cancelled again; the case's participants may not cancel.
+async fn the_court_cancels_hearings(db: Db) {
+    let t = TestApp::start(db).await;
+    let open = t.scene("cancel-o", pb::Visibility::Public).await;
+    let scheduled = t.scene("cancel-s", pb::Visibility::Public).await;
+    let mut hs = t.hearings().await;
+    let cancel = |token: &str, s: &Scene, reason: &str| {
+        authed(
+            token,
+            pb::CancelHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+                reason: reason.into(),
+            },
+        )
+    };
+    hs.open_hearing(authed(
+        &open.judge,
+        pb::OpenHearingRequest {
+            hearing_id: open.hearing.id.clone(),
+        },
+    ))
+    .await
+    .expect("open");
+    assert_status(
+        hs.cancel_hearing(cancel(open.token(Role::Counsel), &open, "no"))
+            .await,
+        Code::PermissionDenied,
+        "a counsel may not cancel_hearing",
+    );
+    for (token, s, from, reason) in [
+        (
+            &open.judge,
+            &open,
+            pb::HearingState::Open,
+            "the parties settled",
+        ),
+        (
+            &scheduled.clerk,
+            &scheduled,
+            pb::HearingState::Scheduled,
+            "the judge is ill",
+        ),
+    ] {
+        let h = hs
+            .cancel_hearing(cancel(token, s, reason))
+            .await
+            .expect("CancelHearing")
+            .into_inner();
+        assert_eq!(h.state(), pb::HearingState::Cancelled);
+        let id = HearingId::parse("hearing_id", &s.hearing.id).unwrap();
+        let log = t.app.store.events_after(id, 0, 100).await.unwrap();
+        let last = log.last().expect("events");
+        assert_eq!(last.seq, h.last_seq);
+        let mut watch = watch_from_start(&mut hs, &s.clerk, &s.hearing.id).await;
+        let mut change = None;
+        while let Some(e) = watch.message().await.expect("watch") {
+            if e.seq == h.last_seq {
+                change = e.payload;
+                break;
+            }
+        }
+        assert_eq!(
+            change,
+            Some(pb::hearing_event::Payload::StateChanged(pb::StateChanged {
+                from: from as i32,
+                to: pb::HearingState::Cancelled as i32,
+                reason: reason.into(),
+            }))
+        );
+        assert_status(
+            hs.cancel_hearing(cancel(token, s, "again")).await,
+            Code::FailedPrecondition,
+            "hearing is cancelled: cannot move to cancelled",
+        );
+    }
+    t.stop().await;
+}
+
+both_dbs!(
+    every_rpc_against_every_role,
+    visibility_of_cases,
+    the_court_cancels_hearings
+);
