@@ -24,8 +24,8 @@ async fn verify_rpc(t: &TestApp, s: &Scene) -> pb::VerifyHearingLogResponse {
         .into_inner()
 }
 
-/// Runs `opencourt verify` against the test's database; returns (success, stdout).
-fn verify_cli(t: &TestApp, hearing: &str) -> (bool, String) {
+/// Runs `opencourt verify` against the test's database; returns (exit code, stdout).
+fn verify_cli(t: &TestApp, hearing: &str) -> (Option<i32>, String) {
     let out = Command::new(opencourt_bin())
         .args([
             "verify",
@@ -38,9 +38,31 @@ fn verify_cli(t: &TestApp, hearing: &str) -> (bool, String) {
         .output()
         .expect("run opencourt verify");
     (
-        out.status.success(),
+        out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// `opencourt verify` fails (exit status 1) with the one line that says what the RPC says.
+#[track_caller]
+fn assert_cli_fails_like(t: &TestApp, hearing: &str, v: &pb::VerifyHearingLogResponse) {
+    let (code, out) = verify_cli(t, hearing);
+    let line = format!(
+        "FAILED: hearing {hearing}: first bad event is seq {} ({}); {} events verified before it\n",
+        v.first_bad_seq, v.problem, v.events_checked
+    );
+    assert_eq!((code, out.as_str()), (Some(1), line.as_str()));
+}
+
+/// `sql` is refused by the append-only triggers, with their message.
+async fn refused(pool: &sqlx::AnyPool, sql: &str) {
+    let err = pool.execute(sql).await.expect_err(sql);
+    let message = err.as_database_error().map(|e| e.message().to_string());
+    assert_eq!(
+        message.as_deref(),
+        Some("hearing_events is append-only"),
+        "{sql}: {err}"
+    );
 }
 
 async fn tampering_is_detected(db: Db) {
@@ -62,16 +84,39 @@ async fn tampering_is_detected(db: Db) {
     assert!(good.ok && good.first_bad_seq == 0, "{good:?}");
     let n = good.events_checked as i64;
     assert!(n >= 20);
-    let (ok, out) = verify_cli(&t, &s.hearing.id);
-    assert!(ok, "{out}");
+    let (code, out) = verify_cli(&t, &s.hearing.id);
+    assert_eq!(
+        (code, out),
+        (
+            Some(0),
+            format!(
+                "ok: hearing {}: {n} events verified, head {}\n",
+                s.hearing.id, good.head_hash
+            )
+        )
+    );
 
-    // The append-only triggers refuse edits until someone with database access drops them.
+    // The append-only triggers refuse every edit and deletion until someone with database
+    // access drops them; the log is as it was.
     let pool = t.app.store.pool();
     let hid = &s.hearing.id;
+    let id = hearing_core::domain::HearingId::parse("hearing_id", hid).unwrap();
+    let log = t.app.store.events_after(id, 0, 1000).await.unwrap();
     let edit = format!("UPDATE hearing_events SET payload = REPLACE(payload, 'note 2', 'note X') WHERE hearing_id = '{hid}' AND seq = {}", n - 2);
-    assert!(
-        pool.execute(edit.as_str()).await.is_err(),
-        "triggers must refuse updates"
+    for sql in [
+        edit.clone(),
+        format!("UPDATE hearing_events SET seq = seq + 1000 WHERE hearing_id = '{hid}'"),
+        format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}' AND seq = {n}"),
+        format!("DELETE FROM hearing_events WHERE hearing_id = '{hid}'"),
+        "DELETE FROM hearing_events".to_string(),
+    ] {
+        refused(pool, &sql).await;
+    }
+    assert_eq!(t.app.store.events_after(id, 0, 1000).await.unwrap(), log);
+    let still = verify_rpc(&t, &s).await;
+    assert_eq!(
+        (still.ok, still.events_checked, &still.head_hash),
+        (true, n as u64, &good.head_hash)
     );
     pool.execute(if db == Db::Sqlite {
         DROP_TRIGGERS_SQLITE
@@ -86,8 +131,7 @@ async fn tampering_is_detected(db: Db) {
     let v = verify_rpc(&t, &s).await;
     assert!(!v.ok);
     assert_eq!(v.first_bad_seq as i64, n - 2, "{v:?}");
-    let (ok, out) = verify_cli(&t, hid);
-    assert!(!ok && out.contains(&format!("seq {}", n - 2)), "{out}");
+    assert_cli_fails_like(&t, hid, &v);
     pool.execute(format!("UPDATE hearing_events SET payload = REPLACE(payload, 'note X', 'note 2') WHERE hearing_id = '{hid}'").as_str())
         .await
         .unwrap();
@@ -105,7 +149,7 @@ async fn tampering_is_detected(db: Db) {
     pool.execute(swap.as_str()).await.unwrap();
     let v = verify_rpc(&t, &s).await;
     assert_eq!((v.ok, v.first_bad_seq), (false, 5), "{v:?}");
-    assert!(verify_cli(&t, hid).1.contains("seq 5"));
+    assert_cli_fails_like(&t, hid, &v);
     pool.execute(swap.as_str()).await.unwrap();
     assert!(verify_rpc(&t, &s).await.ok);
 
@@ -113,7 +157,9 @@ async fn tampering_is_detected(db: Db) {
     pool.execute(format!("UPDATE hearing_events SET clock_ms = clock_ms + 1 WHERE hearing_id = '{hid}' AND seq = 3").as_str())
         .await
         .unwrap();
-    assert_eq!(verify_rpc(&t, &s).await.first_bad_seq, 3);
+    let v = verify_rpc(&t, &s).await;
+    assert_eq!((v.ok, v.first_bad_seq), (false, 3), "{v:?}");
+    assert_cli_fails_like(&t, hid, &v);
     pool.execute(format!("UPDATE hearing_events SET clock_ms = clock_ms - 1 WHERE hearing_id = '{hid}' AND seq = 3").as_str())
         .await
         .unwrap();
@@ -126,6 +172,7 @@ async fn tampering_is_detected(db: Db) {
     .unwrap();
     let v = verify_rpc(&t, &s).await;
     assert_eq!((v.ok, v.first_bad_seq as i64), (false, n), "{v:?}");
+    assert_cli_fails_like(&t, hid, &v);
 
     // 5. Delete one in the middle.
     pool.execute(
@@ -135,8 +182,7 @@ async fn tampering_is_detected(db: Db) {
     .unwrap();
     let v = verify_rpc(&t, &s).await;
     assert_eq!((v.ok, v.first_bad_seq), (false, 7), "{v:?}");
-    let (ok, out) = verify_cli(&t, hid);
-    assert!(!ok && out.contains("seq 7"), "{out}");
+    assert_cli_fails_like(&t, hid, &v);
     t.stop().await;
 }
 
