@@ -22,6 +22,8 @@ auth = auth_pb2_grpc.AuthServiceStub(channel)
 cases = case_pb2_grpc.CaseServiceStub(channel)
 hearings = hearing_pb2_grpc.HearingServiceStub(channel)
 checks = 0
+# How long the replay of a finished hearing's log may take (it takes milliseconds).
+WATCH_PATIENCE_SECS = 30
 
 
 def md(token):
@@ -104,13 +106,23 @@ assert {p.id: p.presence for p in got.participants}[witness.participant.id] == c
 # past `got`, by media events only.
 v = hearings.VerifyHearingLog(hearing_pb2.VerifyHearingLogRequest(hearing_id=hid), metadata=md(clerk))
 assert v.ok and v.events_checked >= got.last_seq, v
+# Every one of those events is already in the log, so they arrive at once; the deadline only
+# turns a stream that stalls into a failure (DEADLINE_EXCEEDED) instead of a hang.
 seen, prev = 0, "0" * 64
-for e in hearings.WatchHearing(hearing_pb2.WatchHearingRequest(hearing_id=hid, after_seq=0), metadata=md(clerk)):
-    assert e.seq == seen + 1 and e.prev_hash == prev
-    if e.seq > got.last_seq:
-        assert e.WhichOneof("payload") in ("media_closed", "recording_gap", "transcript_stored"), e
-    seen, prev = e.seq, e.hash
-    if e.seq == v.events_checked:
-        break
+stream = hearings.WatchHearing(hearing_pb2.WatchHearingRequest(hearing_id=hid, after_seq=0), metadata=md(clerk),
+                               timeout=WATCH_PATIENCE_SECS)
+try:
+    for e in stream:
+        assert e.seq == seen + 1 and e.prev_hash == prev
+        if e.seq > got.last_seq:
+            assert e.WhichOneof("payload") in ("media_closed", "recording_gap", "transcript_stored"), e
+        seen, prev = e.seq, e.hash
+        if e.seq == v.events_checked:
+            break
+except grpc.RpcError as e:
+    raise AssertionError(f"WatchHearing failed after seq {seen}: {e.code()}: {e.details()}") from None
+finally:
+    stream.cancel()
+assert seen == v.events_checked, f"the stream ended at seq {seen} of {v.events_checked}"
 assert v.head_hash == prev, (v, prev)
 print(f"python client: hearing walk ok ({got.last_seq} events, {checks} error codes checked)")
