@@ -82,6 +82,9 @@ pub async fn serve(
         .set_serving::<pb::hearing_service_server::HearingServiceServer<Services>>()
         .await;
     health_reporter
+        .set_serving::<pb::record_service_server::RecordServiceServer<Services>>()
+        .await;
+    health_reporter
         .set_serving::<pb::media_service_server::MediaServiceServer<crate::signalling::Media>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
