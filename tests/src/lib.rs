@@ -117,14 +117,19 @@ impl TestApp {
         self.stop_server().await;
     }
 
+    /// Tells the server to shut down and returns at once; `stop` then waits for it to end.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            // Err: the server already ended (and dropped the receiver); `stop` says how.
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the in-process server but keeps the database, the data directory and `app`
     /// (e.g. to hand the hearing over to a real `opencourt serve` on the same database); fails
     /// the test as `stop` does.
     pub async fn stop_server(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            // Err: the server already ended (and dropped the receiver); the join below says how.
-            let _ = tx.send(());
-        }
+        self.begin_shutdown();
         if let Some(s) = self.server.take() {
             match tokio::time::timeout(STOP_PATIENCE, s).await {
                 Err(_) => panic!("the server did not stop within {STOP_PATIENCE:?} of shutdown"),
