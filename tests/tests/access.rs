@@ -1,0 +1,239 @@
+//! Who gets in: an expired token is UNAUTHENTICATED everywhere, and `GET /media/<hearing>/<file>`
+//! serves a hearing's files to those who may read the hearing, nothing to anyone else, and
+//! nothing outside that hearing's directory whatever the path says.
+use std::time::Duration;
+
+use hearing_core::app::STAFF_TOKEN_TTL;
+use hearing_core::domain::Role;
+use opencourt_proto::v1 as pb;
+use opencourt_tests::*;
+use tonic::Code;
+
+/// Staff tokens as usual; participants' tokens expire as they are issued.
+async fn participant_tokens_expire_at_once(db: Db) {
+    let t = TestApp::start_with(db, |app| {
+        app.with_token_ttls(STAFF_TOKEN_TTL, Duration::ZERO)
+    })
+    .await;
+    let s = t.scene("expiry", pb::Visibility::Public).await;
+    let mut hs = t.hearings().await;
+    let get = |token: &str| {
+        authed(
+            token,
+            pb::GetHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        )
+    };
+    // The judge's token (12 h) works; every participant's has expired.
+    hs.get_hearing(get(&s.judge))
+        .await
+        .expect("the judge reads");
+    for (role, _, token) in &s.people {
+        let r = hs.get_hearing(get(token)).await;
+        let r = r
+            .map(|_| ())
+            .map_err(|s| (s.code(), s.message().to_string()));
+        assert_eq!(
+            r,
+            Err((Code::Unauthenticated, "the token has expired".into())),
+            "{role:?}"
+        );
+    }
+    let counsel = s.token(Role::Counsel);
+    assert_status(
+        hs.watch_hearing(authed(
+            counsel,
+            pb::WatchHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+                after_seq: 0,
+            },
+        ))
+        .await,
+        Code::Unauthenticated,
+        "the token has expired",
+    );
+    assert_status(
+        hs.join_hearing(authed(
+            counsel,
+            pb::JoinHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
+        .await,
+        Code::Unauthenticated,
+        "the token has expired",
+    );
+    let answer = fetch(
+        &t,
+        &format!("/media/{}/recording-0001.mkv", s.hearing.id),
+        Some(counsel),
+    )
+    .await;
+    assert_eq!(shown(&answer), (401, "the token has expired".to_string()));
+    // The refused join changed nothing: counsel is still only invited.
+    let h = get_hearing(&mut hs, &s.clerk, &s.hearing.id).await;
+    let p = h
+        .participants
+        .iter()
+        .find(|p| p.id == s.participant(Role::Counsel).id)
+        .expect("counsel");
+    assert_eq!(p.presence(), pb::Presence::Invited);
+    // A token that was never issued says so (not "expired").
+    assert_status(
+        hs.get_hearing(get("oct_0000")).await,
+        Code::Unauthenticated,
+        "the token is not valid",
+    );
+    t.stop().await;
+}
+
+/// Staff tokens expire as they are issued: login still answers, the token opens nothing.
+async fn staff_tokens_expire_at_once(db: Db) {
+    let t = TestApp::start_with(db, |app| {
+        app.with_token_ttls(Duration::ZERO, Duration::ZERO)
+    })
+    .await;
+    let (token, _) = t.staff("clerk-expiry", Role::Clerk, "Clerk Li").await;
+    assert_status(
+        t.cases()
+            .await
+            .list_cases(authed(&token, pb::ListCasesRequest::default()))
+            .await,
+        Code::Unauthenticated,
+        "the token has expired",
+    );
+    t.stop().await;
+}
+
+/// (status, body) of a GET as `token`.
+async fn fetch(t: &TestApp, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    http_get(t.addr, path, token).await
+}
+
+/// A response as a failing assertion should show it: an error's text, or a file's size.
+fn shown((code, body): &(u16, Vec<u8>)) -> (u16, String) {
+    match std::str::from_utf8(body) {
+        Ok(text) if *code != 200 && text.len() < 300 => (*code, text.to_string()),
+        _ => (*code, format!("<{} bytes>", body.len())),
+    }
+}
+
+async fn media_is_for_the_hearings_readers_only(db: Db) {
+    let t = TestApp::start(db).await;
+    let a = t.scene("media-a", pb::Visibility::Public).await;
+    let b = t.scene("media-b", pb::Visibility::Public).await;
+    let media = t.dir.path().join("media");
+    let (ha, hb) = (a.hearing.id.as_str(), b.hearing.id.as_str());
+    std::fs::create_dir_all(media.join(ha)).unwrap();
+    std::fs::create_dir_all(media.join(hb)).unwrap();
+    let recording: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(media.join(ha).join("recording-0001.mkv"), &recording).unwrap();
+    // Secrets the path guard must never hand to hearing A's people.
+    let secret_b = b"hearing B's own track".to_vec();
+    let secret_root = b"not in any hearing".to_vec();
+    std::fs::write(media.join(hb).join("track-b.ogg"), &secret_b).unwrap();
+    std::fs::write(media.join("outside.txt"), &secret_root).unwrap();
+    std::fs::write(t.dir.path().join("secret.txt"), &secret_root).unwrap();
+    let file = format!("/media/{ha}/recording-0001.mkv");
+    let counsel_a = a.token(Role::Counsel);
+
+    // Authorisation.
+    assert_eq!(
+        shown(&fetch(&t, &file, None).await),
+        (401, "missing authorization: Bearer <token>".to_string())
+    );
+    assert_eq!(
+        shown(&fetch(&t, &file, Some("oct_not_a_token")).await),
+        (401, "the token is not valid".to_string())
+    );
+    assert_eq!(
+        shown(&fetch(&t, &file, Some(b.token(Role::Counsel))).await),
+        (403, "the invitation is for another hearing".to_string())
+    );
+    for token in [counsel_a, a.token(Role::Observer), &a.judge, &a.clerk] {
+        let answer = fetch(&t, &file, Some(token)).await;
+        assert_eq!(shown(&answer), (200, "<50000 bytes>".to_string()));
+        assert!(answer.1 == recording, "the recording's bytes, unchanged");
+    }
+    let answer = fetch(
+        &t,
+        &format!("/media/{ha}/recording-0002.mkv"),
+        Some(counsel_a),
+    )
+    .await;
+    assert_eq!(
+        shown(&answer),
+        (404, format!("no file recording-0002.mkv in hearing {ha}"))
+    );
+
+    // The path guard: whatever the path says, A's counsel gets nothing outside A's directory.
+    // Each answer as pinned from a run; the point is that none is 200 and none carries a secret.
+    let outside = media.join("outside.txt").display().to_string();
+    let not_a_file = (400, "file: is not a file of this hearing".to_string());
+    let escapes = [
+        (
+            format!("/media/{ha}/../{hb}/track-b.ogg"),
+            not_a_file.clone(),
+        ),
+        (
+            format!("/media/{ha}/%2e%2e/{hb}/track-b.ogg"),
+            not_a_file.clone(),
+        ),
+        (
+            format!("/media/{ha}/..%2f{hb}%2ftrack-b.ogg"),
+            not_a_file.clone(),
+        ),
+        (
+            format!("/media/{ha}/%2E%2E%2F%2E%2E%2Fsecret.txt"),
+            not_a_file.clone(),
+        ),
+        (format!("/media/{ha}/../outside.txt"), not_a_file.clone()),
+        (format!("/media/{ha}/../../secret.txt"), not_a_file.clone()),
+        (format!("/media/{ha}/%2f{outside}"), not_a_file.clone()),
+        (format!("/media/{ha}//{outside}"), not_a_file.clone()),
+        (format!("/media/{ha}/./../outside.txt"), not_a_file.clone()),
+        // Backslashes and NUL are plain characters of a file name here: no such file.
+        (
+            format!("/media/{ha}/..%5c..%5csecret.txt"),
+            (404, format!("no file ..\\..\\secret.txt in hearing {ha}")),
+        ),
+        (
+            format!("/media/{ha}/%00../outside.txt"),
+            (404, format!("no file \0../outside.txt in hearing {ha}")),
+        ),
+        (
+            format!("/media/../{hb}/track-b.ogg"),
+            (400, "hearing: \"..\" is not a valid id".to_string()),
+        ),
+        (
+            "/media/%2e%2e/outside.txt".to_string(),
+            (400, "hearing: \"..\" is not a valid id".to_string()),
+        ),
+        (
+            format!("/media/{hb}/track-b.ogg"),
+            (403, "the invitation is for another hearing".to_string()),
+        ),
+    ];
+    for (path, expected) in &escapes {
+        let answer = fetch(&t, path, Some(counsel_a)).await;
+        for secret in [&secret_b, &secret_root] {
+            assert!(
+                !answer
+                    .1
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_slice()),
+                "{path} leaked a file: {:?}",
+                shown(&answer)
+            );
+        }
+        assert_eq!(shown(&answer), expected.clone(), "{path}");
+    }
+    t.stop().await;
+}
+
+both_dbs!(
+    participant_tokens_expire_at_once,
+    staff_tokens_expire_at_once,
+    media_is_for_the_hearings_readers_only
+);
