@@ -64,7 +64,10 @@ enum Command {
     )]
     Serve(ServeArgs),
     /// Manage staff accounts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  echo 's3cret-passw0rd' | opencourt user add --username judge.wang --role judge --display-name 'Judge Wang' --password-stdin"
+    )]
     User(UserCommand),
     /// Recompute a hearing's event-log hash chain straight from the database.
     #[command(
@@ -96,7 +99,10 @@ enum Command {
     )]
     Worker(WorkerArgs),
     /// Queue work for the workers.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  opencourt jobs transcribe --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 --track 'Judge Wang (judge)=judge.ogg'"
+    )]
     Jobs(JobsCommand),
     /// Fetch or import Whisper models.
     Model(transcriber::cli::ModelArgs),
