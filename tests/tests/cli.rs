@@ -5,27 +5,106 @@ use std::process::{Command, Stdio};
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 
+/// `opencourt ARGS --help`: exits 0; returns its output.
+fn help(args: &[String]) -> String {
+    let out = Command::new(opencourt_bin())
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} --help: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 help")
+}
+
+/// The subcommands a help text lists under "Commands:" (without clap's own `help`).
+fn commands(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+/// Every subcommand's `--help` exits 0 and shows, under "Example:" or "Examples:", a command
+/// line that runs that very subcommand. The list comes from `opencourt --help`, so a new
+/// subcommand is checked without touching this test; the leaves of the command groups (user,
+/// jobs, model) are checked as well.
 #[test]
 fn every_command_has_help_with_an_example() {
-    for args in [
-        vec!["serve"],
-        vec!["user", "add"],
-        vec!["verify"],
-        vec!["bench"],
-        vec!["bot"],
-    ] {
-        let out = Command::new(opencourt_bin())
-            .args(&args)
-            .arg("--help")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}");
-        let text = String::from_utf8_lossy(&out.stdout);
+    let top = commands(&help(&[]));
+    assert_eq!(
+        top,
+        [
+            "serve",
+            "user",
+            "verify",
+            "bench",
+            "hearing",
+            "loadtest",
+            "record",
+            "worker",
+            "jobs",
+            "model",
+            "transcribe",
+            "bot"
+        ],
+        "the subcommands changed: check this list"
+    );
+    let mut pending: Vec<Vec<String>> = top.into_iter().map(|c| vec![c]).collect();
+    let mut checked = Vec::new();
+    while let Some(args) = pending.pop() {
+        let text = help(&args);
+        let invocation = format!("opencourt {}", args.join(" "));
+        let examples: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !matches!(*l, "Example:" | "Examples:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
         assert!(
-            text.contains("Example:"),
-            "{args:?} --help has no example:\n{text}"
+            examples.iter().any(|l| l.contains(&invocation)),
+            "{invocation} --help shows no example of {invocation}:\n{text}"
         );
+        // A group's leaves (`opencourt user add`), not a command's own actions.
+        if text.contains(&format!("Usage: {invocation} <COMMAND>")) {
+            for c in commands(&text) {
+                let mut sub = args.clone();
+                sub.push(c);
+                pending.push(sub);
+            }
+        }
+        checked.push(invocation);
     }
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "opencourt bench",
+            "opencourt bot",
+            "opencourt hearing",
+            "opencourt jobs",
+            "opencourt jobs transcribe",
+            "opencourt loadtest",
+            "opencourt model",
+            "opencourt model fetch",
+            "opencourt model import",
+            "opencourt record",
+            "opencourt serve",
+            "opencourt transcribe",
+            "opencourt user",
+            "opencourt user add",
+            "opencourt verify",
+            "opencourt worker"
+        ]
+    );
 }
 
 #[test]
