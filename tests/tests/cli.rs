@@ -273,3 +273,256 @@ fn verify_catches_a_changed_recording() {
     let (ok, text) = verify();
     assert!(!ok && text.contains("differs"), "{text}");
 }
+
+/// The events appended to `hid`'s log after `seen`, as (actor, payload); moves `seen` on.
+async fn appended(
+    t: &TestApp,
+    hid: hearing_core::domain::HearingId,
+    seen: &mut u64,
+) -> Vec<(String, hearing_core::domain::EventPayload)> {
+    let new = t.app.store.events_after(hid, *seen, 1000).await.unwrap();
+    *seen += new.len() as u64;
+    new.iter()
+        .map(|e| (e.actor_name.clone(), e.payload().expect("a known event")))
+        .collect()
+}
+
+/// `opencourt hearing` as the presiding judge against a real server: each action prints its one
+/// line, and its effect is in the hearing's log (and nothing else is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hearing_command_runs_a_hearing() {
+    use hearing_core::domain::{EventPayload, HearingId, HearingState, ParticipantId, Role};
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("cli", pb::Visibility::Public).await;
+    let hid = HearingId::parse("hearing_id", &s.hearing.id).unwrap();
+    let server = format!("http://{}", t.addr);
+    // The scene's judge: `TestApp::staff` gives each account this password.
+    let password = "pw-judge-cli-0123456789";
+    let hearing = |args: &[&str]| {
+        let mut c = tokio::process::Command::new(opencourt_bin());
+        c.args(["hearing", "--server", &server, "--user", "judge-cli"])
+            .args([
+                "--password-env",
+                "OC_TEST_JUDGE_PW",
+                "--hearing",
+                &s.hearing.id,
+            ])
+            .args(args)
+            .env("OC_TEST_JUDGE_PW", password)
+            .env("RUST_LOG", "error");
+        async move {
+            let out = c.output().await.expect("run opencourt hearing");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let mut seen = t.app.store.events_after(hid, 0, 1000).await.unwrap().len() as u64;
+    let ok = |line: &str| (Some(0), format!("{line}\n"), String::new());
+    let judge = || "Judge Wang".to_string();
+    let state = |from, to, reason: Option<&str>| EventPayload::StateChanged {
+        from,
+        to,
+        reason: reason.map(String::from),
+    };
+
+    assert_eq!(hearing(&["open"]).await, ok("opened"));
+    let events = appended(&t, hid, &mut seen).await;
+    assert_eq!(
+        events,
+        [(
+            judge(),
+            state(HearingState::Scheduled, HearingState::Open, None)
+        )]
+    );
+
+    // Three participants come to the waiting room.
+    let mut hs = t.hearings().await;
+    for role in [Role::Counsel, Role::Witness, Role::Party] {
+        hs.join_hearing(authed(
+            s.token(role),
+            pb::JoinHearingRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
+        .await
+        .expect("join");
+    }
+    seen += 3;
+    let pid = |role| s.participant(role).id.clone();
+
+    // `show`: the title and state, then one line per participant as GetHearing has them.
+    let h = get_hearing(&mut hs, &s.clerk, &s.hearing.id).await;
+    let mut expected = format!("{}  HEARING_STATE_OPEN\n", h.title);
+    for p in &h.participants {
+        expected += &format!(
+            "  {}  {:<28} {:<18} {}{}\n",
+            p.id,
+            p.display_name,
+            p.role().as_str_name(),
+            p.presence().as_str_name(),
+            if p.muted { " (muted)" } else { "" }
+        );
+    }
+    assert_eq!(h.participants.len(), 8);
+    assert_eq!(hearing(&["show"]).await, (Some(0), expected, String::new()));
+    assert_eq!(
+        appended(&t, hid, &mut seen).await,
+        [],
+        "show changes nothing"
+    );
+
+    let counsel = pid(Role::Counsel);
+    assert_eq!(
+        hearing(&["admit", &counsel]).await,
+        ok(&format!("admitted {counsel}"))
+    );
+    let admitted = |role| EventPayload::Admitted {
+        participant_id: ParticipantId::parse("p", &pid(role)).unwrap(),
+    };
+    let events = appended(&t, hid, &mut seen).await;
+    assert_eq!(events, [(judge(), admitted(Role::Counsel))]);
+    // --all admits whoever waits, in the order GetHearing lists them.
+    let waiting: Vec<String> = h
+        .participants
+        .iter()
+        .filter(|p| p.id == pid(Role::Witness) || p.id == pid(Role::Party))
+        .map(|p| p.id.clone())
+        .collect();
+    let lines: String = waiting.iter().map(|p| format!("admitted {p}\n")).collect();
+    assert_eq!(
+        hearing(&["admit", "--all"]).await,
+        (Some(0), lines, String::new())
+    );
+    let events = appended(&t, hid, &mut seen).await;
+    let by_id = |id: &String| EventPayload::Admitted {
+        participant_id: ParticipantId::parse("p", id).unwrap(),
+    };
+    assert_eq!(
+        events,
+        waiting
+            .iter()
+            .map(|p| (judge(), by_id(p)))
+            .collect::<Vec<_>>()
+    );
+
+    // An invitation: one line with the participant and a code that works.
+    let (code, out, err) = hearing(&["invite", "--name", "Dr. Sun", "--role", "expert"]).await;
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    let (p, invite) = out
+        .strip_prefix("participant ")
+        .and_then(|r| r.trim_end().split_once("  code "))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    let redeemed = t
+        .auth()
+        .await
+        .redeem_invite(pb::RedeemInviteRequest {
+            code: invite.to_string(),
+        })
+        .await
+        .expect("the printed code redeems")
+        .into_inner();
+    assert_eq!(redeemed.participant.expect("participant").id, p);
+    let events = appended(&t, hid, &mut seen).await;
+    let p = ParticipantId::parse("p", p).unwrap();
+    assert_eq!(
+        events.first(),
+        Some(&(
+            judge(),
+            EventPayload::Invited {
+                participant_id: p,
+                display_name: "Dr. Sun".into(),
+                role: Role::Expert,
+            }
+        ))
+    );
+    assert_eq!(events.len(), 2, "the invitation, then its redemption");
+
+    assert_eq!(hearing(&["on-record"]).await, ok("on the record"));
+    let events = appended(&t, hid, &mut seen).await;
+    assert_eq!(
+        events,
+        [(
+            judge(),
+            state(HearingState::Open, HearingState::OnRecord, None)
+        )]
+    );
+    assert_eq!(
+        hearing(&["off-record", "--reason", "short recess"]).await,
+        ok("off the record")
+    );
+    let events = appended(&t, hid, &mut seen).await;
+    assert_eq!(
+        events,
+        [(
+            judge(),
+            state(
+                HearingState::OnRecord,
+                HearingState::OffRecord,
+                Some("short recess")
+            )
+        )]
+    );
+    assert_eq!(
+        hearing(&["adjourn", "--reason", "concluded"]).await,
+        ok("adjourned")
+    );
+    let events = appended(&t, hid, &mut seen).await;
+    assert_eq!(
+        events,
+        [(
+            judge(),
+            state(
+                HearingState::OffRecord,
+                HearingState::Adjourned,
+                Some("concluded")
+            )
+        )]
+    );
+
+    // Refusals: exit status 1, one error line naming the reason, nothing in the log.
+    let (code, out, err) = hearing(&["on-record"]).await;
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.starts_with("error: ") && err.contains("hearing is adjourned"),
+        "{err}"
+    );
+    let (code, out, err) = hearing(&["invite", "--name", "X", "--role", "judge"]).await;
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.contains("--role \"judge\": not an invitable role"),
+        "{err}"
+    );
+    let (code, _, err) = {
+        let mut c = tokio::process::Command::new(opencourt_bin());
+        c.args(["hearing", "--server", &server, "--user", "judge-cli"])
+            .args([
+                "--password-env",
+                "OC_TEST_JUDGE_PW",
+                "--hearing",
+                &s.hearing.id,
+            ])
+            .arg("show")
+            .env("OC_TEST_JUDGE_PW", "a-wrong-password")
+            .env("RUST_LOG", "error");
+        let out = c.output().await.unwrap();
+        (
+            out.status.code(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("signing in") && err.contains("wrong username or password"),
+        "{err}"
+    );
+    assert_eq!(
+        appended(&t, hid, &mut seen).await,
+        [],
+        "refused commands change nothing"
+    );
+    t.stop().await;
+}
