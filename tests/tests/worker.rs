@@ -189,4 +189,110 @@ async fn worker_survives_kill_nine(db: Db) {
     t.stop().await;
 }
 
-both_dbs!(worker_survives_kill_nine);
+/// A job whose input cannot be transcribed: each attempt fails and puts it back in the queue
+/// until its attempts are spent; then it stays `failed` with the reason, and no worker takes it
+/// again. Real `opencourt jobs transcribe` and `opencourt worker --once` processes.
+async fn a_job_that_keeps_failing_ends_failed(db: Db) {
+    use sqlx::Row;
+    let data = tiny_en_data_dir();
+    let t = TestApp::start(db).await;
+    let s = t.scene("worker-fail", pb::Visibility::Public).await;
+    let bogus = t.dir.path().join("judge.wav");
+    std::fs::write(&bogus, "this is not audio").unwrap();
+    let bin = opencourt_bin();
+    let out = Command::new(&bin)
+        .args(["jobs", "transcribe", "--hearing", &s.hearing.id])
+        .args(["--database-url", &t.database_url, "--track"])
+        .arg(format!("Judge Wang (judge)={}", bogus.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let job = stdout
+        .split_whitespace()
+        .nth(3)
+        .expect("job id")
+        .to_string();
+    let row = |t: &TestApp| {
+        let job = job.clone();
+        let pool = t.app.store.pool().clone();
+        async move {
+            let r =
+                sqlx::query("SELECT state, attempts, max_attempts, error FROM jobs WHERE id = $1")
+                    .bind(&job)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            (
+                r.get::<String, _>("state"),
+                r.get::<i64, _>("attempts"),
+                r.get::<i64, _>("max_attempts"),
+                r.get::<Option<String>, _>("error"),
+            )
+        }
+    };
+    assert_eq!(row(&t).await, ("queued".into(), 0, 5, None));
+    let worker_once = || {
+        let out = Command::new(&bin)
+            .args(["worker", "--once", "--threads", "1"])
+            .args(["--database-url", &t.database_url, "--data"])
+            .arg(&data)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for attempt in 1..=5 {
+        assert_eq!(
+            worker_once(),
+            format!("ran job {job}\n"),
+            "attempt {attempt}"
+        );
+        let (state, attempts, _, error) = row(&t).await;
+        let expected = if attempt < 5 { "queued" } else { "failed" };
+        assert_eq!(
+            (state.as_str(), attempts),
+            (expected, attempt),
+            "attempt {attempt}"
+        );
+        assert_eq!(
+            error,
+            Some(format!(
+                "{}: cannot decode audio: not an audio file GStreamer can decode",
+                bogus.display()
+            )),
+            "the failure's reason is kept"
+        );
+    }
+    // Spent: no worker takes it again, and nothing reached the record.
+    assert_eq!(worker_once(), "no job to run\n");
+    let (state, attempts, _, _) = row(&t).await;
+    assert_eq!((state.as_str(), attempts), ("failed", 5));
+    let hid = HearingId::parse("h", &s.hearing.id).unwrap();
+    assert_eq!(t.app.store.transcript(hid).await.unwrap(), None);
+    let logged = t
+        .app
+        .store
+        .events_after(hid, 0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "transcript_stored")
+        .count();
+    assert_eq!(logged, 0);
+    t.stop().await;
+}
+
+both_dbs!(
+    worker_survives_kill_nine,
+    a_job_that_keeps_failing_ends_failed
+);
