@@ -555,6 +555,7 @@ impl ServerProcess {
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill -9");
+        // Reaps the process; its exit status after SIGKILL says nothing the test needs.
         let _ = self.child.wait();
     }
 }
@@ -563,6 +564,7 @@ impl Drop for ServerProcess {
     /// A failed test must not leave a server running (it would hold the test's output open).
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
+            // Best effort while a test is already failing: an error here has nowhere to go.
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

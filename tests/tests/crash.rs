@@ -139,6 +139,7 @@ async fn kill_nine_loses_no_acknowledged_event(db: Db) {
             }));
         }
         drop(acks_tx); // the writers hold the rest: when all are gone, the wait below ends
+                       // Not reached: a timeout, or every writer gone (their panics, joined below, say why).
         let reached = tokio::time::timeout(PATIENCE, acks.wait_for(|n| *n >= kill_after_acks))
             .await
             .is_ok_and(|r| r.is_ok());
