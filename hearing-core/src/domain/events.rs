@@ -295,14 +295,24 @@ pub fn verify_chain(
         prev = e.hash.clone();
     }
     let n = events.len() as u64;
-    if n != expected_last_seq || prev != expected_head {
-        let seq = n.min(expected_last_seq) + 1;
-        let seq = if n > expected_last_seq { n } else { seq };
+    if n != expected_last_seq {
+        // Missing events at the end, or events beyond the recorded head: the first bad one is
+        // the first past the shorter of the two.
         return bad(
-            seq,
+            n.min(expected_last_seq) + 1,
             &prev,
             n,
             format!("the log ends at event {n} but the hearing records {expected_last_seq} events"),
+        );
+    }
+    if prev != expected_head {
+        // As many events as recorded, each following the one before, but not ending where the
+        // hearing says: the chain was rewritten, and the last event is not the recorded one.
+        return bad(
+            n,
+            &prev,
+            n,
+            format!("event {n} is not the last event the hearing records"),
         );
     }
     Verification {
@@ -385,5 +395,56 @@ mod tests {
         let mut clock = c.clone();
         clock[3].clock_ms += 1;
         assert_eq!(verify_chain(&clock, n, &h).first_bad_seq, Some(4));
+    }
+
+    /// Events beyond the recorded head, and a chain rewritten from its last event (each hash
+    /// recomputed), are named at an event that exists: they used to be named one past the end
+    /// (a rewritten last event as event 6 of 5, two extra events as the second of them).
+    #[test]
+    fn a_log_that_does_not_end_at_the_recorded_head_names_an_event_of_it() {
+        let c = chain(7);
+        let (_, h5) = head(&c[..5]);
+        let v = verify_chain(&c, 5, &h5);
+        assert_eq!(
+            (v.ok, v.first_bad_seq, v.problem.as_deref()),
+            (
+                false,
+                Some(6),
+                Some("the log ends at event 7 but the hearing records 5 events")
+            )
+        );
+
+        let mut rewritten = c[..5].to_vec();
+        rewritten[4] = StoredEvent::seal(
+            rewritten[4].hearing_id,
+            5,
+            rewritten[4].clock_ms,
+            rewritten[4].at,
+            &Actor {
+                participant_id: None,
+                user_id: None,
+                role: Role::System,
+                display_name: "forger".into(),
+            },
+            &EventPayload::Note {
+                text: "note 5, rewritten".into(),
+            },
+            &rewritten[3].hash,
+        );
+        let v = verify_chain(&rewritten, 5, &h5);
+        assert_eq!(
+            (
+                v.ok,
+                v.first_bad_seq,
+                v.events_checked,
+                v.problem.as_deref()
+            ),
+            (
+                false,
+                Some(5),
+                5,
+                Some("event 5 is not the last event the hearing records")
+            )
+        );
     }
 }
