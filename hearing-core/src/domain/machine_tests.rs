@@ -1,10 +1,18 @@
-//! The state machine, table-driven and under random sequences of commands (proptest): only
-//! legal transitions happen, presence stays consistent, and the resulting log verifies.
-use chrono::Utc;
+//! The state machine, table-driven and under random sequences of commands (proptest) checked
+//! against the reference model in `machine_model`: every answer is the model's (the same new
+//! hearing and events, or the same refusal), a refusal changes nothing, a realistic share of
+//! commands is accepted, and the log of the events the machine produced verifies while any
+//! edit, deletion or reordering of it does not.
+use std::cell::Cell;
+
+use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{Config, TestRunner};
 
 use super::events::{verify_chain, Actor, StoredEvent, GENESIS_HASH};
 use super::machine::{apply, transition_allowed, Command, Rejection};
+use super::machine_model::{predict, Refusal};
 use super::*;
 
 fn judge_actor(h: &Hearing) -> Actor {
@@ -98,39 +106,157 @@ fn rejections_change_nothing_and_name_the_state() {
     assert!(matches!(err, Rejection::Denied { .. }), "{err:?}");
 }
 
+/// Who gives a command: the presiding judge, a judge who does not preside, a clerk (who has a
+/// participant once joined), or an invited participant (by index, wrapping).
 #[derive(Clone, Debug)]
-enum Step {
+enum Who {
+    Judge,
+    OtherJudge,
+    Clerk,
+    Person(usize),
+}
+
+/// A command, with participants named by index into the hearing's list (wrapping).
+#[derive(Clone, Debug)]
+enum Act {
     Invite(usize),
+    Redeem,
     Open,
-    Join(usize),
-    Leave(usize, bool),
+    Join,
+    Leave(bool),
     Admit(usize),
     StandDown(usize),
     Remove(usize),
-    Mute(usize, usize, bool),
+    Mute(usize, bool),
+    /// Mute oneself (or unmute).
+    MuteSelf(bool),
     OnRecord,
     OffRecord,
     Adjourn,
     Cancel,
     Note,
+    /// Admit someone who is not in the hearing.
+    Ghost,
 }
 
-fn step() -> impl Strategy<Value = Step> {
+/// Biased towards commands that can succeed (the court runs the hearing, people join and mute
+/// themselves; ending the hearing is rare), so that sequences get deep into a hearing.
+fn step() -> impl Strategy<Value = (Who, Act)> {
+    let court = prop_oneof![
+        6 => Just(Who::Judge),
+        3 => Just(Who::Clerk),
+        1 => Just(Who::OtherJudge),
+    ];
+    let court_act = prop_oneof![
+        12 => (0..ROLES.len()).prop_map(Act::Invite),
+        8 => Just(Act::Open),
+        6 => Just(Act::Join),
+        15 => (0..8usize).prop_map(Act::Admit),
+        3 => (0..8usize).prop_map(Act::StandDown),
+        3 => (0..8usize).prop_map(Act::Remove),
+        6 => (0..8usize, any::<bool>()).prop_map(|(t, m)| Act::Mute(t, m)),
+        6 => Just(Act::OnRecord),
+        3 => Just(Act::OffRecord),
+        1 => Just(Act::Adjourn),
+        1 => Just(Act::Cancel),
+        3 => Just(Act::Note),
+        2 => Just(Act::Ghost),
+    ];
+    let person_act = prop_oneof![
+        6 => Just(Act::Join),
+        1 => any::<bool>().prop_map(Act::Leave),
+        3 => any::<bool>().prop_map(Act::MuteSelf),
+        1 => (0..8usize, any::<bool>()).prop_map(|(t, m)| Act::Mute(t, m)),
+        1 => Just(Act::Redeem),
+        1 => (0..8usize).prop_map(Act::Admit),
+    ];
     prop_oneof![
-        (0..7usize).prop_map(Step::Invite),
-        Just(Step::Open),
-        (0..8usize).prop_map(Step::Join),
-        (0..8usize, any::<bool>()).prop_map(|(i, d)| Step::Leave(i, d)),
-        (0..8usize).prop_map(Step::Admit),
-        (0..8usize).prop_map(Step::StandDown),
-        (0..8usize).prop_map(Step::Remove),
-        (0..8usize, 0..8usize, any::<bool>()).prop_map(|(a, t, m)| Step::Mute(a, t, m)),
-        Just(Step::OnRecord),
-        Just(Step::OffRecord),
-        Just(Step::Adjourn),
-        Just(Step::Cancel),
-        Just(Step::Note),
+        3 => (court, court_act),
+        2 => ((0..8usize).prop_map(Who::Person), person_act),
     ]
+}
+
+/// The people of one generated run: the hearing and the staff outside it.
+struct Cast {
+    other_judge: UserId,
+    clerk: UserId,
+}
+
+impl Cast {
+    fn actor(&self, h: &Hearing, who: &Who) -> Actor {
+        match who {
+            Who::Judge => judge_actor(h),
+            Who::OtherJudge => Actor {
+                participant_id: None,
+                user_id: Some(self.other_judge),
+                role: Role::Judge,
+                display_name: "Judge Zhao".into(),
+            },
+            Who::Clerk => Actor {
+                participant_id: h.participant_of_user(self.clerk).map(|p| p.id),
+                user_id: Some(self.clerk),
+                role: Role::Clerk,
+                display_name: "Clerk Li".into(),
+            },
+            Who::Person(i) => actor_of(&h.participants[i % h.participants.len()]),
+        }
+    }
+
+    fn command(&self, h: &Hearing, actor: &Actor, act: &Act) -> Command {
+        let pick = |i: &usize| h.participants[i % h.participants.len()].id;
+        let reason = |r: &str| Reason::parse("reason", r).unwrap();
+        match act {
+            Act::Invite(r) => Command::Invite {
+                participant_id: ParticipantId::new(),
+                display_name: DisplayName::parse("d", "Someone").unwrap(),
+                role: ROLES[*r],
+            },
+            Act::Redeem => Command::RedeemInvite,
+            Act::Open => Command::Open,
+            Act::Join => Command::Join {
+                staff_participant_id: ParticipantId::new(),
+            },
+            Act::Leave(d) => Command::Leave {
+                reason: d.then(|| reason("network")),
+                disconnected: *d,
+            },
+            Act::Admit(i) => Command::Admit { target: pick(i) },
+            Act::StandDown(i) => Command::StandDown {
+                target: pick(i),
+                reason: Some(reason("step down")),
+            },
+            Act::Remove(i) => Command::Remove {
+                target: pick(i),
+                reason: reason("because"),
+            },
+            Act::Mute(i, m) => Command::Mute {
+                target: pick(i),
+                muted: *m,
+            },
+            Act::MuteSelf(m) => Command::Mute {
+                target: actor
+                    .participant_id
+                    .expect("only participants mute themselves"),
+                muted: *m,
+            },
+            Act::OnRecord => Command::GoOnRecord,
+            Act::OffRecord => Command::GoOffRecord {
+                reason: reason("recess"),
+            },
+            Act::Adjourn => Command::Adjourn {
+                reason: Some(reason("done")),
+            },
+            Act::Cancel => Command::Cancel {
+                reason: reason("settled"),
+            },
+            Act::Note => Command::AddNote {
+                text: NoteText::parse("t", "note").unwrap(),
+            },
+            Act::Ghost => Command::Admit {
+                target: ParticipantId::new(),
+            },
+        }
+    }
 }
 
 const ROLES: [Role; 7] = [
@@ -143,69 +269,192 @@ const ROLES: [Role; 7] = [
     Role::Observer,
 ];
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn random_sequences_keep_the_invariants(steps in proptest::collection::vec(step(), 1..60)) {
-        let mut h = hearing();
-        let judge = judge_actor(&h);
-        let mut log: Vec<StoredEvent> = Vec::new();
-        let mut prev = GENESIS_HASH.to_string();
-        for s in steps {
-            let pick = |h: &Hearing, i: usize| h.participants[i % h.participants.len()].clone();
-            let (actor, cmd) = match s {
-                Step::Invite(r) => (judge.clone(), Command::Invite {
-                    participant_id: ParticipantId::new(),
-                    display_name: DisplayName::parse("d", "Someone").unwrap(),
-                    role: ROLES[r],
-                }),
-                Step::Open => (judge.clone(), Command::Open),
-                Step::Join(i) => (actor_of(&pick(&h, i)), Command::Join { staff_participant_id: ParticipantId::new() }),
-                Step::Leave(i, d) => (actor_of(&pick(&h, i)), Command::Leave { reason: None, disconnected: d }),
-                Step::Admit(i) => (judge.clone(), Command::Admit { target: pick(&h, i).id }),
-                Step::StandDown(i) => (judge.clone(), Command::StandDown { target: pick(&h, i).id, reason: None }),
-                Step::Remove(i) => (judge.clone(), Command::Remove { target: pick(&h, i).id, reason: Reason::parse("r", "because").unwrap() }),
-                Step::Mute(a, t, m) => (actor_of(&pick(&h, a)), Command::Mute { target: pick(&h, t).id, muted: m }),
-                Step::OnRecord => (judge.clone(), Command::GoOnRecord),
-                Step::OffRecord => (judge.clone(), Command::GoOffRecord { reason: Reason::parse("r", "recess").unwrap() }),
-                Step::Adjourn => (judge.clone(), Command::Adjourn { reason: None }),
-                Step::Cancel => (judge.clone(), Command::Cancel { reason: Reason::parse("r", "settled").unwrap() }),
-                Step::Note => (judge.clone(), Command::AddNote { text: NoteText::parse("t", "note").unwrap() }),
-            };
-            let before = h.clone();
-            match apply(&h, &actor, cmd, Utc::now()) {
-                Ok(out) => {
-                    // Only legal transitions.
-                    if out.hearing.state != before.state {
-                        prop_assert!(transition_allowed(before.state, out.hearing.state));
-                    }
-                    for e in &out.events {
-                        let seq = log.len() as u64 + 1;
-                        let stored = StoredEvent::seal(h.id, seq, h.clock_ms(Utc::now()), Utc::now(), &actor, e, &prev);
-                        prev = stored.hash.clone();
-                        log.push(stored);
-                    }
-                    h = out.hearing;
-                }
-                Err(_) => prop_assert_eq!(&h, &before),
-            }
-            // Presence stays consistent.
-            for p in &h.participants {
-                if p.role == Role::Observer {
-                    prop_assert!(p.muted, "an observer was unmuted");
-                }
-                if matches!(p.presence, Presence::Waiting | Presence::Admitted) {
-                    prop_assert!(h.state.is_live() || h.state.is_final(), "present in a {} hearing", h.state);
-                }
-                if p.id == h.presiding_participant {
-                    prop_assert_ne!(p.presence, Presence::Removed);
-                    prop_assert_ne!(p.presence, Presence::Waiting);
-                }
-            }
-            prop_assert!(h.participants.iter().filter(|p| p.id == h.presiding_participant).count() == 1);
-        }
-        let v = verify_chain(&log, log.len() as u64, &prev);
-        prop_assert!(v.ok, "{:?}", v);
+/// The machine's refusal in the model's terms.
+fn refusal(r: &Rejection) -> Refusal {
+    match r {
+        Rejection::Denied { action, target, .. } => Refusal::Denied {
+            action: *action,
+            target: *target,
+        },
+        Rejection::Precondition(_) => Refusal::Precondition,
+        Rejection::NotFound(_) => Refusal::NotFound,
     }
+}
+
+/// How a test copy of the log is tampered with.
+#[derive(Clone, Debug)]
+enum Tamper {
+    Edit(Index),
+    Delete(Index),
+    Swap(Index, Index),
+}
+
+fn tamper() -> impl Strategy<Value = Tamper> {
+    prop_oneof![
+        any::<Index>().prop_map(Tamper::Edit),
+        any::<Index>().prop_map(Tamper::Delete),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Tamper::Swap(a, b)),
+    ]
+}
+
+/// Runs `steps` through the machine and the model side by side; returns how many commands
+/// were accepted and the log of the machine's events.
+fn run(
+    steps: &[(Who, Act)],
+    accepted: &mut u64,
+) -> Result<(Vec<StoredEvent>, String), TestCaseError> {
+    let cast = Cast {
+        other_judge: UserId::new(),
+        clerk: UserId::new(),
+    };
+    let mut h = hearing();
+    let mut log: Vec<StoredEvent> = Vec::new();
+    let mut prev = GENESIS_HASH.to_string();
+    let t0: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+    for (i, (who, act)) in steps.iter().enumerate() {
+        let now = t0 + Duration::seconds(i as i64);
+        let actor = cast.actor(&h, who);
+        let cmd = cast.command(&h, &actor, act);
+        // `apply` borrows the hearing, so a refusal cannot change it; what a refusal must not
+        // do is predict a change the model does not (checked below).
+        let before = h.clone();
+        let expected = predict(&h, &actor, &cmd, now);
+        let got = apply(&h, &actor, cmd.clone(), now);
+        match (got, expected) {
+            (Ok(out), Ok((want, want_events))) => {
+                prop_assert_eq!(&out.hearing, &want, "{:?} by {:?}", cmd, actor);
+                prop_assert_eq!(&out.events, &want_events, "{:?} by {:?}", cmd, actor);
+                if out.hearing.state != before.state {
+                    prop_assert!(transition_allowed(before.state, out.hearing.state));
+                }
+                for e in &out.events {
+                    let stored = StoredEvent::seal(
+                        h.id,
+                        log.len() as u64 + 1,
+                        out.hearing.clock_ms(now),
+                        now,
+                        &actor,
+                        e,
+                        &prev,
+                    );
+                    prev = stored.hash.clone();
+                    log.push(stored);
+                }
+                h = out.hearing;
+                *accepted += 1;
+            }
+            (Err(r), Err(want)) => {
+                prop_assert_eq!(refusal(&r), want, "{:?} by {:?}: {:?}", cmd, actor, r)
+            }
+            (got, want) => prop_assert!(
+                false,
+                "{:?} by {:?} in a {} hearing: the machine answered {:?}, the model {:?}",
+                cmd,
+                actor,
+                before.state,
+                got.map(|o| o.events),
+                want.map(|(_, e)| e)
+            ),
+        }
+        // Presence stays consistent.
+        for p in &h.participants {
+            if p.role == Role::Observer {
+                prop_assert!(p.muted && p.court_muted, "an observer was unmuted");
+            }
+            if p.id == h.presiding_participant {
+                prop_assert_ne!(p.presence, Presence::Removed);
+                prop_assert_ne!(p.presence, Presence::Waiting);
+            }
+        }
+        prop_assert_eq!(
+            h.participants
+                .iter()
+                .filter(|p| p.id == h.presiding_participant)
+                .count(),
+            1
+        );
+    }
+    Ok((log, prev))
+}
+
+/// Checks the log the machine's events make, and that `how` tampering with it is caught at the
+/// event it touched.
+fn check_log(log: &[StoredEvent], head: &str, how: &Tamper) -> Result<(), TestCaseError> {
+    let n = log.len() as u64;
+    let v = verify_chain(log, n, head);
+    prop_assert!(v.ok, "{:?}", v);
+    prop_assert_eq!(v.events_checked, n);
+    if log.is_empty() {
+        return Ok(());
+    }
+    let mut bad = log.to_vec();
+    let first_bad = match how {
+        Tamper::Edit(i) => {
+            let i = i.index(log.len());
+            bad[i].payload.push(' ');
+            i
+        }
+        Tamper::Delete(i) => {
+            let i = i.index(log.len());
+            bad.remove(i);
+            i
+        }
+        Tamper::Swap(a, b) => {
+            let (a, b) = (a.index(log.len()), b.index(log.len()));
+            if a == b || log.len() < 2 {
+                return Ok(());
+            }
+            bad.swap(a, b);
+            a.min(b)
+        }
+    };
+    let v = verify_chain(&bad, n, head);
+    prop_assert!(!v.ok, "{:?} of the log went unnoticed", how);
+    prop_assert_eq!(
+        v.first_bad_seq,
+        Some(first_bad as u64 + 1),
+        "{:?}: {:?}",
+        how,
+        v
+    );
+    Ok(())
+}
+
+/// The share of generated commands the machine accepts over all cases: 0.421, 0.425 and 0.436
+/// in three runs when this bound was set (256 cases of 1-59 commands, seeds varying; the
+/// accepted count is printed). 0.30 leaves room for the generator's randomness, while a
+/// machine that refuses what it should accept fails here even if its refusals match nothing.
+const MIN_ACCEPTED_SHARE: f64 = 0.30;
+
+#[test]
+fn random_sequences_follow_the_reference_model() {
+    let accepted = Cell::new(0u64);
+    let total = Cell::new(0u64);
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let steps = proptest::collection::vec(step(), 1..60);
+    let result = runner.run(&(steps, tamper()), |(steps, how)| {
+        let mut ok = 0;
+        let (log, head) = run(&steps, &mut ok)?;
+        check_log(&log, &head, &how)?;
+        accepted.set(accepted.get() + ok);
+        total.set(total.get() + steps.len() as u64);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let share = accepted.get() as f64 / total.get() as f64;
+    println!(
+        "accepted {} of {} commands ({share:.3})",
+        accepted.get(),
+        total.get()
+    );
+    assert!(
+        share >= MIN_ACCEPTED_SHARE,
+        "only {share:.3} of the commands were accepted"
+    );
 }

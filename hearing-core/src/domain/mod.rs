@@ -16,4 +16,6 @@ pub use permissions::Action;
 pub use values::{CaseNumber, DisplayName, NoteText, Reason, Title, Username};
 
 #[cfg(test)]
+mod machine_model;
+#[cfg(test)]
 mod machine_tests;
