@@ -896,6 +896,9 @@ impl App {
         if query.trim().is_empty() {
             return Err(CoreError::invalid("query", "is required"));
         }
+        if crate::store::search_terms(query).is_empty() {
+            return Err(CoreError::invalid("query", "has no words to search for"));
+        }
         if let Some(c) = case {
             self.get_case(caller, c).await?;
         }
@@ -906,15 +909,18 @@ impl App {
     }
 }
 
-/// The text around the first match of any query word, with the match in [brackets].
+/// The text around the first match of any query term, with the match in [brackets]. Terms
+/// match as the search does (ASCII case folded, punctuation at their ends dropped), and the
+/// cut is made between characters, never inside one.
 pub fn snippet(text: &str, query: &str) -> String {
-    let lower = text.to_lowercase();
-    let found = query
-        .split_whitespace()
-        .filter_map(|w| lower.find(&w.to_lowercase()).map(|i| (i, w.len())))
+    // ASCII folding keeps every byte offset, so a match in `lower` is one in `text`.
+    let lower = text.to_ascii_lowercase();
+    let found = crate::store::search_terms(query)
+        .iter()
+        .filter_map(|w| lower.find(w.as_str()).map(|i| (i, w.len())))
         .min();
     let chars: Vec<char> = text.chars().collect();
-    let Some((byte_at, byte_len)) = found.filter(|_| lower.len() == text.len()) else {
+    let Some((byte_at, byte_len)) = found else {
         return chars.iter().take(160).collect();
     };
     let at = text[..byte_at].chars().count();

@@ -299,6 +299,22 @@ pub fn assert_status<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, needl
     }
 }
 
+/// A 20 s English machine transcript of `segments` (the model named but not run), as a worker
+/// would store it.
+pub fn sample_transcript(
+    segments: Vec<hearing_core::domain::transcript::Segment>,
+) -> hearing_core::domain::transcript::Transcript {
+    hearing_core::domain::transcript::Transcript {
+        language: "en".into(),
+        model: hearing_core::domain::transcript::ModelInfo {
+            name: "tiny.en".into(),
+            sha256: "00ff".into(),
+        },
+        duration_ms: 20_000,
+        segments,
+    }
+}
+
 /// A scheduled hearing in a fresh case, with a judge, a clerk and invited participants.
 pub struct Scene {
     pub judge: String,

@@ -2,7 +2,7 @@
 //! every format, and SearchTranscripts with the visibility rules. (The worker that runs whisper
 //! on real audio is tested with the transcriber.)
 use chrono::Duration;
-use hearing_core::domain::transcript::{ModelInfo, Segment, Transcript, Word};
+use hearing_core::domain::transcript::{Segment, Transcript, Word};
 use hearing_core::domain::{HearingId, Role};
 use hearing_core::CoreError;
 use opencourt_proto::v1 as pb;
@@ -22,27 +22,19 @@ fn sample() -> Transcript {
             p: 0.9,
         }],
     };
-    Transcript {
-        language: "en".into(),
-        model: ModelInfo {
-            name: "tiny.en".into(),
-            sha256: "00ff".into(),
-        },
-        duration_ms: 20_000,
-        segments: vec![
-            seg(
-                "Judge Wang (judge)",
-                500,
-                "Please state the terms of the charter party.",
-            ),
-            seg(
-                "Counsel Chen (counsel)",
-                3_000,
-                "The vessel was chartered for twelve months.",
-            ),
-            seg("Ms. Liu (witness)", 6_000, "合同于三月签订。"),
-        ],
-    }
+    sample_transcript(vec![
+        seg(
+            "Judge Wang (judge)",
+            500,
+            "Please state the terms of the charter party.",
+        ),
+        seg(
+            "Counsel Chen (counsel)",
+            3_000,
+            "The vessel was chartered for twelve months.",
+        ),
+        seg("Ms. Liu (witness)", 6_000, "合同于三月签订。"),
+    ])
 }
 
 async fn jobs_and_transcripts(db: Db) {

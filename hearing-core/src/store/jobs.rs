@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
+use super::search::{fts5_query, has_cjk, like_pattern, search_terms};
 use super::{ms, rows, Backend, Store};
 use crate::domain::transcript::{Segment, Transcript, Word};
 use crate::domain::*;
@@ -45,19 +46,6 @@ fn job(row: &sqlx::any::AnyRow) -> Result<Job> {
         attempts: row.try_get("attempts")?,
         lease_owner: row.try_get("lease_owner")?,
     })
-}
-
-fn has_cjk(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F))
-}
-
-/// FTS5 query: each word quoted, all required.
-fn fts5_query(q: &str) -> String {
-    q.split_whitespace()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl Store {
@@ -205,45 +193,50 @@ impl Store {
         own_case: Option<CaseId>,
         limit: u32,
     ) -> Result<Vec<SearchHit>> {
-        let q = query.trim();
-        let (matcher, arg) = if has_cjk(q) {
+        let terms = search_terms(query);
+        // The patterns bound after the fixed parameters ($1-$6), from $7 on.
+        let mut patterns = Vec::new();
+        let matcher = if terms.is_empty() {
+            // Nothing to look for (the app refuses such a query): no hits.
+            "1 = 0".to_string()
+        } else if terms.iter().any(|t| has_cjk(t)) {
             // Neither FTS5's unicode61 nor the 'simple' configuration splits Chinese into words:
-            // match the phrase as a substring.
-            (
-                "s.text LIKE $1 ESCAPE '\\'".to_string(),
-                super::like_pattern(q),
-            )
+            // every term matches as a substring.
+            patterns = terms.iter().map(|t| like_pattern(t)).collect();
+            self.backend.all_terms_like(&["s.text"], terms.len(), 7)
         } else {
+            patterns.push(match self.backend {
+                Backend::Sqlite => fts5_query(&terms),
+                Backend::Postgres => terms.join(" "),
+            });
             match self.backend {
-                Backend::Sqlite => (
-                    "s.rowid IN (SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH $1)"
-                        .to_string(),
-                    fts5_query(q),
-                ),
-                Backend::Postgres => (
-                    "s.tsv @@ plainto_tsquery('simple', $1)".to_string(),
-                    q.to_string(),
-                ),
+                Backend::Sqlite => {
+                    "s.rowid IN (SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH $7)"
+                }
+                Backend::Postgres => "s.tsv @@ plainto_tsquery('simple', $7)",
             }
+            .to_string()
         };
         let vis = |i: usize| visible.get(i).map(|v| v.as_str()).unwrap_or("");
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT h.id AS hearing_id, c.id AS case_id, c.case_number AS case_number, s.start_ms AS start_ms, \
              s.end_ms AS end_ms, s.speaker AS speaker, s.text AS text \
              FROM transcript_segments s JOIN transcripts t ON t.id = s.transcript_id \
              JOIN hearings h ON h.id = t.hearing_id JOIN cases c ON c.id = h.case_id \
-             WHERE {matcher} AND (c.visibility IN ($2, $3, $4) OR c.id = $5) AND ($6 = '' OR c.id = $6) \
-             ORDER BY h.starts_at DESC, s.start_ms LIMIT $7"
-        ))
-        .bind(arg)
-        .bind(vis(0))
-        .bind(vis(1))
-        .bind(vis(2))
-        .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
-        .bind(case.map(|c| c.to_string()).unwrap_or_default())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE {matcher} AND (c.visibility IN ($1, $2, $3) OR c.id = $4) AND ($5 = '' OR c.id = $5) \
+             ORDER BY h.starts_at DESC, s.start_ms LIMIT $6"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(vis(0))
+            .bind(vis(1))
+            .bind(vis(2))
+            .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
+            .bind(case.map(|c| c.to_string()).unwrap_or_default())
+            .bind(i64::from(limit));
+        for p in patterns {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(SearchHit {

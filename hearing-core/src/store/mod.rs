@@ -4,9 +4,11 @@
 mod jobs;
 mod leases;
 mod rows;
+mod search;
 
 pub use jobs::{transcript_sha256, Job, SearchHit};
 pub use leases::{LeaseOutcome, MediaLease};
+pub use search::search_terms;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -327,26 +329,30 @@ impl Store {
         after: Option<(i64, String)>,
         limit: u32,
     ) -> Result<ListPage<Case>> {
-        let pattern = like_pattern(query);
+        let terms = search_terms(query);
+        let matches = self
+            .backend
+            .all_terms_like(&["case_number", "title"], terms.len(), 8);
         let vis = |i: usize| visible.get(i).map(|v| v.as_str()).unwrap_or("");
         let (after_t, after_id) = after.unwrap_or((i64::MAX, String::new()));
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT * FROM cases \
-             WHERE (visibility IN ($1, $2, $3) OR id = $4) \
-               AND (LOWER(case_number) LIKE $5 ESCAPE '\\' OR LOWER(title) LIKE $5 ESCAPE '\\') \
-               AND (created_at < $6 OR (created_at = $6 AND id < $7) OR $7 = '') \
-             ORDER BY created_at DESC, id DESC LIMIT $8",
-        )
-        .bind(vis(0))
-        .bind(vis(1))
-        .bind(vis(2))
-        .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
-        .bind(pattern)
-        .bind(after_t)
-        .bind(after_id)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE (visibility IN ($1, $2, $3) OR id = $4) AND {matches} \
+               AND (created_at < $5 OR (created_at = $5 AND id < $6) OR $6 = '') \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(vis(0))
+            .bind(vis(1))
+            .bind(vis(2))
+            .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
+            .bind(after_t)
+            .bind(after_id)
+            .bind(i64::from(limit) + 1);
+        for t in &terms {
+            q = q.bind(search::like_pattern(t));
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let mut items = rows.iter().map(rows::case).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -701,18 +707,6 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-pub(crate) fn like_pattern(query: &str) -> String {
-    let q = query.trim().to_lowercase();
-    let escaped: String = q
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
 }
 
 async fn load_participants(
