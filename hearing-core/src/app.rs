@@ -1055,6 +1055,47 @@ impl App {
                 media: m.clone(),
             })
             .collect();
+        self.append_as_recorder(hearing, events, side).await
+    }
+
+    /// Records that a participant's media stalled (`stalled`, since `at_ms` on the hearing
+    /// clock) or resumed (from `at_ms`), so the judge sees it in the hearing's log.
+    /// `media_id` is the room's name for the input; `participant_id` the participant it is,
+    /// when it is one (staff may have no participant entry).
+    pub async fn record_media_health(
+        &self,
+        hearing: HearingId,
+        participant_id: Option<ParticipantId>,
+        media_id: &str,
+        stalled: bool,
+        at_ms: u64,
+    ) -> Result<Vec<StoredEvent>> {
+        let media_id = media_id.to_string();
+        let event = if stalled {
+            EventPayload::MediaStalled {
+                participant_id,
+                media_id,
+                since_ms: at_ms,
+            }
+        } else {
+            EventPayload::MediaResumed {
+                participant_id,
+                media_id,
+                at_ms,
+            }
+        };
+        self.append_as_recorder(hearing, vec![event], Vec::new())
+            .await
+    }
+
+    /// Appends the recorder's `events` (with their `side` writes) in one transaction and
+    /// publishes them to watchers.
+    async fn append_as_recorder(
+        &self,
+        hearing: HearingId,
+        events: Vec<EventPayload>,
+        side: Vec<SideWrite>,
+    ) -> Result<Vec<StoredEvent>> {
         let (_, _, stored) = self
             .store
             .append(hearing, |h| {

@@ -11,33 +11,14 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use common::*;
 use gstreamer as gst;
-use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
-use recorder::{Manifest, ParticipantId, Role, Room, RoomConfig};
+use recorder::{Event, Manifest, ParticipantId, Role, Room, RoomConfig};
 
 const FREQ: u32 = 440;
 /// Packets of 20 ms: three seconds.
 const PACKETS: usize = 150;
 const BURST: usize = 10;
-
-/// Runs a pipeline that ends in `appsink name=out` to its end; every sample it gave.
-fn samples_of(desc: &str) -> Result<Vec<gst::Sample>> {
-    let pipeline = gst::parse::launch(desc)?
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("out")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing)?;
-    let mut samples = Vec::new();
-    while let Ok(s) = sink.pull_sample() {
-        samples.push(s);
-    }
-    pipeline.set_state(gst::State::Null)?;
-    Ok(samples)
-}
+/// How long a step may take on a loaded machine before the test fails (never asserted).
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A 440 Hz tone as Opus packets of 20 ms, each with its own time (as a WebRTC connection's
 /// depayloader gives them).
@@ -129,6 +110,72 @@ fn packets_that_arrive_in_bursts_are_all_on_the_track_at_their_own_times() -> Re
         heard + 1 >= want,
         "{heard} of {want} windows of the mix have the tone"
     );
+    Ok(())
+}
+
+/// A live participant is stalled when media they were sending stops, and resumed when it comes
+/// back; while connecting (nothing sent yet) they are not stalled, however long it takes.
+#[test]
+fn a_live_participant_stalls_only_once_their_media_started_and_then_resumes() -> Result<()> {
+    gst::init()?;
+    let tmp = tempfile::tempdir()?;
+    let out = tmp.path().join("rec");
+    let packets = opus_packets()?;
+    let a = ParticipantId::parse("a")?;
+    let mut cfg = RoomConfig::new(&out);
+    cfg.stall_after = Duration::from_secs(1);
+    let (room, events) = Room::start(cfg)?;
+    let live = room.add_live(&a, "A", Role::Party, false)?;
+    room.admit(&a)?;
+    let is_health = |e: &Event| matches!(e, Event::Stalled { .. } | Event::Resumed { .. });
+    let send = |packets: &[gst::Sample]| {
+        for burst in packets.chunks(BURST) {
+            for p in burst {
+                live.push_audio(p);
+            }
+            // paced as speech arrives (a stand-in for the network, not a wait for a condition)
+            std::thread::sleep(Duration::from_millis(20 * BURST as u64));
+        }
+    };
+
+    // connecting for three stall thresholds of the room's clock: nothing sent, nothing stalled
+    let connecting = room.now() + Duration::from_secs(3);
+    wait_for("three seconds of the room's clock", PATIENCE, || {
+        room.now() >= connecting
+    });
+    let early: Vec<Event> = events.try_iter().filter(is_health).collect();
+    assert!(
+        early.is_empty(),
+        "stalled before sending anything: {early:?}"
+    );
+
+    // a second of media, then nothing: stalled from where their media ended
+    let first = room.now();
+    send(&packets[..50]);
+    let sent = room.now();
+    let (stalled, before) = next_event(&events, "Stalled", PATIENCE, is_health);
+    let Event::Stalled { id, at } = stalled else {
+        panic!("resumed before stalling: {stalled:?}, after {before:?}")
+    };
+    assert_eq!(id, a);
+    assert!(
+        first < at && at <= sent,
+        "stalled at {at:?}, media sent {first:?}..{sent:?}"
+    );
+
+    // their media comes back: resumed from then
+    let again = room.now();
+    send(&packets[50..100]);
+    let (resumed, _) = next_event(&events, "Resumed", PATIENCE, is_health);
+    let Event::Resumed { id, at } = resumed else {
+        panic!("expected Resumed, got {resumed:?}")
+    };
+    assert_eq!(id, a);
+    assert!(
+        at > again,
+        "resumed at {at:?}, media came back at {again:?}"
+    );
+    room.stop()?;
     Ok(())
 }
 

@@ -115,7 +115,8 @@ try:
     for e in stream:
         assert e.seq == seen + 1 and e.prev_hash == prev
         if e.seq > got.last_seq:
-            assert e.WhichOneof("payload") in ("media_closed", "recording_gap", "transcript_stored"), e
+            assert e.WhichOneof("payload") in ("media_closed", "recording_gap", "media_stalled",
+                                                "media_resumed", "transcript_stored"), e
         seen, prev = e.seq, e.hash
         if e.seq == v.events_checked:
             break

@@ -288,8 +288,19 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     let hid = s.hearing.id.clone();
     let wav = speech(t.dir.path(), "party", "I object.");
     let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
+    // redeemed here, so the test holds the session the bot connects with
+    let token = t
+        .auth()
+        .await
+        .redeem_invite(pb::RedeemInviteRequest { code })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
     open_on_record(&t, &s).await;
-    let mut bot = bot(&t, &["--invite", &code], &hid, &wav);
+    // (the variable BotProcess fills is named for a password; here it carries the token)
+    let who = ["--token-env", "OC_TEST_JUDGE_PASSWORD", "--hearing", &hid];
+    let mut bot = BotProcess::start("bot", t.addr, &who, &wav, &token);
     bot.until("joined as ").await;
     let mut hs = t.hearings().await;
     let admit = pb::AdmitParticipantRequest {
@@ -311,12 +322,78 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     assert!(bot.child.wait().await.unwrap().success());
     let track = track_of(&t, &hid, &pid).await;
     assert!(playable(&track), "{} is not playable", track.display());
-    // The hearing goes on; the removed participant may not reconnect.
+    // The hearing goes on; the removed participant's session may not reconnect.
     assert_status(
-        offer(&t, &code, &hid, OFFER).await,
+        offer(&t, &token, &hid, OFFER).await,
         Code::Unauthenticated,
-        "",
+        "the token was revoked",
     );
+    t.stop().await;
+}
+
+/// A bot whose media stops mid-hearing (its file ends, then its connection drops) is on the
+/// record as stalled, and as resumed when it reconnects and sends again; the judge watching the
+/// hearing sees both. Nobody is stalled before their media has started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_whose_media_stops_is_logged_stalled_then_resumed() {
+    use pb::hearing_event::Payload;
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("media-stall", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let wav = speech(t.dir.path(), "party", "I object.");
+    let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
+    open_on_record(&t, &s).await;
+    let mut hs = t.hearings().await;
+    let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
+    // silent after its second of speech (stalled 2 s later), gone at 5 s, back at 12 s
+    let mut bot = bot(
+        &t,
+        &["--invite", &code, "--drop-after", "5", "--drop-for", "7"],
+        &hid,
+        &wav,
+    );
+    bot.until("joined as ").await;
+    let admit = pb::AdmitParticipantRequest {
+        hearing_id: hid.clone(),
+        participant_id: pid.clone(),
+    };
+    hs.admit_participant(authed(&s.judge, admit)).await.unwrap();
+
+    // the judge's view of the log, up to the resumption
+    let mut admitted_ms = None;
+    let mut health = Vec::new();
+    while !matches!(health.last(), Some(Payload::MediaResumed(_))) {
+        let e = tokio::time::timeout(PATIENCE, watch.message())
+            .await
+            .unwrap_or_else(|_| panic!("no stall and resumption on the log; saw {health:?}"))
+            .expect("watching the hearing")
+            .expect("the hearing's stream ended");
+        match e.payload {
+            Some(Payload::Admitted(a)) if a.participant_id == pid => admitted_ms = Some(e.clock_ms),
+            Some(p @ (Payload::MediaStalled(_) | Payload::MediaResumed(_))) => health.push(p),
+            _ => {}
+        }
+    }
+    let admitted_ms = admitted_ms.expect("the admission is on the log") as u64;
+    let [Payload::MediaStalled(stalled), Payload::MediaResumed(resumed)] = &health[..] else {
+        panic!("expected one stall, then its resumption: {health:?}")
+    };
+    assert_eq!(stalled.participant_id, pid);
+    assert_eq!(resumed.participant_id, pid);
+    // stalled where the media they had sent ended, after their admission (not from before they
+    // sent anything), and resumed after that
+    assert!(
+        stalled.since_ms > admitted_ms,
+        "stalled since {} ms, admitted at {admitted_ms} ms",
+        stalled.since_ms
+    );
+    assert!(
+        resumed.at_ms > stalled.since_ms,
+        "resumed at {} ms, stalled since {} ms",
+        resumed.at_ms,
+        stalled.since_ms
+    );
+    bot.until("reconnected").await;
     t.stop().await;
 }
 

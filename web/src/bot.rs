@@ -29,8 +29,12 @@ pub struct BotArgs {
     )]
     pub server: String,
     /// A one-time invitation code (for invited participants).
-    #[arg(long, required_unless_present = "user", conflicts_with = "user")]
+    #[arg(long, required_unless_present_any = ["user", "token_env"], conflicts_with_all = ["user", "token_env"])]
     pub invite: Option<String>,
+    /// The environment variable holding a session token already issued (an invitation
+    /// redeemed, or a staff sign-in), instead of --invite or --user.
+    #[arg(long, conflicts_with = "user")]
+    pub token_env: Option<String>,
     /// A staff username (judge or clerk); the password comes from --password-env.
     #[arg(long, requires = "password_env")]
     pub user: Option<String>,
@@ -92,6 +96,10 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         .with_context(|| format!("connecting to {}", a.server))?;
     let mut auth = AuthServiceClient::new(channel.clone());
     let token = match (&a.invite, &a.user) {
+        _ if a.token_env.is_some() => {
+            let var = a.token_env.as_deref().unwrap_or_default();
+            std::env::var(var).with_context(|| format!("reading ${var}"))?
+        }
         (Some(code), _) => {
             auth.redeem_invite(pb::RedeemInviteRequest { code: code.clone() })
                 .await
@@ -111,7 +119,9 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
             .into_inner()
             .token
         }
-        (None, None) => bail!("give --invite CODE or --user NAME --password-env VAR"),
+        (None, None) => {
+            bail!("give --invite CODE, --user NAME --password-env VAR or --token-env VAR")
+        }
     };
     let hearing = a.hearing.clone();
     let mut hs = HearingServiceClient::new(channel.clone());

@@ -587,8 +587,10 @@ impl Pump {
                     )],
                 ),
                 Event::Stalled { id, at } => {
-                    tracing::warn!(hearing = %self.hearing, participant = %id, at_ms = at.as_millis() as u64, "no media: silence filled in")
+                    tracing::warn!(hearing = %self.hearing, participant = %id, at_ms = at.as_millis() as u64, "no media: silence filled in");
+                    self.media_health(id.as_str(), true, at);
                 }
+                Event::Resumed { id, at } => self.media_health(id.as_str(), false, at),
                 Event::MediaError { message } => {
                     tracing::error!(hearing = %self.hearing, %message, "room media error")
                 }
@@ -635,6 +637,22 @@ impl Pump {
             Err(e) => {
                 tracing::error!(hearing = %self.hearing, error = %e, "queueing the transcription")
             }
+        }
+    }
+
+    /// Puts a stall (or its end) of the room's input `id` on the hearing's record.
+    fn media_health(&self, id: &str, stalled: bool, at: std::time::Duration) {
+        // a participant's room id is their participant id; staff have a derived one
+        let participant = ParticipantId::parse("participant_id", id).ok();
+        let at_ms = at.as_millis() as u64;
+        if let Err(e) = self.rt.block_on(self.app.record_media_health(
+            self.hearing,
+            participant,
+            id,
+            stalled,
+            at_ms,
+        )) {
+            tracing::error!(hearing = %self.hearing, error = %e, stalled, "logging a media stall");
         }
     }
 

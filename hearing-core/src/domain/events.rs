@@ -93,6 +93,21 @@ pub enum EventPayload {
         to_ms: u64,
         reason: String,
     },
+    /// No media has arrived from a present participant who had been sending since `since_ms`
+    /// (hearing clock): the recording holds silence for them until [`EventPayload::MediaResumed`].
+    /// `participant_id` is `None` for staff without a participant entry; `media_id` is the
+    /// media node's name for the input either way.
+    MediaStalled {
+        participant_id: Option<ParticipantId>,
+        media_id: String,
+        since_ms: u64,
+    },
+    /// Media arrives again, from `at_ms`, from an input reported stalled.
+    MediaResumed {
+        participant_id: Option<ParticipantId>,
+        media_id: String,
+        at_ms: u64,
+    },
     /// A live caption: what a participant said on the record, transcribed as the hearing goes.
     Caption {
         participant_id: Option<ParticipantId>,
@@ -136,6 +151,8 @@ impl EventPayload {
             EventPayload::Denied { .. } => "denied",
             EventPayload::MediaClosed { .. } => "media_closed",
             EventPayload::RecordingGap { .. } => "recording_gap",
+            EventPayload::MediaStalled { .. } => "media_stalled",
+            EventPayload::MediaResumed { .. } => "media_resumed",
             EventPayload::TranscriptStored { .. } => "transcript_stored",
             EventPayload::Caption { .. } => "caption",
         }

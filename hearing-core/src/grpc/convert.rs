@@ -276,6 +276,24 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             to_ms,
             reason,
         }),
+        EventPayload::MediaStalled {
+            participant_id,
+            media_id,
+            since_ms,
+        } => P::MediaStalled(pb::MediaStalled {
+            participant_id: participant_id.map(pid).unwrap_or_default(),
+            since_ms,
+            media_id,
+        }),
+        EventPayload::MediaResumed {
+            participant_id,
+            media_id,
+            at_ms,
+        } => P::MediaResumed(pb::MediaResumed {
+            participant_id: participant_id.map(pid).unwrap_or_default(),
+            at_ms,
+            media_id,
+        }),
         EventPayload::TranscriptStored {
             transcript_id,
             sha256,

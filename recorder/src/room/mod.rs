@@ -261,7 +261,11 @@ impl Inner {
             }
             let c = &mut *c;
             for (id, m) in &c.media {
-                let seen = m.offset + Duration::from_nanos(m.bin.last_seen.load(Ordering::Relaxed));
+                // zero: no buffer yet (a buffer's end is after zero), so nothing has stalled
+                let seen = match m.bin.last_seen.load(Ordering::Relaxed) {
+                    0 => None,
+                    ns => Some(m.offset + Duration::from_nanos(ns)),
+                };
                 events.extend(c.health.check(id, seen, now));
             }
             let mut heard = Vec::new();

@@ -373,3 +373,56 @@ pub fn red_green_pdf(dir: &Path, name: &str) -> Result<PathBuf> {
     std::fs::write(&file, pdf(&[(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]))?;
     Ok(file)
 }
+
+/// Waits until `cond` holds, checking every 20 ms; fails naming `what` after `patience`. The
+/// patience is generous (a loaded machine is slow) and is never the thing a test asserts.
+pub fn wait_for(what: &str, patience: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + patience;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {patience:?} for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The room's next event that `want` picks, with every event before it; fails naming `what`
+/// after `patience`.
+pub fn next_event(
+    events: &std::sync::mpsc::Receiver<Event>,
+    what: &str,
+    patience: std::time::Duration,
+    want: impl Fn(&Event) -> bool,
+) -> (Event, Vec<Event>) {
+    let deadline = std::time::Instant::now() + patience;
+    let mut before = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match events.recv_timeout(left) {
+            Ok(e) if want(&e) => return (e, before),
+            Ok(e) => before.push(e),
+            Err(e) => panic!("no event {what} after {patience:?} ({e}); before it: {before:?}"),
+        }
+    }
+}
+
+/// Runs a pipeline that ends in `appsink name=out` to its end; every sample it gave.
+pub fn samples_of(desc: &str) -> Result<Vec<gstreamer::Sample>> {
+    use gstreamer::prelude::*;
+    let pipeline = gstreamer::parse::launch(desc)?
+        .downcast::<gstreamer::Pipeline>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("out")
+        .unwrap()
+        .downcast::<gstreamer_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gstreamer::State::Playing)?;
+    let mut samples = Vec::new();
+    while let Ok(s) = sink.pull_sample() {
+        samples.push(s);
+    }
+    pipeline.set_state(gstreamer::State::Null)?;
+    Ok(samples)
+}
