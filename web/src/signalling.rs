@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use hearing_core::app::App;
 use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::{EventPayload, HearingId, HearingState};
-use hearing_core::domain::{ParticipantId, Role};
+use hearing_core::domain::{ParticipantId, Presence, Role};
 use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
 use hearing_core::store::{LeaseOutcome, MediaFile};
 use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
@@ -344,8 +344,19 @@ impl Media {
                         let _ = blocking(move || rooms.set_record(id.0, on, &reason)).await;
                         false
                     }
+                    // (Re)joining puts them where the hearing has them (waiting, unless the
+                    // court); leaving takes them out of what is heard and kept at once.
+                    Some(EventPayload::Joined {
+                        participant_id,
+                        presence,
+                    }) => {
+                        let admitted = presence == Presence::Admitted;
+                        rooms.set_admitted(id.0, &participant_id.to_string(), admitted);
+                        false
+                    }
                     Some(EventPayload::Left { participant_id, .. }) => {
                         let _ = blocking(move || {
+                            rooms.set_admitted(id.0, &participant_id.to_string(), false);
                             rooms.close_peer(
                                 id.0,
                                 &participant_id.to_string(),
