@@ -1,6 +1,8 @@
 //! `/media` downloads and the media lease, as an operator would see them misbehave: only files
 //! the hearing's log names are served (a stray file in the hearing's directory is not), ranges
-//! give exactly the bytes asked (206) or 416, every answer says `nosniff` and its type.
+//! give exactly the bytes asked (206) or 416, every answer says `nosniff` and its type; and a
+//! node that loses a hearing's media lease stops that hearing's room (files closed and logged,
+//! the loss on the log) instead of recording beside the node that took it over.
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -134,5 +136,72 @@ async fn only_logged_files_are_served_streamed_and_by_range() {
         let (code, head, _) = get(t.addr, &format!("/media/{hid}/{stray}"), &s.judge, "").await;
         assert_eq!(code, 404, "{stray}: {head}");
     }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_the_media_lease_stops_its_room() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("lease", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let mut hs = t.hearings().await;
+    let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
+    let mut signals = recording(&t, &s).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Another node takes the lease over (as if this one had not renewed it in time).
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&t.database_url).await.unwrap();
+    let stolen = sqlx::query(
+        "UPDATE media_leases SET node = 'node-thief', address = 'thief:1', \
+         expires_at = expires_at + 3600000 WHERE hearing_id = $1",
+    )
+    .bind(&hid)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stolen.rows_affected(), 1);
+
+    // This node's room stops at its next renewal: the loss is on the log, the open file is
+    // closed and logged after it, and the judge's media connection is told.
+    let reason = until_event(&mut watch, "recording gap", |p| match p {
+        Payload::RecordingGap(g) => Some(g.reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        reason.contains("lost the hearing's media lease to node node-thief"),
+        "{reason}"
+    );
+    until_event(&mut watch, "closed segment", segment).await;
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match signals.message().await.expect("media signals") {
+                Some(pb::MediaSignal {
+                    signal: Some(pb::media_signal::Signal::Closed(c)),
+                    ..
+                }) => return c.reason,
+                Some(_) => {}
+                None => panic!("the signal stream ended without a reason"),
+            }
+        }
+    })
+    .await
+    .expect("no Closed signal");
+    assert!(
+        closed.contains("lost the hearing's media lease"),
+        "{closed}"
+    );
+
+    // The lease stays the other node's; this node sends connections there.
+    let r = MediaServiceClient::new(t.channel().await)
+        .watch_media(authed(
+            &s.judge,
+            pb::WatchMediaRequest {
+                hearing_id: hid.clone(),
+            },
+        ))
+        .await;
+    assert_status(r, tonic::Code::FailedPrecondition, "node-thief");
     t.stop().await;
 }
