@@ -27,6 +27,14 @@ fn status(e: &CoreError) -> StatusCode {
     }
 }
 
+/// A file name inside the hearing's directory: relative, no `..`, no root. Checked before the
+/// log is asked, so a path trick is told apart from a file that is not there.
+fn safe_relative(file: &str) -> bool {
+    std::path::Path::new(file)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 /// The type of a file the recorder writes: Matroska video (the mix) or audio (a track).
 fn content_type(file: &str) -> &'static str {
     match file.rsplit('.').next().unwrap_or("") {
@@ -114,6 +122,9 @@ pub async fn download(
             })?;
         let caller = app.authenticate(token.trim()).await?;
         let id = HearingId::parse("hearing", &hearing)?;
+        if !safe_relative(&file) {
+            return Err(CoreError::invalid("file", "is not a file of this hearing"));
+        }
         // The log's own name of the file, never the caller's path: `..` and strays are not
         // found there.
         let logged = app.logged_media_file(&caller, id, &file).await?;
