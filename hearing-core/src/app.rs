@@ -1232,4 +1232,22 @@ impl App {
             .await
             .map(|_| ())
     }
+
+    /// Hearing `id`'s closed media file `file` (a name relative to the hearing's media
+    /// directory), for a caller who may read the hearing's media. Only files the log names (its
+    /// recording segments and tracks) are found: anything else in the directory is not served.
+    pub async fn logged_media_file(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        file: &str,
+    ) -> Result<crate::store::MediaFile> {
+        self.may_read_media(caller, id).await?;
+        self.store
+            .media_files(id)
+            .await?
+            .into_iter()
+            .find(|m| m.file == file)
+            .ok_or_else(|| CoreError::NotFound(format!("no file {file} in hearing {id}")))
+    }
 }

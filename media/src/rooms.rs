@@ -1,7 +1,8 @@
 //! Every hearing's media on this node: its room (the recorder's pipeline: mix, courtroom view,
 //! recording, per-participant tracks) and one WebRTC endpoint per connected peer feeding it, with
 //! the signals each peer's watcher needs. A peer keeps their place in the room across
-//! reconnections. Methods that start or stop media block: call them from a blocking thread.
+//! reconnections, and each connection sets that place to the peer's state in the hearing now
+//! (admitted or waiting, muted or not). Methods that start or stop media block: call them from a blocking thread.
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
@@ -159,7 +160,10 @@ impl Rooms {
         h.with("mute", |r| if muted { r.mute(&id) } else { r.unmute(&id) });
     }
 
-    /// The peer's place in the room, made on their first connection.
+    /// The peer's place in the room, made on their first connection. On every connection,
+    /// first or not, the place takes the peer's state as the hearing has it now (`info`):
+    /// someone admitted who left and came back is waiting again, and their old place must not
+    /// still let them be heard, seen or recorded.
     fn place(
         &self,
         h: &HearingRoom,
@@ -168,27 +172,36 @@ impl Rooms {
         video: bool,
     ) -> Result<recorder::LiveIn> {
         let mut live = h.live.lock().expect("live lock");
-        if let Some(l) = live.get(peer) {
-            return Ok(l.clone());
-        }
         let id = room_id(peer)?;
         let room = h.room.lock().expect("room lock");
         let room = room
             .as_ref()
             .ok_or_else(|| MediaError::NoConnection("the hearing's room has stopped".into()))?;
-        let l = room
-            .add_live(&id, &info.name, info.role, video)
-            .map_err(|e| MediaError::gst(format!("adding {peer} to the room: {e}")))?;
-        let apply = |r: recorder::Result<()>| {
+        let (l, new) = match live.get(peer) {
+            Some(l) => (l.clone(), false),
+            None => {
+                let l = room
+                    .add_live(&id, &info.name, info.role, video)
+                    .map_err(|e| MediaError::gst(format!("adding {peer} to the room: {e}")))?;
+                (l, true)
+            }
+        };
+        // A new place starts waiting and unmuted; an old one is set either way. The room
+        // refuses a change to the state it is in already: nothing to do then.
+        let apply = |what: &str, r: recorder::Result<()>| {
             if let Err(e) = r {
-                tracing::warn!(error = %e, peer, "room refused");
+                tracing::debug!(error = %e, peer, what, "room refused");
             }
         };
         if info.admitted {
-            apply(room.admit(&id));
+            apply("admit", room.admit(&id));
+        } else if !new {
+            apply("stand down", room.stand_down(&id));
         }
         if info.muted {
-            apply(room.mute(&id));
+            apply("mute", room.mute(&id));
+        } else if !new {
+            apply("unmute", room.unmute(&id));
         }
         live.insert(peer.to_string(), l.clone());
         Ok(l)

@@ -656,3 +656,74 @@ impl BotProcess {
         line["connected at ".len()..].parse().expect("a UTC time")
     }
 }
+
+impl TestApp {
+    /// The presiding judge of `s` opens its hearing and goes on the record.
+    pub async fn open_on_record(&self, s: &Scene) {
+        let mut hs = self.hearings().await;
+        let hearing_id = s.hearing.id.clone();
+        hs.open_hearing(authed(
+            &s.judge,
+            pb::OpenHearingRequest {
+                hearing_id: hearing_id.clone(),
+            },
+        ))
+        .await
+        .expect("open the hearing");
+        hs.go_on_record(authed(&s.judge, pb::GoOnRecordRequest { hearing_id }))
+            .await
+            .expect("go on the record");
+    }
+
+    /// The presiding judge of `s` adjourns its hearing.
+    pub async fn adjourn(&self, s: &Scene) {
+        self.hearings()
+            .await
+            .adjourn_hearing(authed(
+                &s.judge,
+                pb::AdjournHearingRequest {
+                    hearing_id: s.hearing.id.clone(),
+                    reason: "the hearing is over".into(),
+                },
+            ))
+            .await
+            .expect("adjourn the hearing");
+    }
+}
+
+/// `text` spoken by espeak-ng into `dir/<name>.wav`.
+pub fn speech_wav(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let wav = dir.join(format!("{name}.wav"));
+    let st = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (scripts/packages.d/webrtc.txt)");
+    assert!(st.success(), "espeak-ng failed");
+    wav
+}
+
+/// Seconds of 20 ms frames loud enough to be speech in any audio file GStreamer decodes
+/// (decoded to 16 kHz mono).
+pub fn voiced_seconds(path: &std::path::Path) -> f64 {
+    let out = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "filesrc"])
+        .arg(format!("location={}", path.display()))
+        .args(["!", "decodebin", "!", "audioconvert", "!", "audioresample"])
+        .args(["!", "audio/x-raw,format=S16LE,channels=1,rate=16000"])
+        .args(["!", "fdsink", "fd=1"])
+        .output()
+        .expect("gst-launch-1.0");
+    assert!(out.status.success(), "decoding {}", path.display());
+    let pcm: Vec<i16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let voiced = pcm.chunks(320).filter(|f| {
+        let energy = f.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / f.len() as f64;
+        energy.sqrt() > 300.0
+    });
+    voiced.count() as f64 * 0.02
+}

@@ -158,7 +158,7 @@ async fn observe(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let (mut parts, body) = res.into_parts();
     rewrite_too_large(&mut parts.headers);
-    let mut method = method.starts_with("/court.v1.").then_some(method);
+    let mut method = method.starts_with("/court.v1.").then(|| rpc_label(&method));
     // A trailers-only response carries its status in the headers; others in the trailers.
     if parts.headers.contains_key("grpc-status") {
         count_rpc(&mut method, &parts.headers);
@@ -169,12 +169,40 @@ async fn observe(req: Request, next: Next) -> Response {
     )
 }
 
+/// The `method` label of a call to `path`: the path of a method the court.v1 services have,
+/// anything else one `unknown` label, so made-up paths cannot grow the series without bound.
+fn rpc_label(path: &str) -> String {
+    static KNOWN: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet::decode(opencourt_proto::FILE_DESCRIPTOR_SET)
+            .expect("the compiled-in descriptor set decodes");
+        set.file
+            .iter()
+            .flat_map(|f| {
+                f.service.iter().flat_map(move |s| {
+                    s.method
+                        .iter()
+                        .map(move |m| format!("/{}.{}/{}", f.package(), s.name(), m.name()))
+                })
+            })
+            .collect()
+    });
+    if known.contains(path) {
+        path.to_string()
+    } else {
+        "unknown".to_string()
+    }
+}
+
 fn count_rpc(method: &mut Option<String>, headers: &http::HeaderMap) {
     if let Some(method) = method.take() {
         let code = headers
             .get("grpc-status")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("0")
+            .and_then(|v| v.parse::<i32>().ok())
+            .unwrap_or(0)
             .to_string();
         metrics::counter!("opencourt_rpc_total", "method" => method, "code" => code).increment(1);
     }
@@ -260,4 +288,28 @@ fn cors() -> tower_http::cors::CorsLayer {
             h("grpc-status-details-bin"),
         ])
         .max_age(std::time::Duration::from_secs(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rpc_label;
+
+    #[test]
+    fn only_methods_the_services_have_keep_their_name() {
+        for known in [
+            "/court.v1.AuthService/Login",
+            "/court.v1.HearingService/WatchHearing",
+            "/court.v1.MediaService/Offer",
+        ] {
+            assert_eq!(rpc_label(known), known);
+        }
+        for made_up in [
+            "/court.v1.AuthService/Guess",
+            "/court.v1.NoService/Login",
+            "/court.v1.AuthService/Login/extra",
+            "/court.v1.",
+        ] {
+            assert_eq!(rpc_label(made_up), "unknown", "{made_up}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use hearing_core::app::App;
 use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::{EventPayload, HearingId, HearingState};
-use hearing_core::domain::{ParticipantId, Role};
+use hearing_core::domain::{ParticipantId, Presence, Role};
 use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
 use hearing_core::store::{LeaseOutcome, MediaFile};
 use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
@@ -109,8 +109,12 @@ impl Media {
         }
     }
 
-    /// Renews this node's lease on the hearing while its room runs here.
-    fn renew_lease(&self, id: HearingId) {
+    /// Renews this node's lease on the hearing while its room runs here. Should another node
+    /// hold it (this node could not renew in time and the other took the hearing over), this
+    /// node's room stops at once, so that two nodes never record one hearing: the log says so
+    /// (a recording gap of no length, with the reason, at the moment the room stopped) and the
+    /// room's open files are closed, hashed and logged as at any stop.
+    fn renew_lease(&self, id: HearingId, opened: chrono::DateTime<chrono::Utc>) {
         let (app, rooms, node) = (self.app.clone(), self.rooms.clone(), self.node.clone());
         let lease = chrono::Duration::from_std(node.lease).unwrap_or(chrono::Duration::seconds(10));
         tokio::spawn(async move {
@@ -126,7 +130,21 @@ impl Media {
                 {
                     Ok(LeaseOutcome::Held { .. }) => {}
                     Ok(LeaseOutcome::Elsewhere(l)) => {
-                        tracing::error!(hearing = %id, holder = %l.node, "lost the hearing's media lease to another node")
+                        tracing::error!(hearing = %id, holder = %l.node, "lost the hearing's media lease to another node: stopping the room");
+                        let at = (chrono::Utc::now() - opened).num_milliseconds().max(0) as u64;
+                        let reason = format!(
+                            "media node {} lost the hearing's media lease to node {}: its room stopped",
+                            node.name, l.node
+                        );
+                        if let Err(e) = app.record_media(id, &[], &[(at, at, reason)]).await {
+                            tracing::error!(hearing = %id, error = %e, "logging the lost media lease");
+                        }
+                        let rooms = rooms.clone();
+                        let _ = blocking(move || {
+                            rooms.close_hearing(id.0, "this node lost the hearing's media lease")
+                        })
+                        .await;
+                        break;
                     }
                     Err(e) => tracing::warn!(hearing = %id, error = %e, "renewing the media lease"),
                 }
@@ -230,7 +248,7 @@ impl Media {
             if let (Some((path, language)), Some(rx)) = (model, heard_rx) {
                 self.start_captions(id, path, language, rx);
             }
-            self.renew_lease(id);
+            self.renew_lease(id, opened);
             let pump = Pump {
                 app: self.app.clone(),
                 node: self.node.name.clone(),
@@ -344,8 +362,19 @@ impl Media {
                         let _ = blocking(move || rooms.set_record(id.0, on, &reason)).await;
                         false
                     }
+                    // (Re)joining puts them where the hearing has them (waiting, unless the
+                    // court); leaving takes them out of what is heard and kept at once.
+                    Some(EventPayload::Joined {
+                        participant_id,
+                        presence,
+                    }) => {
+                        let admitted = presence == Presence::Admitted;
+                        rooms.set_admitted(id.0, &participant_id.to_string(), admitted);
+                        false
+                    }
                     Some(EventPayload::Left { participant_id, .. }) => {
                         let _ = blocking(move || {
+                            rooms.set_admitted(id.0, &participant_id.to_string(), false);
                             rooms.close_peer(
                                 id.0,
                                 &participant_id.to_string(),
