@@ -1,6 +1,7 @@
 //! The `TestApp`: a real server on an ephemeral port, over a fresh SQLite file or a fresh
 //! PostgreSQL database, with real tonic clients. `both_dbs!` runs a test body on each backend.
 pub mod browser;
+pub mod speech;
 
 use std::net::SocketAddr;
 
@@ -244,17 +245,6 @@ pub async fn stored_transcript(channel: Channel, token: &str, hearing_id: &str) 
         .into_inner()
         .transcript
         .expect("transcript")
-}
-
-/// Words of a phrase that a transcript must carry (lower case, no punctuation, not tiny).
-pub fn phrase_words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| w.len() > 3)
-        .collect()
 }
 
 /// `WatchHearing` from the hearing's first event, as `token`, which must succeed.

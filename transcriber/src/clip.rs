@@ -170,12 +170,8 @@ impl Clip<'_> {
     pub fn samples(&self, w: &Window) -> Vec<f32> {
         let at = |ms: u64| (ms * SAMPLES_PER_MS) as usize;
         let mut out = vec![0.0; at(w.end_ms - w.start_ms)];
-        // chunks are in clip order: the window's are a run starting at its start
-        let first = self
-            .chunks
-            .partition_point(|c| c.clip_start_ms < w.start_ms);
-        let chunks = self.chunks[first..].iter().zip(&self.parts[first..]);
-        for (c, part) in chunks.take_while(|(c, _)| c.clip_start_ms < w.end_ms) {
+        let range = self.chunks_in(w);
+        for (c, part) in self.chunks[range.clone()].iter().zip(&self.parts[range]) {
             let from = at(c.clip_start_ms - w.start_ms);
             let n = part.len().min(out.len() - from);
             out[from..from + n].copy_from_slice(&part[..n]);
@@ -207,6 +203,25 @@ impl Clip<'_> {
             }
         }
         out
+    }
+
+    /// The chunks window `w` holds, in order.
+    pub fn chunks_in(&self, w: &Window) -> std::ops::Range<usize> {
+        let first = self
+            .chunks
+            .partition_point(|c| c.clip_start_ms < w.start_ms);
+        let end = self.chunks.partition_point(|c| c.clip_start_ms < w.end_ms);
+        first..end.max(first)
+    }
+
+    /// A window of chunk `i` alone.
+    pub fn window_of(&self, i: usize) -> Window {
+        let c = &self.chunks[i];
+        Window {
+            start_ms: c.clip_start_ms,
+            end_ms: c.clip_start_ms + c.len_ms,
+            speech_ms: c.len_ms,
+        }
     }
 
     /// The chunk a clip time falls in (times past the end belong to the last chunk).
@@ -353,6 +368,17 @@ mod tests {
         let ms: Vec<_> = windows.iter().map(|w| w.speech_ms).collect();
         assert_eq!(ms, [25_000, 8_000, 40_000, 2_000]);
         assert!(Clip::default().windows(30_000).is_empty());
+        // A window's chunks, and a chunk as a window of its own.
+        assert_eq!(clip.chunks_in(&windows[0]), 0..2);
+        assert_eq!(clip.chunks_in(&windows[3]), 4..5);
+        assert_eq!(
+            clip.window_of(1),
+            Window {
+                start_ms: 10_000,
+                end_ms: 25_000,
+                speech_ms: 15_000
+            }
+        );
     }
 
     #[test]

@@ -333,6 +333,13 @@ impl Session<'_> {
 
     /// Window `w` of the clip on `state` with `threads`: Whisper's segments, split at chunk
     /// boundaries and placed on the hearing clock.
+    ///
+    /// Joined regions save the encoder's time, but Whisper may skip one of them, typically a
+    /// sentence cut off at its start next to the same sentence said in full (a speaker who
+    /// repeats themself), and DTW then stretches the words it did write over the region it
+    /// skipped: one region loses its words and another's land in it. A window in which some
+    /// region is not accounted for by the words placed in it is therefore decoded again one
+    /// region at a time, as live captions decode them.
     fn decode_window(
         &self,
         state: &mut WhisperState,
@@ -341,6 +348,57 @@ impl Session<'_> {
         w: &clip::Window,
         speakers: &[&str],
     ) -> Result<Decoded> {
+        let chunks = clip.chunks_in(w);
+        let (mut runs, mut detected) = self.heard(state, threads, clip, w)?;
+        if chunks.len() > 1 {
+            if let Some(missed) = chunks.clone().find(|&c| !accounted_for(clip, c, &runs)) {
+                tracing::debug!(
+                    chunk = missed,
+                    chunks = chunks.len(),
+                    "a region of a joined window is not accounted for: decoding them one by one"
+                );
+                runs.clear();
+                for c in chunks {
+                    let (r, d) = self.heard(state, threads, clip, &clip.window_of(c))?;
+                    runs.extend(r);
+                    detected = d;
+                }
+            }
+        }
+        let chinese = detected.as_deref() == Some("zh") || self.language == Language::Zh;
+        // A chunk's first segment is the one that comes first in `runs`.
+        let mut seen = vec![false; clip.chunks.len()];
+        let mut out = Vec::new();
+        for (chunk, mut words) in runs {
+            // DTW tends to place a region's first word a few hundred ms late; the VAD onset
+            // is the better estimate, so a region's speech never starts after it.
+            let onset = clip.chunks[chunk].onset_ms;
+            if !std::mem::replace(&mut seen[chunk], true) && words[0].start_ms > onset {
+                words[0].start_ms = onset;
+            }
+            out.push(Segment {
+                start_ms: words[0].start_ms,
+                end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
+                speaker: speakers[clip.chunks[chunk].track].to_owned(),
+                text: join_words(&words, chinese),
+                words,
+            });
+        }
+        Ok(Decoded {
+            segments: out,
+            detected,
+        })
+    }
+
+    /// What Whisper writes for window `w`: the words of each segment that passes the guards,
+    /// placed on the hearing clock as (chunk, words) runs in order, and the language it found.
+    fn heard(
+        &self,
+        state: &mut WhisperState,
+        threads: usize,
+        clip: &clip::Clip,
+        w: &clip::Window,
+    ) -> Result<(Vec<(usize, Vec<Word>)>, Option<String>)> {
         let start_ms = w.start_ms;
         let samples = &clip.samples(w)[..];
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
@@ -360,9 +418,7 @@ impl Session<'_> {
         let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_owned);
         let chinese = detected.as_deref() == Some("zh") || self.language == Language::Zh;
         let eot = self.engine.ctx.token_eot();
-        // Windows hold whole chunks, so a chunk's first segment is always in this window.
-        let mut seen = vec![false; clip.chunks.len()];
-        let mut out = Vec::new();
+        let mut runs = Vec::new();
         for seg in state.as_iter() {
             let (pieces, mean_logprob) = pieces_of(&seg, eot);
             if pieces.is_empty() {
@@ -392,26 +448,9 @@ impl Session<'_> {
                 w.start_ms += start_ms;
                 w.end_ms += start_ms;
             }
-            for (chunk, mut words) in clip.place(words) {
-                // DTW tends to place a region's first word a few hundred ms late; the VAD onset
-                // is the better estimate, so a region's speech never starts after it.
-                let onset = clip.chunks[chunk].onset_ms;
-                if !std::mem::replace(&mut seen[chunk], true) && words[0].start_ms > onset {
-                    words[0].start_ms = onset;
-                }
-                out.push(Segment {
-                    start_ms: words[0].start_ms,
-                    end_ms: words.last().map(|w| w.end_ms).unwrap_or(0),
-                    speaker: speakers[clip.chunks[chunk].track].to_owned(),
-                    text: join_words(&words, chinese),
-                    words,
-                });
-            }
+            runs.extend(clip.place(words));
         }
-        Ok(Decoded {
-            segments: out,
-            detected,
-        })
+        Ok((runs, detected))
     }
 
     fn params(&self, threads: usize) -> FullParams<'static, 'static> {
@@ -638,6 +677,27 @@ fn collapsed(words: &[Word]) -> bool {
     let short = words.iter().filter(|w| w.end_ms - w.start_ms <= 20).count();
     words.len() >= 3 && short * 2 > words.len()
 }
+
+/// Whether the words placed in `chunk` account for its speech: together (each counted for at
+/// most [`WORD_MS`]) they cover at least half of the region without its padding. Words end
+/// where the next begins, so real speech covers nearly all of it, pauses included (the VAD
+/// splits a region at any pause longer than 600 ms); a region Whisper skipped has no words, or
+/// one word DTW stretched over it.
+fn accounted_for(clip: &clip::Clip, chunk: usize, runs: &[(usize, Vec<Word>)]) -> bool {
+    let c = &clip.chunks[chunk];
+    let pad = c.onset_ms - c.track_start_ms;
+    let speech_ms = c.len_ms.saturating_sub(2 * pad);
+    let covered: u64 = runs
+        .iter()
+        .filter(|(i, _)| *i == chunk)
+        .flat_map(|(_, words)| words)
+        .map(|w| (w.end_ms - w.start_ms).min(WORD_MS))
+        .sum();
+    covered * 2 >= speech_ms
+}
+
+/// The longest a spoken word is taken to last when judging whether a region was heard.
+const WORD_MS: u64 = 700;
 
 /// A segment with no letter or digit in it: Whisper's "♪♪♪" on a tone or music, or lone
 /// punctuation. Nobody said it, so it is not transcript.

@@ -2,7 +2,9 @@
 //!
 //! [`model`] converts and fetches Whisper weights; [`audio`] decodes tracks; [`vad`] finds the
 //! speech; [`engine`] transcribes it with whisper.cpp; [`pipeline`] puts the tracks on the hearing
-//! clock and merges them; [`export`] renders JSON, WebVTT, SRT and text; [`cli`] is the commands.
+//! clock and merges them; [`export`] renders JSON, WebVTT, SRT and text; [`cli`] is the commands;
+//! [`accuracy`] scores a transcript against what was said (the measure of every accuracy bound).
+pub mod accuracy;
 pub mod audio;
 pub mod cli;
 pub mod clip;

@@ -13,6 +13,11 @@ const SPEECH: &str = "现在开庭。请大家坐下。今天审理的是一个�
 const PINYIN: &str = "xian4 zai4 kai1 ting2. qing3 da4 jia1 zuo4 xia4. \
                       jin1 tian1 shen3 li3 de5 shi4 yi2 ge4 he2 tong2 an4 jian4. xie4 xie4 da4 jia1.";
 
+/// espeak-ng's Mandarin is far from natural speech: base gets 14 of its 25
+/// characters wrong, the same every run (the model is deterministic for the same input), with
+/// the language given or detected. The bound is that and three characters more.
+const CER: f64 = 0.68;
+
 #[test]
 fn chinese_speech_transcribes_in_simplified_characters() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,8 +57,7 @@ fn chinese_speech_transcribes_in_simplified_characters() {
         "{text}"
     );
     assert_eq!(to_simplified(&text), text, "already simplified");
-    // espeak-ng's Mandarin is far from natural speech; base gets a bit under half of it.
-    assert!(c < 0.75, "CER {c}: {text}");
+    assert!(c <= CER, "CER {c}: {text}");
 }
 
 #[test]
@@ -84,5 +88,9 @@ fn auto_detects_chinese_with_base() {
     let t = pipeline::transcribe(&engine, &prepared, &opts, &|_| {}).unwrap();
     assert_eq!(t.language, "zh");
     let text: String = t.segments.iter().map(|s| s.text.as_str()).collect();
+    let c = cer(SPEECH, &text);
+    eprintln!("CER {c:.3}: {text}");
+    assert!(!text.is_empty(), "nothing transcribed");
     assert_eq!(to_simplified(&text), text);
+    assert!(c <= CER, "CER {c}: {text}");
 }

@@ -15,6 +15,13 @@ const JUDGE: &str = "Good morning. This court is now in session. Please be seate
 const COUNSEL: &str = "Thank you, your honour. My client pleads not guilty to every charge, \
                        and we ask the court for more time to prepare.";
 
+// Word error rates of tiny.en on these espeak-ng fixtures, which are the same every run (the
+// model is deterministic for the same input on this CPU): JUDGE 2 words wrong of 25 (0.08,
+// "now" heard as "out", "matter" as "manner"), COUNSEL 1 of 22 (0.045, "pleads" as "please").
+// Each bound is that and two words more: a change that loses or garbles one word in ten fails.
+const JUDGE_WER: f64 = 0.16;
+const COUNSEL_WER: f64 = 0.14;
+
 /// Writes each `(label, samples, offset_ms)` as a WAV and transcribes them together.
 fn transcribe(tracks: &[(&str, Vec<f32>, u64)]) -> Transcript {
     transcribe_with(tracks, VadParams::default(), 1)
@@ -126,8 +133,8 @@ fn two_speakers_get_their_words_and_times_on_the_hearing_clock() {
     let (jt, ct) = (text_of(&t, "Judge Wang"), text_of(&t, "Counsel Li"));
     let (jw, cw) = (wer(JUDGE, &jt), wer(COUNSEL, &ct));
     eprintln!("judge WER {jw:.3}: {jt}\ncounsel WER {cw:.3}: {ct}");
-    assert!(jw < 0.3, "judge WER {jw}: {jt}");
-    assert!(cw < 0.3, "counsel WER {cw}: {ct}");
+    assert!(jw <= JUDGE_WER, "judge WER {jw}: {jt}");
+    assert!(cw <= COUNSEL_WER, "counsel WER {cw}: {ct}");
     assert_eq!(
         t.segments.len(),
         t.segments.iter().filter(|s| !s.text.is_empty()).count()
@@ -174,9 +181,13 @@ fn windows_decoded_side_by_side_or_read_as_they_fill_give_the_same_transcript() 
     assert_eq!(one, two);
     // Reading as the windows fill gives exactly what finding all the speech first gives.
     assert_eq!(transcribe_held(&tracks, 2), two);
-    let judge_text = text_of(&one, "Judge");
-    let w = wer(&[JUDGE; 4].join(" "), &judge_text);
-    assert!(w < 0.3, "judge WER {w}: {judge_text}");
+    let (judge_text, counsel_text) = (text_of(&one, "Judge"), text_of(&one, "Counsel"));
+    let jw = wer(&[JUDGE; 4].join(" "), &judge_text);
+    let cw = wer(&[COUNSEL; 4].join(" "), &counsel_text);
+    eprintln!("judge WER {jw:.3}: {judge_text}\ncounsel WER {cw:.3}: {counsel_text}");
+    // Each of the four turns as the single one in the test above.
+    assert!(jw <= JUDGE_WER, "judge WER {jw}: {judge_text}");
+    assert!(cw <= COUNSEL_WER, "counsel WER {cw}: {counsel_text}");
 }
 
 #[test]
@@ -191,7 +202,10 @@ fn two_seconds_of_overlap_keep_both_speakers() {
     let (jt, ct) = (text_of(&t, "Judge"), text_of(&t, "Counsel"));
     let (jw, cw) = (wer(JUDGE, &jt), wer(COUNSEL, &ct));
     eprintln!("judge WER {jw:.3}: {jt}\ncounsel WER {cw:.3}: {ct}");
-    assert!(jw < 0.3 && cw < 0.3, "WER judge {jw}, counsel {cw}");
+    assert!(
+        jw <= JUDGE_WER && cw <= COUNSEL_WER,
+        "WER judge {jw}, counsel {cw}"
+    );
     let judge_end = t
         .segments
         .iter()
@@ -299,5 +313,72 @@ fn times_stay_right_past_the_first_30_second_window() {
     }
     let all: Vec<&str> = t.segments.iter().map(|s| s.text.as_str()).collect();
     let w = wer(&sentences.join(" "), &all.join(" "));
-    assert!(w < 0.3, "WER {w}: {all:?}");
+    eprintln!("WER {w:.3}: {all:?}");
+    // Two of each phrase: at most the mean of their bounds.
+    assert!(w <= (JUDGE_WER + COUNSEL_WER) / 2.0, "WER {w}: {all:?}");
+}
+
+#[test]
+fn a_sentence_said_again_and_again_is_transcribed_each_time_where_it_was_said() {
+    // A witness's microphone repeating one sentence (as the browser test's scripted microphone
+    // does), recorded from the middle of a sentence: its end, the whole sentence, its start, as
+    // Opus like a WebRTC track. Joined into one window, Whisper skipped the cut-off end and DTW
+    // stretched the whole sentence's "I" over it, and the start's words piled up at the end of
+    // the whole sentence.
+    const SAID: &str = "I saw the ship leave the harbor at dawn before the storm.";
+    // What the cut-off pieces hold (the sentence is cut 1.5 s in and 1.5 s long).
+    const END: &str = "harbor at dawn before the storm.";
+    const START: &str = "I saw the ship leave the";
+    let s = speak_at(SAID, "en-us", 150);
+    let (a, b) = speech_extent_ms(&s);
+    let cut = 1500;
+    let mut track = Vec::new();
+    let mut spans = Vec::new();
+    for (text, piece, silence_after) in [
+        (END, &s[cut as usize * 16..], 6500),
+        (SAID, &s[..], 5000),
+        (START, &s[..cut as usize * 16], 1000),
+    ] {
+        let at = track.len() as u64 / 16;
+        let (pa, pb) = speech_extent_ms(piece);
+        spans.push((text, at + pa, at + pb));
+        track.extend(piece);
+        track.extend(silence(silence_after));
+    }
+    assert!(a < cut && cut < b, "the sentence is cut inside its speech");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("witness.wav");
+    write_wav(&wav, &track);
+    let track = Track {
+        label: "Witness".into(),
+        path: opus(&wav, 24_000),
+        offset_ms: 0,
+    };
+    let engine = Engine::load(&model(ModelName::TinyEn)).unwrap();
+    let opts = options(VadParams::default(), 1);
+    let t = pipeline::run(&engine, &[track], &opts, &|_| {}).unwrap();
+    let words: Vec<_> = t.segments.iter().flat_map(|s| &s.words).collect();
+    let within = |w: &transcriber::transcript::Word, a: u64, b: u64| {
+        w.start_ms + 300 >= a && w.end_ms <= b + 300
+    };
+    for w in &words {
+        assert!(
+            spans.iter().any(|&(_, a, b)| within(w, a, b)),
+            "word {w:?} is in no occurrence {spans:?}"
+        );
+    }
+    // Measured on this fixture: 0.33 (the end), 0 (the whole sentence), 0.17 (the start); before
+    // the fix the end had no words (1.0). tiny.en on this input is deterministic; the margins
+    // are about a word each.
+    for ((text, a, b), bound) in spans.iter().zip([0.5, 0.1, 0.5]) {
+        let heard: Vec<&str> = words
+            .iter()
+            .filter(|w| within(w, *a, *b))
+            .map(|w| w.text.as_str())
+            .collect();
+        let heard = heard.join(" ");
+        let w = wer(text, &heard);
+        eprintln!("{text:?} at {a}..{b}: WER {w:.3}: {heard}");
+        assert!(w <= bound, "{text:?} at {a}..{b}: WER {w}: {heard:?}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Shared test fixtures: the real models (fetched once into a cache shared by every test
-//! process), speech from espeak-ng with known text, WAV writing and WER.
+//! process), speech from espeak-ng with known text, WAV writing; WER and CER come from
+//! `transcriber::accuracy`.
 #![allow(dead_code)]
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -103,47 +104,32 @@ pub fn write_wav(path: &Path, samples: &[f32]) {
     fs::write(path, b).unwrap();
 }
 
-fn normalise(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '\'' {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+/// `wav` encoded as Opus at `bitrate` in Matroska, as a WebRTC track is recorded; returns the
+/// new file, beside `wav`.
+pub fn opus(wav: &Path, bitrate: u32) -> PathBuf {
+    let out = wav.with_extension("mka");
+    let st = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .arg("filesrc")
+        .arg(format!("location={}", wav.display()))
+        .args([
+            "!",
+            "wavparse",
+            "!",
+            "audioconvert",
+            "!",
+            "audioresample",
+            "!",
+        ])
+        .args(["audio/x-raw,rate=48000", "!", "opusenc"])
+        .arg(format!("bitrate={bitrate}"))
+        .args(["!", "matroskamux", "!", "filesink"])
+        .arg(format!("location={}", out.display()))
+        .status()
+        .expect("gst-launch-1.0 is installed (gstreamer1.0-tools)");
+    assert!(st.success());
+    out
 }
 
-fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, y) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(x != y))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Word error rate after lower-casing and dropping punctuation.
-pub fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (normalise(reference), normalise(hypothesis));
-    edit_distance(&r, &h) as f64 / r.len().max(1) as f64
-}
-
-/// Character error rate over non-punctuation characters (for Chinese).
-pub fn cer(reference: &str, hypothesis: &str) -> f64 {
-    let keep = |s: &str| -> Vec<char> { s.chars().filter(|c| c.is_alphanumeric()).collect() };
-    let (r, h) = (keep(reference), keep(hypothesis));
-    edit_distance(&r, &h) as f64 / r.len().max(1) as f64
-}
+#[allow(unused_imports)] // not every test file uses both
+pub use transcriber::accuracy::{cer, wer};
