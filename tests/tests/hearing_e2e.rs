@@ -67,29 +67,38 @@ fn spoken(t: &pb::Transcript, speaker: &str, at_ms: i64) -> (String, Option<i64>
         let start = s.start_ms as i64;
         if s.speaker == speaker && start >= at_ms - 1_000 && start < at_ms + slot_ms - 1_000 {
             first.get_or_insert(start);
-            text.push_str(&s.text.to_lowercase().replace("harbour", "harbor"));
+            text.push_str(&s.text);
             text.push(' ');
         }
     }
     (text, first)
 }
 
-/// Checks that `speaker` said `phrase` starting within 1 s of `at_ms`, with at least half its
-/// words recognised (tiny.en on speech that went through Opus and the network varies from run to
-/// run); returns (words recognised, words) for the overall bound.
-fn assert_said(t: &pb::Transcript, speaker: &str, phrase: &str, at_ms: i64) -> (usize, usize) {
+/// Bounds on each phrase's word error rate and on all six together (tiny.en on espeak-ng speech
+/// through Opus and the network, which varies from run to run). Measured in three runs: one
+/// phrase at worst 4 words wrong of 10 (0.4, the party's "the cargo was" heard as "the car got
+/// one"; counsel's 4 of 11 twice), all six at worst 11 of 74 (0.149; 0.135 the other full run).
+/// A phrase may have one word more wrong than the worst seen, all six together three more.
+const PHRASE_WER: f64 = 0.5;
+const OVERALL_WER: f64 = 0.19;
+
+/// What `speaker` said in the slot of `phrase` starting at `at_ms`: the errors against it, and
+/// where their first segment there began.
+fn said(
+    t: &pb::Transcript,
+    speaker: &str,
+    phrase: &str,
+    at_ms: i64,
+) -> (speech::Tally, Option<i64>) {
     let (text, first) = spoken(t, speaker, at_ms);
-    let want = phrase_words(phrase);
-    let found = want.iter().filter(|w| text.contains(w.as_str())).count();
-    assert!(
-        first.is_some_and(|f| (f - at_ms).abs() <= 1_000) && found * 2 >= want.len(),
-        "{speaker} at {at_ms} ms: found {found} of {want:?} in {text:?} (from {first:?} ms)\nsegments: {:#?}",
-        t.segments
-            .iter()
-            .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))
-            .collect::<Vec<_>>()
+    let tally = speech::Tally::of(phrase, &text);
+    eprintln!(
+        "accuracy, {speaker} at {at_ms} ms: WER {:.3} ({} of {}): {text}",
+        tally.rate(),
+        tally.errors,
+        tally.words
     );
-    (found, want.len())
+    (tally, first)
 }
 
 fn playable(path: &Path) -> bool {
@@ -401,46 +410,44 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
 
     // The transcript: each phrase under its speaker within 1 s; the recess nowhere.
     let transcript = stored_transcript(server.channel().await, &s.clerk, &hid).await;
-    let mut said = vec![assert_said(
-        &transcript,
-        "Judge Wang (Judge)",
-        JUDGE,
-        clock(judge_at),
-    )];
-    said.push(assert_said(
-        &transcript,
-        "Counsel Chen (Counsel)",
-        COUNSEL,
-        clock(counsel_at),
-    ));
-    said.push(assert_said(
-        &transcript,
-        "Party Zhao (Party)",
-        PARTY_BEFORE,
-        clock(party_at),
-    ));
-    said.push(assert_said(
-        &transcript,
-        "Party Zhao (Party)",
-        PARTY_AFTER,
-        clock(party_at + slot(4)),
-    ));
-    said.push(assert_said(
-        &transcript,
-        "Witness Sun (Witness)",
-        WITNESS,
-        clock(witness_at),
-    ));
-    said.push(assert_said(
-        &transcript,
-        "Witness Sun (Witness)",
-        WITNESS,
-        clock(witness_again),
-    ));
-    let (found, total) = said.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let phrases = [
+        ("Judge Wang (Judge)", JUDGE, clock(judge_at)),
+        ("Counsel Chen (Counsel)", COUNSEL, clock(counsel_at)),
+        ("Party Zhao (Party)", PARTY_BEFORE, clock(party_at)),
+        ("Party Zhao (Party)", PARTY_AFTER, clock(party_at + slot(4))),
+        ("Witness Sun (Witness)", WITNESS, clock(witness_at)),
+        ("Witness Sun (Witness)", WITNESS, clock(witness_again)),
+    ];
+    // All measured first, so a failure shows every phrase's figures.
+    let heard: Vec<_> = phrases
+        .iter()
+        .map(|&(who, phrase, at)| said(&transcript, who, phrase, at))
+        .collect();
+    let overall: speech::Tally = heard.iter().map(|h| h.0).sum();
+    eprintln!(
+        "accuracy, overall: WER {:.3} ({} of {})",
+        overall.rate(),
+        overall.errors,
+        overall.words
+    );
+    let listed: Vec<_> = transcript
+        .segments
+        .iter()
+        .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))
+        .collect();
+    for (&(who, phrase, at), (tally, first)) in phrases.iter().zip(&heard) {
+        assert!(
+            first.is_some_and(|f| (f - at).abs() <= 1_000),
+            "{who} at {at} ms: {phrase:?} starts at {first:?} ms\nsegments: {listed:#?}"
+        );
+        assert!(
+            tally.rate() <= PHRASE_WER,
+            "{who} at {at} ms: {tally:?} in {phrase:?}\nsegments: {listed:#?}"
+        );
+    }
     assert!(
-        found * 10 >= total * 7,
-        "{found} of {total} of the spoken words recognised"
+        overall.rate() <= OVERALL_WER,
+        "{overall:?} of the spoken words wrong"
     );
     let all: String = transcript
         .segments
