@@ -13,10 +13,13 @@ use crate::domain::permissions::{may_read_case, role_may};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::hub::Hub;
-use crate::store::{Decision, ListPage, Session, SideWrite, Store};
+use crate::records::{Job, ListPage, MediaFile, SearchHit};
+use crate::store::{Decision, Session, SideWrite, Store};
 
 mod media;
+mod system;
 pub use media::MediaPeer;
+pub use system::System;
 
 pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -58,7 +61,8 @@ impl Caller {
 
 #[derive(Clone)]
 pub struct App {
-    pub store: Store,
+    store: Store,
+    system: System,
     pub hub: Hub,
     staff_token_ttl: Duration,
     participant_token_ttl: Duration,
@@ -76,12 +80,19 @@ fn rejection(r: Rejection) -> CoreError {
 impl App {
     pub fn new(store: Store) -> Self {
         App {
+            system: System::new(store.clone()),
             store,
             hub: Hub::default(),
             staff_token_ttl: STAFF_TOKEN_TTL,
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
             watch_poll: WATCH_POLL,
         }
+    }
+
+    /// The server's own machinery (leases, jobs, settings, the log without a permission
+    /// check): for the media node, the worker, demo seeding and tests, never for a client.
+    pub fn system(&self) -> &System {
+        &self.system
     }
 
     /// Tokens issued from now on last `staff` (login) and `participant` (redeemed invitation)
@@ -892,7 +903,7 @@ impl App {
         query: &str,
         case: Option<CaseId>,
         limit: u32,
-    ) -> Result<Vec<crate::store::SearchHit>> {
+    ) -> Result<Vec<SearchHit>> {
         if query.trim().is_empty() {
             return Err(CoreError::invalid("query", "is required"));
         }
@@ -948,14 +959,14 @@ impl App {
     /// still holds the job's lease. Returns the transcript id.
     pub async fn complete_transcription(
         &self,
-        job: &crate::store::Job,
+        job: &Job,
         owner: &str,
         transcript: &crate::domain::transcript::Transcript,
     ) -> Result<String> {
         let tid = uuid::Uuid::now_v7().to_string();
         let event = EventPayload::TranscriptStored {
             transcript_id: tid.clone(),
-            sha256: crate::store::transcript_sha256(transcript),
+            sha256: crate::domain::transcript::transcript_sha256(transcript),
             segments: transcript.segments.len() as u64,
         };
         let (_, _, events) = self
@@ -1018,7 +1029,7 @@ impl App {
     pub async fn record_media(
         &self,
         hearing: HearingId,
-        files: &[crate::store::MediaFile],
+        files: &[MediaFile],
         gaps: &[(u64, u64, String)],
     ) -> Result<Vec<StoredEvent>> {
         let mut events: Vec<EventPayload> = files
@@ -1113,7 +1124,7 @@ impl App {
         }
         match (self.store.transcript(id).await?, transcript_hash) {
             (Some(t), Some((logged, seq))) => {
-                let got = crate::store::transcript_sha256(&t);
+                let got = crate::domain::transcript::transcript_sha256(&t);
                 if got != logged {
                     problems.push(format!("the stored transcript's SHA-256 {got} does not match event {seq}'s {logged}"));
                 }
@@ -1136,7 +1147,7 @@ pub struct HearingRecord {
     pub last_seq: u64,
     pub head_hash: String,
     pub events: Vec<StoredEvent>,
-    pub media: Vec<crate::store::MediaFile>,
+    pub media: Vec<MediaFile>,
     pub transcript_segments: Option<usize>,
 }
 

@@ -20,7 +20,7 @@ fn speak(path: &Path, text: &str) {
 }
 
 async fn job_state(t: &TestApp, id: &str) -> (String, i64) {
-    let j = t.app.store.job(id).await.unwrap().unwrap();
+    let j = t.app.system().job(id).await.unwrap().unwrap();
     (j.state, j.attempts)
 }
 
@@ -130,7 +130,7 @@ async fn worker_survives_kill_nine(db: Db) {
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
     let tr = t
         .app
-        .store
+        .system()
         .transcript(hid)
         .await
         .unwrap()
@@ -157,7 +157,7 @@ async fn worker_survives_kill_nine(db: Db) {
     );
     let logged = t
         .app
-        .store
+        .system()
         .events_after(hid, 0, 10_000)
         .await
         .unwrap()
@@ -219,7 +219,7 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
         .to_string();
     let row = |t: &TestApp| {
         let job = job.clone();
-        let pool = t.app.store.pool().clone();
+        let pool = t.app.system().pool().clone();
         async move {
             let r =
                 sqlx::query("SELECT state, attempts, max_attempts, error FROM jobs WHERE id = $1")
@@ -278,10 +278,10 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
     let (state, attempts, _, _) = row(&t).await;
     assert_eq!((state.as_str(), attempts), ("failed", 5));
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
-    assert_eq!(t.app.store.transcript(hid).await.unwrap(), None);
+    assert_eq!(t.app.system().transcript(hid).await.unwrap(), None);
     let logged = t
         .app
-        .store
+        .system()
         .events_after(hid, 0, 10_000)
         .await
         .unwrap()

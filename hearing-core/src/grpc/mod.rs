@@ -70,7 +70,7 @@ impl Services {
         self.app.command(caller, id, make).await?;
         let (h, last, head) = self
             .app
-            .store
+            .system()
             .hearing(id)
             .await?
             .ok_or_else(|| Status::not_found("hearing not found"))?;
@@ -274,7 +274,7 @@ impl HearingService for Services {
             .await?;
         let (h, last, head) = self
             .app
-            .store
+            .system()
             .hearing(h.id)
             .await?
             .ok_or_else(|| Status::internal("internal error"))?;

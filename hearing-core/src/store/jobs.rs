@@ -10,30 +10,7 @@ use super::{ms, rows, Backend, Store};
 use crate::domain::transcript::{Segment, Transcript, Word};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Job {
-    pub id: String,
-    pub kind: String,
-    pub hearing_id: HearingId,
-    /// The job's input as JSON (for transcription: tracks, language).
-    pub spec: String,
-    pub state: String,
-    pub attempts: i64,
-    pub lease_owner: Option<String>,
-}
-
-/// A segment found by full-text search.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SearchHit {
-    pub hearing_id: HearingId,
-    pub case_id: CaseId,
-    pub case_number: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub speaker: String,
-    pub text: String,
-}
+use crate::records::{Job, SearchHit};
 
 fn job(row: &sqlx::any::AnyRow) -> Result<Job> {
     Ok(Job {
@@ -258,14 +235,6 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// The hash the hearing log records for a transcript: SHA-256 over its JSON.
-pub fn transcript_sha256(t: &Transcript) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(
-        serde_json::to_vec(t).expect("transcripts serialise"),
-    ))
 }
 
 pub(super) async fn complete_job(

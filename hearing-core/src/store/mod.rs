@@ -5,9 +5,6 @@ mod jobs;
 mod leases;
 mod rows;
 
-pub use jobs::{transcript_sha256, Job, SearchHit};
-pub use leases::{LeaseOutcome, MediaLease};
-
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +17,7 @@ use tokio::sync::Mutex;
 use crate::domain::events::{verify_chain, GENESIS_HASH};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
+use crate::records::{ListPage, MediaFile};
 pub(crate) use rows::{from_ms, ms};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,19 +81,6 @@ pub enum SideWrite {
     },
 }
 
-/// A closed media file as the case record lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MediaFile {
-    pub file: String,
-    pub kind: crate::domain::events::MediaKind,
-    pub participant_id: Option<ParticipantId>,
-    pub sha256: String,
-    pub size: u64,
-    pub duration_ms: u64,
-    pub start_ms: u64,
-    pub end_ms: u64,
-}
-
 /// What a hearing command decided: the new hearing (if it changed), the events to append and
 /// any side writes, all committed together.
 pub struct Decision<T> {
@@ -105,11 +90,6 @@ pub struct Decision<T> {
     pub events: Vec<EventPayload>,
     pub side: Vec<SideWrite>,
     pub value: T,
-}
-
-pub struct ListPage<T> {
-    pub items: Vec<T>,
-    pub next: Option<(i64, String)>,
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
