@@ -9,4 +9,4 @@ pub mod hub;
 pub mod records;
 pub mod store;
 
-pub use error::{CoreError, Result};
+pub use error::{CoreError, ErrorCode, Result};

@@ -4,21 +4,11 @@ use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Path as UrlPath;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use hearing_core::app::App;
 use hearing_core::domain::HearingId;
 use hearing_core::CoreError;
-
-fn status(e: &CoreError) -> StatusCode {
-    match e {
-        CoreError::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
-        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-        CoreError::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
 
 /// A file name inside the hearing's directory: relative, no `..`, no root.
 fn safe_relative(file: &str) -> Option<PathBuf> {
@@ -70,6 +60,7 @@ pub async fn download(
     .await;
     match result {
         Ok((ct, bytes)) => ([(header::CONTENT_TYPE, ct)], Body::from(bytes)).into_response(),
-        Err(e) => (status(&e), e.to_string()).into_response(),
+        // the one code table; database and internal detail is logged, never sent
+        Err(e) => (e.code().http(), e.client_message()).into_response(),
     }
 }

@@ -17,14 +17,9 @@ impl Store {
                 .await?;
         rows.iter()
             .map(|r| {
-                let kind: String = r.try_get("kind")?;
                 Ok(MediaFile {
                     file: r.try_get("file")?,
-                    kind: if kind == "track" {
-                        crate::domain::events::MediaKind::Track
-                    } else {
-                        crate::domain::events::MediaKind::Segment
-                    },
+                    kind: rows::media_kind(r, "kind")?,
                     participant_id: rows::opt_uuid(r, "participant_id")?.map(ParticipantId),
                     sha256: r.try_get("sha256")?,
                     size: r.try_get::<i64, _>("size")? as u64,
@@ -48,10 +43,7 @@ pub(super) async fn insert_media(
     )
     .bind(hearing_id.to_string())
     .bind(&media.file)
-    .bind(match media.kind {
-        crate::domain::events::MediaKind::Segment => "segment",
-        crate::domain::events::MediaKind::Track => "track",
-    })
+    .bind(media.kind.as_str())
     .bind(media.participant_id.map(|p| p.to_string()))
     .bind(&media.sha256)
     .bind(media.size as i64)
