@@ -1,5 +1,7 @@
-//! The one error type of hearing-core. The gRPC edge maps it to status codes (`grpc::status`);
-//! internal detail is logged there and never sent to clients.
+//! The one error type of hearing-core, and the one table of codes it is reported under: the
+//! gRPC status (`grpc::to_status`) and the HTTP status (media downloads) both derive from
+//! `CoreError::code()`, as quickwit derives both from its `ServiceErrorCode`. Storage and internal
+//! detail is logged, never sent to clients (`CoreError::client_message`).
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -32,6 +34,82 @@ impl CoreError {
         CoreError::InvalidArgument {
             field,
             message: message.into(),
+        }
+    }
+}
+
+/// What kind of failure an error is, as a client sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    FailedPrecondition,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn grpc(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            ErrorCode::InvalidArgument => Code::InvalidArgument,
+            ErrorCode::NotFound => Code::NotFound,
+            ErrorCode::AlreadyExists => Code::AlreadyExists,
+            ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+            ErrorCode::PermissionDenied => Code::PermissionDenied,
+            ErrorCode::Unauthenticated => Code::Unauthenticated,
+            ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::Internal => Code::Internal,
+        }
+    }
+
+    /// The HTTP status, as `google.rpc.Code` maps each gRPC code to one.
+    pub fn http(self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl CoreError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CoreError::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            CoreError::NotFound(_) => ErrorCode::NotFound,
+            CoreError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            CoreError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            CoreError::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            CoreError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            CoreError::Unavailable(_) => ErrorCode::Unavailable,
+            // every connection busy: the client may retry
+            CoreError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            CoreError::Database(_) | CoreError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client is told. Database and internal errors are logged here and reach the
+    /// client as a generic message only.
+    pub fn client_message(&self) -> String {
+        match self {
+            CoreError::Database(sqlx::Error::PoolTimedOut) => {
+                tracing::warn!(error = %self, "database busy");
+                "the server is busy: try again".into()
+            }
+            CoreError::Database(_) | CoreError::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
+                "internal error".into()
+            }
+            _ => self.to_string(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod hub;
+pub mod records;
 pub mod store;
 
-pub use error::{CoreError, Result};
+pub use error::{CoreError, ErrorCode, Result};

@@ -280,7 +280,7 @@ async fn appended(
     hid: hearing_core::domain::HearingId,
     seen: &mut u64,
 ) -> Vec<(String, hearing_core::domain::EventPayload)> {
-    let new = t.app.store.events_after(hid, *seen, 1000).await.unwrap();
+    let new = t.app.system().events_after(hid, *seen, 1000).await.unwrap();
     *seen += new.len() as u64;
     new.iter()
         .map(|e| (e.actor_name.clone(), e.payload().expect("a known event")))
@@ -319,7 +319,13 @@ async fn the_hearing_command_runs_a_hearing() {
             )
         }
     };
-    let mut seen = t.app.store.events_after(hid, 0, 1000).await.unwrap().len() as u64;
+    let mut seen = t
+        .app
+        .system()
+        .events_after(hid, 0, 1000)
+        .await
+        .unwrap()
+        .len() as u64;
     let ok = |line: &str| (Some(0), format!("{line}\n"), String::new());
     let judge = || "Judge Wang".to_string();
     let state = |from, to, reason: Option<&str>| EventPayload::StateChanged {

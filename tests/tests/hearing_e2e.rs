@@ -314,7 +314,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     until_transcript_stored(&mut watch).await;
     drop(watch);
 
-    let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+    let events = t.app.system().events_after(id, 0, u32::MAX).await.unwrap();
     let state_at = |want: HearingState, nth: usize| {
         events
             .iter()

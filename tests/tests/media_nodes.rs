@@ -178,7 +178,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     drop(watch);
 
     let id = HearingId::parse("id", &hid).unwrap();
-    let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+    let events = t.app.system().events_after(id, 0, u32::MAX).await.unwrap();
     let gap = events.iter().find_map(|e| match e.payload() {
         Some(EventPayload::RecordingGap {
             from_ms,
@@ -208,7 +208,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
 
     let transcript = t
         .app
-        .store
+        .system()
         .transcript(id)
         .await
         .unwrap()

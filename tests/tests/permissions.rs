@@ -328,7 +328,7 @@ async fn snapshot(t: &TestApp, c: &Ctx) -> pb::Hearing {
 
 async fn denials_logged(t: &TestApp) -> i64 {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM access_denials")
-        .fetch_one(t.app.store.pool())
+        .fetch_one(t.app.system().pool())
         .await
         .unwrap();
     row.try_get("n").unwrap()
@@ -336,7 +336,7 @@ async fn denials_logged(t: &TestApp) -> i64 {
 
 async fn events_after(t: &TestApp, c: &Ctx, after: u64) -> Vec<StoredEvent> {
     let id = HearingId::parse("hearing_id", &c.scene.hearing.id).unwrap();
-    t.app.store.events_after(id, after, 100).await.unwrap()
+    t.app.system().events_after(id, after, 100).await.unwrap()
 }
 
 async fn every_rpc_against_every_role(db: Db) {
@@ -668,7 +668,7 @@ async fn the_court_cancels_hearings(db: Db) {
             .into_inner();
         assert_eq!(h.state(), pb::HearingState::Cancelled);
         let id = HearingId::parse("hearing_id", &s.hearing.id).unwrap();
-        let log = t.app.store.events_after(id, 0, 100).await.unwrap();
+        let log = t.app.system().events_after(id, 0, 100).await.unwrap();
         let last = log.last().expect("events");
         assert_eq!(last.seq, h.last_seq);
         let mut watch = watch_from_start(&mut hs, &s.clerk, &s.hearing.id).await;

@@ -40,7 +40,7 @@ fn sample() -> Transcript {
 async fn jobs_and_transcripts(db: Db) {
     let t = TestApp::start(db).await;
     let s = t.scene("rec", pb::Visibility::Restricted).await;
-    let store = &t.app.store;
+    let store = t.app.system();
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
     let job_id = store
         .enqueue_job("transcribe", hid, r#"{"tracks":[]}"#, 3)
@@ -113,7 +113,7 @@ async fn jobs_and_transcripts(db: Db) {
     assert_eq!(transcripts_logged().await, 0, "A logged nothing");
     assert_eq!(
         store.job(&job_id).await.unwrap().unwrap(),
-        hearing_core::store::Job {
+        hearing_core::records::Job {
             state: "running".into(),
             lease_owner: Some("worker-b".into()),
             ..b.clone()
@@ -274,7 +274,7 @@ async fn jobs_and_transcripts(db: Db) {
 
 async fn media_hashes_are_logged_and_verified(db: Db) {
     use hearing_core::domain::events::MediaKind;
-    use hearing_core::store::MediaFile;
+    use hearing_core::records::MediaFile;
     use sha2::Digest;
     let t = TestApp::start(db).await;
     let s = t.scene("media", pb::Visibility::Public).await;

@@ -98,10 +98,10 @@ async fn tampering_is_detected(db: Db) {
 
     // The append-only triggers refuse every edit and deletion until someone with database
     // access drops them; the log is as it was.
-    let pool = t.app.store.pool();
+    let pool = t.app.system().pool();
     let hid = &s.hearing.id;
     let id = hearing_core::domain::HearingId::parse("hearing_id", hid).unwrap();
-    let log = t.app.store.events_after(id, 0, 1000).await.unwrap();
+    let log = t.app.system().events_after(id, 0, 1000).await.unwrap();
     let edit = format!("UPDATE hearing_events SET payload = REPLACE(payload, 'note 2', 'note X') WHERE hearing_id = '{hid}' AND seq = {}", n - 2);
     for sql in [
         edit.clone(),
@@ -112,7 +112,7 @@ async fn tampering_is_detected(db: Db) {
     ] {
         refused(pool, &sql).await;
     }
-    assert_eq!(t.app.store.events_after(id, 0, 1000).await.unwrap(), log);
+    assert_eq!(t.app.system().events_after(id, 0, 1000).await.unwrap(), log);
     let still = verify_rpc(&t, &s).await;
     assert_eq!(
         (still.ok, still.events_checked, &still.head_hash),

@@ -130,7 +130,7 @@ async fn track_of(t: &TestApp, hearing: &str, participant: &str) -> PathBuf {
     let id = HearingId::parse("id", hearing).unwrap();
     tokio::time::timeout(PATIENCE, async {
         loop {
-            let events = t.app.store.events_after(id, 0, u32::MAX).await.unwrap();
+            let events = t.app.system().events_after(id, 0, u32::MAX).await.unwrap();
             let file = events.iter().find_map(|e| match e.payload() {
                 Some(EventPayload::MediaClosed {
                     kind: MediaKind::Track,
@@ -479,7 +479,7 @@ async fn only_joined_participants_of_the_hearing_may_connect() {
     // Every denial is on hearing A's log.
     let events = t
         .app
-        .store
+        .system()
         .events_after(
             hearing_core::domain::HearingId::parse("id", ha).unwrap(),
             0,

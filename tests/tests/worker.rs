@@ -34,7 +34,7 @@ const SPEAKER_WER: f64 = 0.21;
 const OVERALL_WER: f64 = 0.17;
 
 async fn job_state(t: &TestApp, id: &str) -> (String, i64) {
-    let j = t.app.store.job(id).await.unwrap().unwrap();
+    let j = t.app.system().job(id).await.unwrap().unwrap();
     (j.state, j.attempts)
 }
 
@@ -136,7 +136,7 @@ async fn worker_survives_kill_nine(db: Db) {
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
     let tr = t
         .app
-        .store
+        .system()
         .transcript(hid)
         .await
         .unwrap()
@@ -176,7 +176,7 @@ async fn worker_survives_kill_nine(db: Db) {
     );
     let logged = t
         .app
-        .store
+        .system()
         .events_after(hid, 0, 10_000)
         .await
         .unwrap()
@@ -238,7 +238,7 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
         .to_string();
     let row = |t: &TestApp| {
         let job = job.clone();
-        let pool = t.app.store.pool().clone();
+        let pool = t.app.system().pool().clone();
         async move {
             let r =
                 sqlx::query("SELECT state, attempts, max_attempts, error FROM jobs WHERE id = $1")
@@ -297,10 +297,10 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
     let (state, attempts, _, _) = row(&t).await;
     assert_eq!((state.as_str(), attempts), ("failed", 5));
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
-    assert_eq!(t.app.store.transcript(hid).await.unwrap(), None);
+    assert_eq!(t.app.system().transcript(hid).await.unwrap(), None);
     let logged = t
         .app
-        .store
+        .system()
         .events_after(hid, 0, 10_000)
         .await
         .unwrap()

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hearing_core::app::App;
 use hearing_core::domain::HearingId;
-use hearing_core::store::Job;
+use hearing_core::records::Job;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, Language};
@@ -62,7 +62,10 @@ pub async fn enqueue(app: &App, hearing: HearingId, spec: &JobSpec) -> Result<St
         ));
     }
     let json = serde_json::to_string(spec).expect("job specs serialise");
-    Ok(app.store.enqueue_job(JOB_KIND, hearing, &json, 5).await?)
+    Ok(app
+        .system()
+        .enqueue_job(JOB_KIND, hearing, &json, 5)
+        .await?)
 }
 
 #[derive(Clone, Debug)]
@@ -118,7 +121,7 @@ impl Engines {
 /// Claims and runs one job; `None` when there was none to run.
 pub async fn run_one(app: &App, opts: &WorkerOptions, engines: &Engines) -> Result<Option<String>> {
     let lease = chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::seconds(60));
-    let Some(job) = app.store.claim_job(JOB_KIND, &opts.owner, lease).await? else {
+    let Some(job) = app.system().claim_job(JOB_KIND, &opts.owner, lease).await? else {
         return Ok(None);
     };
     tracing::info!(job = %job.id, hearing = %job.hearing_id, attempt = job.attempts, "transcription job claimed");
@@ -132,7 +135,7 @@ pub async fn run_one(app: &App, opts: &WorkerOptions, engines: &Engines) -> Resu
         }
         Err(e) => {
             tracing::warn!(job = %job.id, error = %e, "transcription job failed");
-            app.store
+            app.system()
                 .fail_job(&job.id, &opts.owner, &e.to_string())
                 .await?;
         }
@@ -151,7 +154,7 @@ fn renew_lease(
             tokio::time::sleep(lease / 3).await;
             let until = chrono::Utc::now()
                 + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-            match app.store.renew_lease(&job, &owner, until).await {
+            match app.system().renew_lease(&job, &owner, until).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(job = %job, "lease lost; another worker owns the job now");

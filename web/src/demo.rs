@@ -18,7 +18,7 @@ fn password() -> String {
 
 pub async fn seed(app: &App, data_dir: &Path, listen: &str) -> anyhow::Result<()> {
     let file = data_dir.join("demo-credentials.txt");
-    if app.store.setting(SEEDED).await?.is_some() {
+    if app.system().setting(SEEDED).await?.is_some() {
         match std::fs::read_to_string(&file) {
             Ok(text) => println!("demo data already seeded:\n{text}"),
             Err(_) => println!("demo data already seeded (credentials were printed when it was)"),
@@ -92,7 +92,7 @@ pub async fn seed(app: &App, data_dir: &Path, listen: &str) -> anyhow::Result<()
         hearing.id,
     );
     write_private(&file, &text)?;
-    app.store
+    app.system()
         .set_setting_once(SEEDED, &Utc::now().to_rfc3339())
         .await?;
     println!("demo data seeded:\n{text}");

@@ -364,7 +364,7 @@ pub async fn run(a: LoadArgs) -> anyhow::Result<LoadReport> {
     let mut delays = Vec::new();
     for h in &hearings {
         let id = HearingId::parse("hearing_id", &h.id)?;
-        let events = app.store.events_after(id, 0, u32::MAX).await?;
+        let events = app.system().events_after(id, 0, u32::MAX).await?;
         let at = |want: HearingState| {
             events
                 .iter()

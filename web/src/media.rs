@@ -17,16 +17,6 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 /// How much of a file is in memory at once while it is sent.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
-fn status(e: &CoreError) -> StatusCode {
-    match e {
-        CoreError::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
-        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-        CoreError::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 /// A file name inside the hearing's directory: relative, no `..`, no root. Checked before the
 /// log is asked, so a path trick is told apart from a file that is not there.
 fn safe_relative(file: &str) -> bool {
@@ -139,7 +129,8 @@ pub async fn download(
     .await;
     let (ct, mut f, size) = match result {
         Ok(found) => found,
-        Err(e) => return (status(&e), e.to_string()).into_response(),
+        // the one code table; database and internal detail is logged, never sent
+        Err(e) => return (e.code().http(), e.client_message()).into_response(),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let mut res = match parse_range(range, size) {

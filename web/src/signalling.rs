@@ -18,7 +18,7 @@ use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::{EventPayload, HearingId, HearingState};
 use hearing_core::domain::{ParticipantId, Presence, Role};
 use hearing_core::grpc::{caller, MAX_REQUEST_BYTES};
-use hearing_core::store::{LeaseOutcome, MediaFile};
+use hearing_core::records::{LeaseOutcome, MediaFile};
 use opencourt_media::{MediaError, Offer, PeerInfo, Rooms, Signal, SignalKind};
 use opencourt_proto::v1 as pb;
 use pb::media_service_server::{MediaService, MediaServiceServer};
@@ -124,7 +124,7 @@ impl Media {
                     break;
                 }
                 match app
-                    .store
+                    .system()
                     .acquire_media_lease(id, &node.name, &node.address, lease)
                     .await
                 {
@@ -203,7 +203,7 @@ impl Media {
         let lease = chrono::Duration::from_std(node.lease).unwrap_or(chrono::Duration::seconds(10));
         match self
             .app
-            .store
+            .system()
             .acquire_media_lease(id, &node.name, &node.address, lease)
             .await
             .map_err(hearing_core::grpc::to_status)?
@@ -224,7 +224,7 @@ impl Media {
         }
         let (h, last_seq, _) = self
             .app
-            .store
+            .system()
             .hearing(id)
             .await
             .map_err(hearing_core::grpc::to_status)?
@@ -628,10 +628,11 @@ impl Pump {
                 _ => {}
             }
         }
-        if let Err(e) = self
-            .rt
-            .block_on(self.app.store.release_media_lease(self.hearing, &self.node))
-        {
+        if let Err(e) = self.rt.block_on(
+            self.app
+                .system()
+                .release_media_lease(self.hearing, &self.node),
+        ) {
             tracing::warn!(hearing = %self.hearing, error = %e, "releasing the media lease");
         }
         if tracks.is_empty() {
@@ -641,7 +642,7 @@ impl Pump {
         // before this one took the hearing over) as the hearing lists them.
         let listed = self
             .rt
-            .block_on(self.app.store.hearing(self.hearing))
+            .block_on(self.app.system().hearing(self.hearing))
             .ok()
             .flatten();
         for t in &mut tracks {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ids::{CaseId, HearingId, ParticipantId, UserId};
-use super::model::{HearingState, Presence, Role};
+use super::model::{named_enum, HearingState, Presence, Role};
 
 /// The previous hash of a hearing's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -124,14 +124,15 @@ pub enum EventPayload {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MediaKind {
-    /// A closed file of the mixed recording.
-    Segment,
-    /// A participant's own audio track.
-    Track,
-}
+named_enum!(
+    /// What a closed media file holds.
+    MediaKind {
+        /// A closed file of the mixed recording.
+        Segment = "segment",
+        /// A participant's own audio track.
+        Track = "track",
+    }
+);
 
 impl EventPayload {
     /// The stored `kind` column: the serde tag.

@@ -33,6 +33,8 @@ macro_rules! named_enum {
     };
 }
 
+pub(crate) use named_enum;
+
 named_enum!(
     /// What a person is in a hearing. Judge, clerk and admin are staff accounts; the others are
     /// invited per hearing.

@@ -59,6 +59,14 @@ pub fn merge(tracks: impl IntoIterator<Item = Vec<Segment>>) -> Vec<Segment> {
     all
 }
 
+/// The hash the hearing log records for a transcript: SHA-256 over its JSON.
+pub fn transcript_sha256(t: &Transcript) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(t).expect("transcripts serialise"),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,11 @@
 use chrono::{DateTime, TimeZone, Utc};
 use opencourt_proto::v1 as pb;
 
+use crate::app::HearingRecord;
+use crate::domain::events::MediaKind;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
+use crate::records::MediaFile;
 
 pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -161,6 +164,39 @@ pub fn hearing(h: &Hearing, last_seq: u64, head_hash: &str) -> pb::Hearing {
     }
 }
 
+fn media_file(hearing: HearingId, m: &MediaFile) -> pb::MediaFile {
+    pb::MediaFile {
+        kind: m.kind.as_str().into(),
+        file: m.file.clone(),
+        participant_id: m.participant_id.map(|p| p.to_string()).unwrap_or_default(),
+        sha256: m.sha256.clone(),
+        size: m.size,
+        duration_ms: m.duration_ms,
+        start_ms: m.start_ms,
+        end_ms: m.end_ms,
+        download_path: format!("/media/{hearing}/{}", m.file),
+    }
+}
+
+/// One hearing on a case record, its recordings and tracks apart.
+pub fn hearing_record(h: &HearingRecord) -> pb::HearingRecord {
+    let media = |kind: MediaKind| -> Vec<pb::MediaFile> {
+        h.media
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| media_file(h.hearing.id, m))
+            .collect()
+    };
+    pb::HearingRecord {
+        hearing: Some(hearing(&h.hearing, h.last_seq, &h.head_hash)),
+        events: h.events.iter().map(event).collect(),
+        recordings: media(MediaKind::Segment),
+        tracks: media(MediaKind::Track),
+        has_transcript: h.transcript_segments.is_some(),
+        transcript_segments: h.transcript_segments.unwrap_or(0) as u32,
+    }
+}
+
 pub fn event(e: &StoredEvent) -> pb::HearingEvent {
     use pb::hearing_event::Payload as P;
     let pid = |p: ParticipantId| p.to_string();
@@ -255,10 +291,7 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             start_ms,
             end_ms,
         } => P::MediaClosed(pb::MediaClosed {
-            kind: match kind {
-                crate::domain::events::MediaKind::Segment => "segment".into(),
-                crate::domain::events::MediaKind::Track => "track".into(),
-            },
+            kind: kind.as_str().into(),
             file,
             participant_id: participant_id.map(pid).unwrap_or_default(),
             sha256,
@@ -351,6 +384,22 @@ pub fn parse_page_token(s: &str) -> Result<Option<(i64, String)>> {
     let (k, id) = raw.split_once(':').ok_or_else(bad)?;
     uuid::Uuid::parse_str(id).map_err(|_| bad())?;
     Ok(Some((k.parse().map_err(|_| bad())?, id.to_string())))
+}
+
+/// A search or filter text: at most 200 characters.
+pub fn search_query(q: String) -> Result<String> {
+    if q.chars().count() > 200 {
+        return Err(CoreError::invalid("query", "is longer than 200 characters"));
+    }
+    Ok(q)
+}
+
+pub fn hearing_id(s: &str) -> Result<HearingId> {
+    HearingId::parse("hearing_id", s)
+}
+
+pub fn participant_id(s: &str) -> Result<ParticipantId> {
+    ParticipantId::parse("participant_id", s)
 }
 
 pub fn page_size(v: u32) -> Result<u32> {

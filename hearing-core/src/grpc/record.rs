@@ -3,19 +3,18 @@ use opencourt_proto::v1 as pb;
 use pb::record_service_server::{RecordService, RecordServiceServer};
 use tonic::{Request, Response, Status};
 
-use super::{hearing_id, Services, MAX_REQUEST_BYTES};
+use super::convert::{hearing_id, page_size, search_query};
+use super::{Services, MAX_REQUEST_BYTES};
 use crate::app::snippet;
 use crate::domain::transcript::Transcript;
 use crate::domain::transcript_export::{render, Format};
-use crate::domain::CaseId;
+use crate::domain::{CaseId, HearingId};
 use crate::error::CoreError;
 
 impl Services {
     pub fn record(&self) -> RecordServiceServer<Self> {
-        RecordServiceServer::new(Services {
-            app: self.app.clone(),
-        })
-        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        RecordServiceServer::new(self.clone_for_server())
+            .max_decoding_message_size(MAX_REQUEST_BYTES)
     }
 }
 
@@ -49,14 +48,19 @@ fn transcript(hearing: &str, t: &Transcript) -> pb::Transcript {
     }
 }
 
-#[tonic::async_trait]
-impl RecordService for Services {
-    async fn get_transcript(
-        &self,
-        req: Request<pb::GetTranscriptRequest>,
-    ) -> Result<Response<pb::GetTranscriptResponse>, Status> {
-        let caller = self.caller(&req).await?;
-        let r = req.into_inner();
+/// A GetTranscript request, checked.
+struct TranscriptRequest {
+    id: HearingId,
+    /// As the client wrote it, to answer with.
+    hearing_id: String,
+    format: Format,
+    content_type: &'static str,
+}
+
+impl TryFrom<pb::GetTranscriptRequest> for TranscriptRequest {
+    type Error = CoreError;
+
+    fn try_from(r: pb::GetTranscriptRequest) -> Result<Self, CoreError> {
         let id = hearing_id(&r.hearing_id)?;
         let (format, content_type) = match pb::TranscriptFormat::try_from(r.format) {
             Ok(pb::TranscriptFormat::Unspecified | pb::TranscriptFormat::Json) => {
@@ -66,16 +70,55 @@ impl RecordService for Services {
             Ok(pb::TranscriptFormat::Srt) => (Format::Srt, "application/x-subrip"),
             Ok(pb::TranscriptFormat::Txt) => (Format::Txt, "text/plain; charset=utf-8"),
             Err(_) => {
-                return Err(
-                    CoreError::invalid("format", format!("unknown format {}", r.format)).into(),
-                )
+                return Err(CoreError::invalid(
+                    "format",
+                    format!("unknown format {}", r.format),
+                ))
             }
         };
-        let (t, heading) = self.app.transcript(&caller, id).await?;
+        Ok(TranscriptRequest {
+            id,
+            hearing_id: r.hearing_id,
+            format,
+            content_type,
+        })
+    }
+}
+
+/// A SearchTranscripts request, checked.
+struct TranscriptSearch {
+    query: String,
+    case: Option<CaseId>,
+    size: u32,
+}
+
+impl TryFrom<pb::SearchTranscriptsRequest> for TranscriptSearch {
+    type Error = CoreError;
+
+    fn try_from(r: pb::SearchTranscriptsRequest) -> Result<Self, CoreError> {
+        Ok(TranscriptSearch {
+            query: search_query(r.query)?,
+            case: (!r.case_id.is_empty())
+                .then(|| CaseId::parse("case_id", &r.case_id))
+                .transpose()?,
+            size: page_size(r.page_size)?,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl RecordService for Services {
+    async fn get_transcript(
+        &self,
+        req: Request<pb::GetTranscriptRequest>,
+    ) -> Result<Response<pb::GetTranscriptResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let r = TranscriptRequest::try_from(req.into_inner())?;
+        let (t, heading) = self.app.transcript(&caller, r.id).await?;
         Ok(Response::new(pb::GetTranscriptResponse {
             transcript: Some(transcript(&r.hearing_id, &t)),
-            rendered: render(&t, format, &heading),
-            content_type: content_type.into(),
+            rendered: render(&t, r.format, &heading),
+            content_type: r.content_type.into(),
         }))
     }
 
@@ -84,17 +127,10 @@ impl RecordService for Services {
         req: Request<pb::SearchTranscriptsRequest>,
     ) -> Result<Response<pb::SearchTranscriptsResponse>, Status> {
         let caller = self.caller(&req).await?;
-        let r = req.into_inner();
-        if r.query.chars().count() > 200 {
-            return Err(CoreError::invalid("query", "is longer than 200 characters").into());
-        }
-        let case = (!r.case_id.is_empty())
-            .then(|| CaseId::parse("case_id", &r.case_id))
-            .transpose()?;
-        let size = super::convert::page_size(r.page_size)?;
+        let r = TranscriptSearch::try_from(req.into_inner())?;
         let hits = self
             .app
-            .search_transcripts(&caller, &r.query, case, size)
+            .search_transcripts(&caller, &r.query, r.case, r.size)
             .await?;
         Ok(Response::new(pb::SearchTranscriptsResponse {
             hits: hits

@@ -7,25 +7,7 @@ use sqlx::Row;
 use super::{ms, Store};
 use crate::domain::HearingId;
 use crate::error::Result;
-
-/// Who holds a hearing's media lease.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MediaLease {
-    pub node: String,
-    /// Where clients reach that node.
-    pub address: String,
-    /// Milliseconds since the epoch.
-    pub expires_at: i64,
-}
-
-/// The outcome of trying to take a lease.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LeaseOutcome {
-    /// This node holds it now; `from` is the node whose expired lease it took over, if any.
-    Held { from: Option<MediaLease> },
-    /// Another node holds it, and its lease has not expired.
-    Elsewhere(MediaLease),
-}
+use crate::records::{LeaseOutcome, MediaLease};
 
 impl Store {
     /// Takes (or renews) `hearing`'s media lease for `node` for `ttl`, unless another node holds

@@ -45,6 +45,7 @@ named!(role, Role);
 named!(visibility, Visibility);
 named!(state, HearingState);
 named!(presence, Presence);
+named!(media_kind, crate::domain::events::MediaKind);
 
 pub(crate) fn text<T>(
     row: &AnyRow,

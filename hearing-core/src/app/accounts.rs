@@ -1,0 +1,161 @@
+//! Staff accounts, login, redeeming an invitation, and resolving a bearer token to its caller.
+use chrono::{DateTime, Utc};
+
+use super::{actor_of_participant, rejection, App, Caller};
+use crate::auth;
+use crate::domain::machine::{self, Command};
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+use crate::store::{Decision, Session, SideWrite};
+
+impl App {
+    pub async fn add_user(
+        &self,
+        username: Username,
+        display_name: DisplayName,
+        role: Role,
+        password: String,
+    ) -> Result<User> {
+        if !role.is_staff() {
+            return Err(CoreError::invalid(
+                "role",
+                "staff accounts are judge, clerk or admin",
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(CoreError::invalid(
+                "password",
+                "must be at least 8 characters",
+            ));
+        }
+        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let user = User {
+            id: UserId::new(),
+            username,
+            display_name,
+            role,
+        };
+        self.store.insert_user(&user, &hash).await?;
+        Ok(user)
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(String, User, DateTime<Utc>)> {
+        let bad = || CoreError::Unauthenticated("wrong username or password".into());
+        let found = self.store.user_by_username(username.trim()).await?;
+        let password = password.to_string();
+        let (user, ok) = match found {
+            Some((user, hash)) => {
+                let ok =
+                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                        .await
+                        .map_err(|e| CoreError::Internal(e.to_string()))?;
+                (Some(user), ok)
+            }
+            None => (None, false),
+        };
+        let user = user.filter(|_| ok).ok_or_else(bad)?;
+        let token = auth::new_token();
+        let expires_at = Utc::now() + self.staff_token_ttl;
+        let session = Session {
+            user_id: Some(user.id),
+            participant_id: None,
+            hearing_id: None,
+            role: user.role,
+            expires_at,
+            revoked: false,
+        };
+        self.store
+            .insert_session(&auth::secret_hash(&token), &session)
+            .await?;
+        Ok((token, user, expires_at))
+    }
+
+    /// Redeems a one-time code for a token bound to the participant's hearing and role.
+    pub async fn redeem_invite(
+        &self,
+        code: &str,
+    ) -> Result<(String, Participant, HearingId, DateTime<Utc>)> {
+        let code_hash = auth::secret_hash(code);
+        let (hearing_id, pid) = self.store.invite(&code_hash).await?.ok_or_else(|| {
+            CoreError::Unauthenticated("invitation code is not valid or was already used".into())
+        })?;
+        let token = auth::new_token();
+        let token_hash = auth::secret_hash(&token);
+        let expires_at = Utc::now() + self.participant_token_ttl;
+        let (p, hearing, events) = self
+            .store
+            .append(hearing_id, |h| {
+                let p = h
+                    .participant(pid)
+                    .ok_or_else(|| CoreError::NotFound(format!("participant {pid} not found")))?;
+                let actor = actor_of_participant(p);
+                let out = machine::apply(h, &actor, Command::RedeemInvite, Utc::now())
+                    .map_err(rejection)?;
+                Ok(Decision {
+                    now: Utc::now(),
+                    actor,
+                    hearing: out.hearing,
+                    events: out.events,
+                    side: vec![
+                        SideWrite::ConsumeInvite {
+                            participant_id: pid,
+                            code_hash: code_hash.clone(),
+                        },
+                        SideWrite::InsertSession {
+                            token_hash: token_hash.clone(),
+                            session: Session {
+                                user_id: None,
+                                participant_id: Some(pid),
+                                hearing_id: Some(hearing_id),
+                                role: p.role,
+                                expires_at,
+                                revoked: false,
+                            },
+                        },
+                    ],
+                    value: p.clone(),
+                })
+            })
+            .await?;
+        self.hub.publish(hearing.id, &events);
+        Ok((token, p, hearing_id, expires_at))
+    }
+
+    /// Resolves a bearer token to its caller.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
+        let bad = |why: &str| CoreError::Unauthenticated(why.to_string());
+        let session = self
+            .store
+            .session(&auth::secret_hash(token))
+            .await?
+            .ok_or_else(|| bad("the token is not valid"))?;
+        if session.revoked {
+            return Err(bad("the token was revoked"));
+        }
+        if session.expires_at <= Utc::now() {
+            return Err(bad("the token has expired"));
+        }
+        match (session.user_id, session.participant_id, session.hearing_id) {
+            (Some(uid), _, _) => {
+                let user = self
+                    .store
+                    .user(uid)
+                    .await?
+                    .ok_or_else(|| bad("the account no longer exists"))?;
+                Ok(Caller::Staff(user))
+            }
+            (None, Some(participant_id), Some(hearing_id)) => Ok(Caller::Participant {
+                hearing_id,
+                participant_id,
+                role: session.role,
+            }),
+            _ => Err(bad("the token is not valid")),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! What the media node writes to the record (closed files, gaps, live captions), and verifying
+//! a hearing's whole record against its log.
+use super::{system_actor, App};
+use crate::domain::transcript::transcript_sha256;
+use crate::domain::*;
+use crate::error::Result;
+use crate::records::MediaFile;
+use crate::store::SideWrite;
+
+impl App {
+    /// Appends live captions (final transcript segments as the hearing goes) to the log, where
+    /// watchers see them at once.
+    pub async fn add_captions(
+        &self,
+        hearing: HearingId,
+        captions: Vec<EventPayload>,
+    ) -> Result<Vec<StoredEvent>> {
+        if captions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_events(hearing, system_actor("live captions"), captions, Vec::new())
+            .await
+    }
+
+    /// Records closed media files and recording gaps: each becomes an event in the hearing's
+    /// log (with the file's hash) and a row on the case record, in one transaction.
+    pub async fn record_media(
+        &self,
+        hearing: HearingId,
+        files: &[MediaFile],
+        gaps: &[(u64, u64, String)],
+    ) -> Result<Vec<StoredEvent>> {
+        let mut events: Vec<EventPayload> = files
+            .iter()
+            .map(|m| EventPayload::MediaClosed {
+                kind: m.kind,
+                file: m.file.clone(),
+                participant_id: m.participant_id,
+                sha256: m.sha256.clone(),
+                size: m.size,
+                duration_ms: m.duration_ms,
+                start_ms: m.start_ms,
+                end_ms: m.end_ms,
+            })
+            .collect();
+        events.extend(
+            gaps.iter()
+                .map(|(from_ms, to_ms, reason)| EventPayload::RecordingGap {
+                    from_ms: *from_ms,
+                    to_ms: *to_ms,
+                    reason: reason.clone(),
+                }),
+        );
+        let side: Vec<SideWrite> = files
+            .iter()
+            .map(|m| SideWrite::InsertMedia {
+                hearing_id: hearing,
+                media: m.clone(),
+            })
+            .collect();
+        self.append_events(hearing, system_actor("recorder"), events, side)
+            .await
+    }
+
+    /// Records that a participant's media stalled (`stalled`, since `at_ms` on the hearing
+    /// clock) or resumed (from `at_ms`), so the judge sees it in the hearing's log.
+    /// `media_id` is the room's name for the input; `participant_id` the participant it is,
+    /// when it is one (staff may have no participant entry).
+    pub async fn record_media_health(
+        &self,
+        hearing: HearingId,
+        participant_id: Option<ParticipantId>,
+        media_id: &str,
+        stalled: bool,
+        at_ms: u64,
+    ) -> Result<Vec<StoredEvent>> {
+        let media_id = media_id.to_string();
+        let event = if stalled {
+            EventPayload::MediaStalled {
+                participant_id,
+                media_id,
+                since_ms: at_ms,
+            }
+        } else {
+            EventPayload::MediaResumed {
+                participant_id,
+                media_id,
+                at_ms,
+            }
+        };
+        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
+            .await
+    }
+
+    /// Verifies a hearing's whole record: the event chain; every media file the log announces
+    /// (when `media_dir` is given) against its logged SHA-256 and size; and the stored transcript
+    /// against the hash the log recorded for it. Returns the problems found (empty when sound).
+    pub async fn verify_record(
+        &self,
+        id: HearingId,
+        media_dir: Option<&std::path::Path>,
+    ) -> Result<(Verification, Vec<String>)> {
+        use sha2::{Digest, Sha256};
+        let v = self.store.verify_log(id).await?;
+        let mut problems = Vec::new();
+        let events = self.store.events_after(id, 0, u32::MAX).await?;
+        let mut transcript_hash = None;
+        for e in &events {
+            match e.payload() {
+                Some(EventPayload::MediaClosed {
+                    file, sha256, size, ..
+                }) => {
+                    let Some(dir) = media_dir else { continue };
+                    let path = dir.join(&file);
+                    match std::fs::read(&path) {
+                        Ok(bytes) => {
+                            let got = hex::encode(Sha256::digest(&bytes));
+                            if got != sha256 || bytes.len() as u64 != size {
+                                problems.push(format!(
+                                    "{}: SHA-256 {got} ({} bytes) does not match the log's {sha256} ({size} bytes, event {})",
+                                    path.display(),
+                                    bytes.len(),
+                                    e.seq
+                                ));
+                            }
+                        }
+                        Err(err) => problems.push(format!(
+                            "{}: {err} (announced in event {})",
+                            path.display(),
+                            e.seq
+                        )),
+                    }
+                }
+                Some(EventPayload::TranscriptStored { sha256, .. }) => {
+                    transcript_hash = Some((sha256, e.seq))
+                }
+                _ => {}
+            }
+        }
+        match (self.store.transcript(id).await?, transcript_hash) {
+            (Some(t), Some((logged, seq))) => {
+                let got = transcript_sha256(&t);
+                if got != logged {
+                    problems.push(format!("the stored transcript's SHA-256 {got} does not match event {seq}'s {logged}"));
+                }
+            }
+            (Some(_), None) => {
+                problems.push("a transcript is stored but the log never recorded it".into())
+            }
+            (None, Some((_, seq))) => {
+                problems.push(format!("event {seq} records a transcript that is missing"))
+            }
+            (None, None) => {}
+        }
+        Ok((v, problems))
+    }
+}

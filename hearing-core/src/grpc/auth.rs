@@ -1,0 +1,77 @@
+//! AuthService: logging in and redeeming an invitation.
+use opencourt_proto::v1 as pb;
+use pb::auth_service_server::AuthService;
+use tonic::{Request, Response};
+
+use super::convert::{self, ts};
+use super::{Res, Services};
+use crate::error::{CoreError, Result};
+
+/// A login request, checked.
+struct Login {
+    username: String,
+    password: String,
+}
+
+impl TryFrom<pb::LoginRequest> for Login {
+    type Error = CoreError;
+
+    fn try_from(r: pb::LoginRequest) -> Result<Self> {
+        if r.username.is_empty() {
+            return Err(CoreError::invalid("username", "is required"));
+        }
+        if r.password.is_empty() || r.password.len() > 1024 {
+            return Err(CoreError::invalid(
+                "password",
+                "is required (at most 1024 bytes)",
+            ));
+        }
+        Ok(Login {
+            username: r.username,
+            password: r.password,
+        })
+    }
+}
+
+/// An invitation code, checked.
+struct InviteCode(String);
+
+impl TryFrom<pb::RedeemInviteRequest> for InviteCode {
+    type Error = CoreError;
+
+    fn try_from(r: pb::RedeemInviteRequest) -> Result<Self> {
+        if r.code.trim().is_empty() || r.code.len() > 128 {
+            return Err(CoreError::invalid(
+                "code",
+                "is required (at most 128 characters)",
+            ));
+        }
+        Ok(InviteCode(r.code))
+    }
+}
+
+#[tonic::async_trait]
+impl AuthService for Services {
+    async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::LoginResponse> {
+        let r = Login::try_from(req.into_inner())?;
+        let (token, user, expires) = self.app.login(&r.username, &r.password).await?;
+        Ok(Response::new(pb::LoginResponse {
+            token,
+            user: Some(convert::user(&user)),
+            expires_at: Some(ts(expires)),
+        }))
+    }
+
+    async fn redeem_invite(
+        &self,
+        req: Request<pb::RedeemInviteRequest>,
+    ) -> Res<pb::RedeemInviteResponse> {
+        let InviteCode(code) = req.into_inner().try_into()?;
+        let (token, p, hearing, expires) = self.app.redeem_invite(&code).await?;
+        Ok(Response::new(pb::RedeemInviteResponse {
+            token,
+            participant: Some(convert::participant(hearing, &p)),
+            expires_at: Some(ts(expires)),
+        }))
+    }
+}

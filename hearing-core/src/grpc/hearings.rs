@@ -1,0 +1,441 @@
+//! HearingService: scheduling, reading and listing hearings, the hearing and participant
+//! commands, notes, watching the log and verifying it. Every request is checked once, by its
+//! `TryFrom` conversion; the commands go through one table each (`hearing_commands!`,
+//! `participant_commands!`, `own_commands!`) and one handler path.
+use std::pin::Pin;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::{Stream, StreamExt};
+use opencourt_proto::v1 as pb;
+use pb::hearing_service_server::HearingService;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, hearing_id, participant_id};
+use super::{to_status, Res, Services};
+use crate::app::Caller;
+use crate::domain::machine::Command;
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HearingEvent, Status>> + Send>>;
+
+/// A command on a hearing as a whole, checked; answered with the hearing after it.
+struct HearingCommand {
+    id: HearingId,
+    command: Command,
+}
+
+/// A command on one participant, checked; answered with that participant after it.
+struct ParticipantCommand {
+    id: HearingId,
+    target: ParticipantId,
+    command: Command,
+}
+
+/// A command the caller runs on themselves, checked; answered with their own participant.
+struct OwnCommand {
+    id: HearingId,
+    command: Command,
+}
+
+/// The table of hearing commands: request → command.
+macro_rules! hearing_commands {
+    ($($req:ident($r:ident) => $command:expr;)+) => {$(
+        impl TryFrom<pb::$req> for HearingCommand {
+            type Error = CoreError;
+
+            fn try_from($r: pb::$req) -> Result<Self> {
+                Ok(HearingCommand { id: hearing_id(&$r.hearing_id)?, command: $command })
+            }
+        }
+    )+};
+}
+
+hearing_commands! {
+    OpenHearingRequest(r) => Command::Open;
+    GoOnRecordRequest(r) => Command::GoOnRecord;
+    GoOffRecordRequest(r) => Command::GoOffRecord { reason: Reason::parse("reason", &r.reason)? };
+    AdjournHearingRequest(r) => Command::Adjourn {
+        reason: Reason::parse_optional("reason", &r.reason)?,
+    };
+    CancelHearingRequest(r) => Command::Cancel { reason: Reason::parse("reason", &r.reason)? };
+}
+
+/// The table of participant commands: request (with its checked target) → command.
+macro_rules! participant_commands {
+    ($($req:ident($r:ident, $target:ident) => $command:expr;)+) => {$(
+        impl TryFrom<pb::$req> for ParticipantCommand {
+            type Error = CoreError;
+
+            fn try_from($r: pb::$req) -> Result<Self> {
+                let id = hearing_id(&$r.hearing_id)?;
+                let $target = participant_id(&$r.participant_id)?;
+                Ok(ParticipantCommand { id, target: $target, command: $command })
+            }
+        }
+    )+};
+}
+
+participant_commands! {
+    AdmitParticipantRequest(r, target) => Command::Admit { target };
+    StandDownParticipantRequest(r, target) => Command::StandDown {
+        target,
+        reason: Reason::parse_optional("reason", &r.reason)?,
+    };
+    RemoveParticipantRequest(r, target) => Command::Remove {
+        target,
+        reason: Reason::parse("reason", &r.reason)?,
+    };
+    MuteParticipantRequest(r, target) => Command::Mute { target, muted: r.muted };
+}
+
+/// The table of commands a caller runs on themselves.
+macro_rules! own_commands {
+    ($($req:ident($r:ident) => $command:expr;)+) => {$(
+        impl TryFrom<pb::$req> for OwnCommand {
+            type Error = CoreError;
+
+            fn try_from($r: pb::$req) -> Result<Self> {
+                Ok(OwnCommand { id: hearing_id(&$r.hearing_id)?, command: $command })
+            }
+        }
+    )+};
+}
+
+own_commands! {
+    JoinHearingRequest(r) => Command::Join { staff_participant_id: ParticipantId::new() };
+    LeaveHearingRequest(r) => Command::Leave {
+        reason: Reason::parse_optional("reason", &r.reason)?,
+        disconnected: r.disconnected,
+    };
+}
+
+/// A ScheduleHearing request, checked.
+struct NewHearing {
+    case_id: CaseId,
+    title: Title,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    judge: Option<UserId>,
+}
+
+impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
+    type Error = CoreError;
+
+    fn try_from(r: pb::ScheduleHearingRequest) -> Result<Self> {
+        let case_id = CaseId::parse("case_id", &r.case_id)?;
+        let title = Title::parse("title", &r.title)?;
+        let starts = convert::from_ts("starts_at", r.starts_at)?;
+        let ends = convert::from_ts("ends_at", r.ends_at)?;
+        if ends <= starts {
+            return Err(CoreError::invalid("ends_at", "must be after starts_at"));
+        }
+        if ends - starts > chrono::Duration::days(7) {
+            return Err(CoreError::invalid(
+                "ends_at",
+                "a hearing lasts at most 7 days",
+            ));
+        }
+        let judge = (!r.judge_id.is_empty())
+            .then(|| UserId::parse("judge_id", &r.judge_id))
+            .transpose()?;
+        Ok(NewHearing {
+            case_id,
+            title,
+            starts,
+            ends,
+            judge,
+        })
+    }
+}
+
+/// A ListHearings request, checked.
+struct HearingQuery {
+    case_id: Option<CaseId>,
+    judge: Option<UserId>,
+    day: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    size: u32,
+    after: Option<(i64, String)>,
+}
+
+impl TryFrom<pb::ListHearingsRequest> for HearingQuery {
+    type Error = CoreError;
+
+    fn try_from(r: pb::ListHearingsRequest) -> Result<Self> {
+        let case_id = (!r.case_id.is_empty())
+            .then(|| CaseId::parse("case_id", &r.case_id))
+            .transpose()?;
+        let judge = (!r.judge_id.is_empty())
+            .then(|| UserId::parse("judge_id", &r.judge_id))
+            .transpose()?;
+        let day = if r.day.is_empty() {
+            None
+        } else {
+            let d = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").map_err(|_| {
+                CoreError::invalid("day", format!("{:?} is not a date like 2026-11-28", r.day))
+            })?;
+            let start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+            Some((start, start + chrono::Duration::days(1)))
+        };
+        Ok(HearingQuery {
+            case_id,
+            judge,
+            day,
+            size: convert::page_size(r.page_size)?,
+            after: convert::parse_page_token(&r.page_token)?,
+        })
+    }
+}
+
+/// An InviteParticipant request, checked.
+struct Invitation {
+    id: HearingId,
+    name: DisplayName,
+    role: Role,
+}
+
+impl TryFrom<pb::InviteParticipantRequest> for Invitation {
+    type Error = CoreError;
+
+    fn try_from(r: pb::InviteParticipantRequest) -> Result<Self> {
+        Ok(Invitation {
+            id: hearing_id(&r.hearing_id)?,
+            name: DisplayName::parse("display_name", &r.display_name)?,
+            role: convert::role_from("role", r.role)?,
+        })
+    }
+}
+
+/// An AddNote request, checked.
+struct Note {
+    id: HearingId,
+    text: NoteText,
+}
+
+impl TryFrom<pb::AddNoteRequest> for Note {
+    type Error = CoreError;
+
+    fn try_from(r: pb::AddNoteRequest) -> Result<Self> {
+        Ok(Note {
+            id: hearing_id(&r.hearing_id)?,
+            text: NoteText::parse("text", &r.text)?,
+        })
+    }
+}
+
+impl Services {
+    /// The hearing as it stands, with its last seq and head hash.
+    async fn answer_hearing(&self, id: HearingId) -> Res<pb::Hearing> {
+        let (h, last, head) = self
+            .app
+            .system()
+            .hearing(id)
+            .await?
+            .ok_or_else(|| Status::not_found("hearing not found"))?;
+        Ok(Response::new(convert::hearing(&h, last, &head)))
+    }
+
+    /// Runs a hearing command and answers with the hearing after it.
+    async fn hearing_command<R>(&self, req: Request<R>) -> Res<pb::Hearing>
+    where
+        R: TryInto<HearingCommand, Error = CoreError>,
+    {
+        let caller = self.caller(&req).await?;
+        let c = req.into_inner().try_into()?;
+        let HearingCommand { id, command } = c;
+        self.app.command(&caller, id, |_| command.clone()).await?;
+        self.answer_hearing(id).await
+    }
+
+    /// Runs a command on one participant and answers with that participant after it.
+    async fn participant_command<R>(&self, req: Request<R>) -> Res<pb::Participant>
+    where
+        R: TryInto<ParticipantCommand, Error = CoreError>,
+    {
+        let caller = self.caller(&req).await?;
+        let ParticipantCommand {
+            id,
+            target,
+            command,
+        } = req.into_inner().try_into()?;
+        let (h, _) = self.app.command(&caller, id, |_| command.clone()).await?;
+        let p = h
+            .participant(target)
+            .ok_or_else(|| Status::not_found(format!("participant {target} not found")))?;
+        Ok(Response::new(convert::participant(id, p)))
+    }
+
+    /// Runs a command the caller runs on themselves and answers with their own participant.
+    async fn own_command<R>(&self, req: Request<R>) -> Res<pb::Participant>
+    where
+        R: TryInto<OwnCommand, Error = CoreError>,
+    {
+        let caller = self.caller(&req).await?;
+        let OwnCommand { id, command } = req.into_inner().try_into()?;
+        let (h, _) = self.app.command(&caller, id, |_| command.clone()).await?;
+        let me = match &caller {
+            Caller::Participant { participant_id, .. } => h.participant(*participant_id),
+            Caller::Staff(u) => h.participant_of_user(u.id),
+        };
+        let me = me.ok_or_else(|| Status::internal("internal error"))?;
+        Ok(Response::new(convert::participant(id, me)))
+    }
+}
+
+#[tonic::async_trait]
+impl HearingService for Services {
+    async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
+        let caller = self.caller(&req).await?;
+        let r = NewHearing::try_from(req.into_inner())?;
+        let h = self
+            .app
+            .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
+            .await?;
+        let (h, last, head) = self
+            .app
+            .system()
+            .hearing(h.id)
+            .await?
+            .ok_or_else(|| Status::internal("internal error"))?;
+        Ok(Response::new(convert::hearing(&h, last, &head)))
+    }
+
+    async fn get_hearing(&self, req: Request<pb::GetHearingRequest>) -> Res<pb::Hearing> {
+        let caller = self.caller(&req).await?;
+        let id = hearing_id(&req.get_ref().hearing_id)?;
+        let (h, last, head) = self.app.get_hearing(&caller, id).await?;
+        Ok(Response::new(convert::hearing(&h, last, &head)))
+    }
+
+    async fn list_hearings(
+        &self,
+        req: Request<pb::ListHearingsRequest>,
+    ) -> Res<pb::ListHearingsResponse> {
+        let caller = self.caller(&req).await?;
+        let r = HearingQuery::try_from(req.into_inner())?;
+        let page = self
+            .app
+            .list_hearings(&caller, r.case_id, r.day, r.judge, r.size, r.after)
+            .await?;
+        Ok(Response::new(pb::ListHearingsResponse {
+            hearings: page
+                .items
+                .iter()
+                .map(|h| convert::hearing(h, 0, ""))
+                .collect(),
+            next_page_token: convert::page_token(page.next),
+        }))
+    }
+
+    async fn invite_participant(
+        &self,
+        req: Request<pb::InviteParticipantRequest>,
+    ) -> Res<pb::InviteParticipantResponse> {
+        let caller = self.caller(&req).await?;
+        let r = Invitation::try_from(req.into_inner())?;
+        let (p, code) = self.app.invite(&caller, r.id, r.name, r.role).await?;
+        Ok(Response::new(pb::InviteParticipantResponse {
+            participant: Some(convert::participant(r.id, &p)),
+            code,
+        }))
+    }
+
+    async fn open_hearing(&self, req: Request<pb::OpenHearingRequest>) -> Res<pb::Hearing> {
+        self.hearing_command(req).await
+    }
+
+    async fn join_hearing(&self, req: Request<pb::JoinHearingRequest>) -> Res<pb::Participant> {
+        self.own_command(req).await
+    }
+
+    async fn leave_hearing(&self, req: Request<pb::LeaveHearingRequest>) -> Res<pb::Participant> {
+        self.own_command(req).await
+    }
+
+    async fn admit_participant(
+        &self,
+        req: Request<pb::AdmitParticipantRequest>,
+    ) -> Res<pb::Participant> {
+        self.participant_command(req).await
+    }
+
+    async fn stand_down_participant(
+        &self,
+        req: Request<pb::StandDownParticipantRequest>,
+    ) -> Res<pb::Participant> {
+        self.participant_command(req).await
+    }
+
+    async fn remove_participant(
+        &self,
+        req: Request<pb::RemoveParticipantRequest>,
+    ) -> Res<pb::Participant> {
+        self.participant_command(req).await
+    }
+
+    async fn mute_participant(
+        &self,
+        req: Request<pb::MuteParticipantRequest>,
+    ) -> Res<pb::Participant> {
+        self.participant_command(req).await
+    }
+
+    async fn go_on_record(&self, req: Request<pb::GoOnRecordRequest>) -> Res<pb::Hearing> {
+        self.hearing_command(req).await
+    }
+
+    async fn go_off_record(&self, req: Request<pb::GoOffRecordRequest>) -> Res<pb::Hearing> {
+        self.hearing_command(req).await
+    }
+
+    async fn adjourn_hearing(&self, req: Request<pb::AdjournHearingRequest>) -> Res<pb::Hearing> {
+        self.hearing_command(req).await
+    }
+
+    async fn cancel_hearing(&self, req: Request<pb::CancelHearingRequest>) -> Res<pb::Hearing> {
+        self.hearing_command(req).await
+    }
+
+    async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
+        let caller = self.caller(&req).await?;
+        let Note { id, text } = req.into_inner().try_into()?;
+        let (_, events) = self
+            .app
+            .command(&caller, id, |_| Command::AddNote { text: text.clone() })
+            .await?;
+        let e = events
+            .first()
+            .ok_or_else(|| Status::internal("internal error"))?;
+        Ok(Response::new(convert::event(e)))
+    }
+
+    type WatchHearingStream = EventStream;
+
+    async fn watch_hearing(
+        &self,
+        req: Request<pb::WatchHearingRequest>,
+    ) -> Res<Self::WatchHearingStream> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let id = hearing_id(&r.hearing_id)?;
+        let stream = self.app.watch(&caller, id, r.after_seq).await?;
+        let stream = stream.map(|item| item.map(|e| convert::event(&e)).map_err(to_status));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn verify_hearing_log(
+        &self,
+        req: Request<pb::VerifyHearingLogRequest>,
+    ) -> Res<pb::VerifyHearingLogResponse> {
+        let caller = self.caller(&req).await?;
+        let id = hearing_id(&req.get_ref().hearing_id)?;
+        let v = self.app.verify_log(&caller, id).await?;
+        Ok(Response::new(pb::VerifyHearingLogResponse {
+            ok: v.ok,
+            events_checked: v.events_checked,
+            first_bad_seq: v.first_bad_seq.unwrap_or(0),
+            head_hash: v.head_hash,
+            problem: v.problem.unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,136 @@
+//! Staff accounts, bearer-token sessions (only the token's SHA-256 is stored), and denials of
+//! actions outside any hearing.
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use super::{from_ms, is_unique_violation, ms, rows, Store};
+use crate::domain::*;
+use crate::error::{CoreError, Result};
+
+impl Store {
+    pub async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()> {
+        let _w = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.username.as_str())
+        .bind(user.display_name.as_str())
+        .bind(user.role.as_str())
+        .bind(password_hash)
+        .bind(ms(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                CoreError::AlreadyExists(format!("username {} is taken", user.username.as_str()))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The user and their password hash.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((rows::user(&r)?, r.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::user(&r)).transpose()
+    }
+
+    pub async fn insert_session(&self, token_hash: &str, s: &Session) -> Result<()> {
+        let _w = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        insert_session(&mut tx, token_hash, s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Session {
+                user_id: rows::opt_uuid(&r, "user_id")?.map(UserId),
+                participant_id: rows::opt_uuid(&r, "participant_id")?.map(ParticipantId),
+                hearing_id: rows::opt_uuid(&r, "hearing_id")?.map(HearingId),
+                role: rows::role(&r, "role")?,
+                expires_at: from_ms(r.try_get("expires_at")?),
+                revoked: r.try_get::<i64, _>("revoked")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn insert_denial(
+        &self,
+        caller: (Option<UserId>, Option<ParticipantId>, Role),
+        action: Action,
+        target: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let _w = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO access_denials (id, at_ms, user_id, participant_id, role, action, target, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(ms(Utc::now()))
+        .bind(caller.0.map(|u| u.to_string()).unwrap_or_default())
+        .bind(caller.1.map(|p| p.to_string()).unwrap_or_default())
+        .bind(caller.2.as_str())
+        .bind(action.as_str())
+        .bind(target)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A bearer token's record (the token itself is never stored, only its SHA-256).
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: Option<UserId>,
+    pub participant_id: Option<ParticipantId>,
+    pub hearing_id: Option<HearingId>,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+pub(super) async fn insert_session(
+    tx: &mut Transaction<'_, Any>,
+    token_hash: &str,
+    s: &Session,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, participant_id, hearing_id, role, expires_at, revoked, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(token_hash)
+    .bind(s.user_id.map(|u| u.to_string()))
+    .bind(s.participant_id.map(|p| p.to_string()))
+    .bind(s.hearing_id.map(|h| h.to_string()))
+    .bind(s.role.as_str())
+    .bind(ms(s.expires_at))
+    .bind(i64::from(s.revoked))
+    .bind(ms(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
