@@ -147,6 +147,7 @@ impl App {
     }
 
     /// Appends an `ActionDenied` event to the hearing's log and returns PERMISSION_DENIED.
+    #[tracing::instrument(name = "hearing", skip_all, fields(hearing = %h.id, action = action.as_str()))]
     pub(super) async fn log_denial(
         &self,
         caller: &Caller,
@@ -177,7 +178,7 @@ impl App {
             .append_events(h.id, actor, vec![payload], Vec::new())
             .await;
         if let Err(e) = logged {
-            tracing::error!(error = %e, hearing = %h.id, "could not log a denial");
+            tracing::error!(error = %e, "could not log a denial");
         }
         CoreError::PermissionDenied(reason)
     }

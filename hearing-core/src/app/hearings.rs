@@ -149,6 +149,7 @@ impl App {
     }
 
     /// `command`, with `extra` writes committed in the same transaction.
+    #[tracing::instrument(name = "hearing", skip_all, fields(hearing = %id))]
     pub(super) async fn command_with(
         &self,
         caller: &Caller,

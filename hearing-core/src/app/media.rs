@@ -28,6 +28,7 @@ impl App {
     /// Checks that `caller` may connect to hearing `id`'s media now: participants who joined
     /// (waiting or admitted), the presiding judge and clerks, while the hearing is open. Denials
     /// are logged like every other.
+    #[tracing::instrument(name = "hearing", skip_all, fields(hearing = %id))]
     pub async fn media_peer(&self, caller: &Caller, id: HearingId) -> Result<MediaPeer> {
         let (h, _, _) = self
             .store

@@ -127,6 +127,7 @@ impl App {
 
     /// Appends `events` (with `side` writes, in the same transaction) to hearing `id`'s log as
     /// `actor`, leaving the hearing as it is, and hands them to this node's watchers.
+    #[tracing::instrument(name = "hearing", skip_all, fields(hearing = %id, actor = %actor.display_name))]
     pub(super) async fn append_events(
         &self,
         id: HearingId,

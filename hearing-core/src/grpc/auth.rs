@@ -52,6 +52,7 @@ impl TryFrom<pb::RedeemInviteRequest> for InviteCode {
 
 #[tonic::async_trait]
 impl AuthService for Services {
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "Login"))]
     async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::LoginResponse> {
         let r = Login::try_from(req.into_inner())?;
         let (token, user, expires) = self.app.login(&r.username, &r.password).await?;
@@ -62,6 +63,7 @@ impl AuthService for Services {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "RedeemInvite"))]
     async fn redeem_invite(
         &self,
         req: Request<pb::RedeemInviteRequest>,

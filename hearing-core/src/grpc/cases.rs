@@ -48,6 +48,7 @@ impl TryFrom<pb::ListCasesRequest> for CaseQuery {
 
 #[tonic::async_trait]
 impl CaseService for Services {
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "CreateCase"))]
     async fn create_case(&self, req: Request<pb::CreateCaseRequest>) -> Res<pb::Case> {
         let caller = self.caller(&req).await?;
         let r = NewCase::try_from(req.into_inner())?;
@@ -58,6 +59,7 @@ impl CaseService for Services {
         Ok(Response::new(convert::case(&c)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetCase"))]
     async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> Res<pb::Case> {
         let caller = self.caller(&req).await?;
         let id = CaseId::parse("id", &req.get_ref().id)?;
@@ -66,6 +68,7 @@ impl CaseService for Services {
         )))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ListCases"))]
     async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> Res<pb::ListCasesResponse> {
         let caller = self.caller(&req).await?;
         let r = CaseQuery::try_from(req.into_inner())?;
@@ -79,6 +82,7 @@ impl CaseService for Services {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetCaseRecord"))]
     async fn get_case_record(&self, req: Request<pb::GetCaseRecordRequest>) -> Res<pb::CaseRecord> {
         let caller = self.caller(&req).await?;
         let id = CaseId::parse("case_id", &req.get_ref().case_id)?;

@@ -11,7 +11,7 @@ use pb::hearing_service_server::HearingService;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, hearing_id, participant_id};
-use super::{to_status, Res, Services};
+use super::{in_hearing, to_status, Res, Services};
 use crate::app::Caller;
 use crate::domain::machine::Command;
 use crate::domain::*;
@@ -243,6 +243,7 @@ impl Services {
         let caller = self.caller(&req).await?;
         let c = req.into_inner().try_into()?;
         let HearingCommand { id, command } = c;
+        in_hearing(id);
         self.app.command(&caller, id, |_| command.clone()).await?;
         self.answer_hearing(id).await
     }
@@ -258,6 +259,7 @@ impl Services {
             target,
             command,
         } = req.into_inner().try_into()?;
+        in_hearing(id);
         let (h, _) = self.app.command(&caller, id, |_| command.clone()).await?;
         let p = h
             .participant(target)
@@ -272,6 +274,7 @@ impl Services {
     {
         let caller = self.caller(&req).await?;
         let OwnCommand { id, command } = req.into_inner().try_into()?;
+        in_hearing(id);
         let (h, _) = self.app.command(&caller, id, |_| command.clone()).await?;
         let me = match &caller {
             Caller::Participant { participant_id, .. } => h.participant(*participant_id),
@@ -284,6 +287,7 @@ impl Services {
 
 #[tonic::async_trait]
 impl HearingService for Services {
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
     async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
         let caller = self.caller(&req).await?;
         let r = NewHearing::try_from(req.into_inner())?;
@@ -291,6 +295,7 @@ impl HearingService for Services {
             .app
             .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
             .await?;
+        in_hearing(h.id);
         let (h, last, head) = self
             .app
             .system()
@@ -300,13 +305,16 @@ impl HearingService for Services {
         Ok(Response::new(convert::hearing(&h, last, &head)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetHearing", hearing = tracing::field::Empty))]
     async fn get_hearing(&self, req: Request<pb::GetHearingRequest>) -> Res<pb::Hearing> {
         let caller = self.caller(&req).await?;
         let id = hearing_id(&req.get_ref().hearing_id)?;
+        in_hearing(id);
         let (h, last, head) = self.app.get_hearing(&caller, id).await?;
         Ok(Response::new(convert::hearing(&h, last, &head)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ListHearings", hearing = tracing::field::Empty))]
     async fn list_hearings(
         &self,
         req: Request<pb::ListHearingsRequest>,
@@ -327,12 +335,14 @@ impl HearingService for Services {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "InviteParticipant", hearing = tracing::field::Empty))]
     async fn invite_participant(
         &self,
         req: Request<pb::InviteParticipantRequest>,
     ) -> Res<pb::InviteParticipantResponse> {
         let caller = self.caller(&req).await?;
         let r = Invitation::try_from(req.into_inner())?;
+        in_hearing(r.id);
         let (p, code) = self.app.invite(&caller, r.id, r.name, r.role).await?;
         Ok(Response::new(pb::InviteParticipantResponse {
             participant: Some(convert::participant(r.id, &p)),
@@ -340,18 +350,22 @@ impl HearingService for Services {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "OpenHearing", hearing = tracing::field::Empty))]
     async fn open_hearing(&self, req: Request<pb::OpenHearingRequest>) -> Res<pb::Hearing> {
         self.hearing_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "JoinHearing", hearing = tracing::field::Empty))]
     async fn join_hearing(&self, req: Request<pb::JoinHearingRequest>) -> Res<pb::Participant> {
         self.own_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "LeaveHearing", hearing = tracing::field::Empty))]
     async fn leave_hearing(&self, req: Request<pb::LeaveHearingRequest>) -> Res<pb::Participant> {
         self.own_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AdmitParticipant", hearing = tracing::field::Empty))]
     async fn admit_participant(
         &self,
         req: Request<pb::AdmitParticipantRequest>,
@@ -359,6 +373,7 @@ impl HearingService for Services {
         self.participant_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "StandDownParticipant", hearing = tracing::field::Empty))]
     async fn stand_down_participant(
         &self,
         req: Request<pb::StandDownParticipantRequest>,
@@ -366,6 +381,7 @@ impl HearingService for Services {
         self.participant_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "RemoveParticipant", hearing = tracing::field::Empty))]
     async fn remove_participant(
         &self,
         req: Request<pb::RemoveParticipantRequest>,
@@ -373,6 +389,7 @@ impl HearingService for Services {
         self.participant_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "MuteParticipant", hearing = tracing::field::Empty))]
     async fn mute_participant(
         &self,
         req: Request<pb::MuteParticipantRequest>,
@@ -380,25 +397,31 @@ impl HearingService for Services {
         self.participant_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GoOnRecord", hearing = tracing::field::Empty))]
     async fn go_on_record(&self, req: Request<pb::GoOnRecordRequest>) -> Res<pb::Hearing> {
         self.hearing_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GoOffRecord", hearing = tracing::field::Empty))]
     async fn go_off_record(&self, req: Request<pb::GoOffRecordRequest>) -> Res<pb::Hearing> {
         self.hearing_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AdjournHearing", hearing = tracing::field::Empty))]
     async fn adjourn_hearing(&self, req: Request<pb::AdjournHearingRequest>) -> Res<pb::Hearing> {
         self.hearing_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "CancelHearing", hearing = tracing::field::Empty))]
     async fn cancel_hearing(&self, req: Request<pb::CancelHearingRequest>) -> Res<pb::Hearing> {
         self.hearing_command(req).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AddNote", hearing = tracing::field::Empty))]
     async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
         let caller = self.caller(&req).await?;
         let Note { id, text } = req.into_inner().try_into()?;
+        in_hearing(id);
         let (_, events) = self
             .app
             .command(&caller, id, |_| Command::AddNote { text: text.clone() })
@@ -411,6 +434,7 @@ impl HearingService for Services {
 
     type WatchHearingStream = EventStream;
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "WatchHearing", hearing = tracing::field::Empty))]
     async fn watch_hearing(
         &self,
         req: Request<pb::WatchHearingRequest>,
@@ -418,17 +442,20 @@ impl HearingService for Services {
         let caller = self.caller(&req).await?;
         let r = req.into_inner();
         let id = hearing_id(&r.hearing_id)?;
+        in_hearing(id);
         let stream = self.app.watch(&caller, id, r.after_seq).await?;
         let stream = stream.map(|item| item.map(|e| convert::event(&e)).map_err(to_status));
         Ok(Response::new(Box::pin(stream)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "VerifyHearingLog", hearing = tracing::field::Empty))]
     async fn verify_hearing_log(
         &self,
         req: Request<pb::VerifyHearingLogRequest>,
     ) -> Res<pb::VerifyHearingLogResponse> {
         let caller = self.caller(&req).await?;
         let id = hearing_id(&req.get_ref().hearing_id)?;
+        in_hearing(id);
         let v = self.app.verify_log(&caller, id).await?;
         Ok(Response::new(pb::VerifyHearingLogResponse {
             ok: v.ok,

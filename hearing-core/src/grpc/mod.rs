@@ -17,6 +17,7 @@ use pb::hearing_service_server::HearingServiceServer;
 use tonic::{Request, Response, Status};
 
 use crate::app::{App, Caller};
+use crate::domain::HearingId;
 
 pub use convert::ts;
 pub use status::to_status;
@@ -77,6 +78,12 @@ pub async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller, Status> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
     Ok(app.authenticate(token).await?)
+}
+
+/// Names the hearing on the current RPC's span (`rpc`), once the request has been checked, so
+/// that what is logged while serving it carries the hearing's id.
+fn in_hearing(id: HearingId) {
+    tracing::Span::current().record("hearing", tracing::field::display(id));
 }
 
 /// Today's UTC date, for clients that list today's hearings.

@@ -108,12 +108,14 @@ impl TryFrom<pb::SearchTranscriptsRequest> for TranscriptSearch {
 
 #[tonic::async_trait]
 impl RecordService for Services {
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetTranscript", hearing = tracing::field::Empty))]
     async fn get_transcript(
         &self,
         req: Request<pb::GetTranscriptRequest>,
     ) -> Result<Response<pb::GetTranscriptResponse>, Status> {
         let caller = self.caller(&req).await?;
         let r = TranscriptRequest::try_from(req.into_inner())?;
+        super::in_hearing(r.id);
         let (t, heading) = self.app.transcript(&caller, r.id).await?;
         Ok(Response::new(pb::GetTranscriptResponse {
             transcript: Some(transcript(&r.hearing_id, &t)),
@@ -122,6 +124,7 @@ impl RecordService for Services {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "SearchTranscripts", hearing = tracing::field::Empty))]
     async fn search_transcripts(
         &self,
         req: Request<pb::SearchTranscriptsRequest>,

@@ -1,9 +1,11 @@
 //! The hearing event log: `append` commits a command's new hearing state, participants, events
-//! and side writes in one transaction; reading and verifying the hash chain.
+//! and side writes in one transaction; reading and verifying the hash chain. The hearing and
+//! participant rows it loads and writes inside that transaction are written here too, so that
+//! `hearings` builds on the log and not the other way round.
 use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use super::hearings::{insert_participant, load_hearing, update_participant};
 use super::users::{insert_session, Session};
 use super::{jobs, media, ms, rows, transcripts, Store};
 use crate::domain::events::verify_chain;
@@ -245,6 +247,73 @@ pub(super) async fn insert_event(tx: &mut Transaction<'_, Any>, e: &StoredEvent)
     .bind(&e.payload)
     .bind(&e.prev_hash)
     .bind(&e.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn load_participants(
+    conn: &mut sqlx::AnyConnection,
+    id: HearingId,
+) -> Result<Vec<Participant>> {
+    let rows = sqlx::query("SELECT * FROM participants WHERE hearing_id = $1 ORDER BY position")
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(rows::participant).collect()
+}
+
+pub(super) async fn load_hearing(
+    conn: &mut sqlx::AnyConnection,
+    id: HearingId,
+    lock: &str,
+) -> Result<Option<(Hearing, u64, String)>> {
+    let row: Option<AnyRow> = sqlx::query(&format!("SELECT * FROM hearings WHERE id = $1{lock}"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let (mut h, last_seq, head) = rows::hearing(&row)?;
+    h.participants = load_participants(conn, id).await?;
+    Ok(Some((h, last_seq, head)))
+}
+
+pub(super) async fn insert_participant(
+    tx: &mut Transaction<'_, Any>,
+    hearing: HearingId,
+    position: i64,
+    p: &Participant,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO participants (id, hearing_id, position, display_name, role, presence, muted, \
+         court_muted, user_id, invite_code_hash, redeemed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)",
+    )
+    .bind(p.id.to_string())
+    .bind(hearing.to_string())
+    .bind(position)
+    .bind(p.display_name.as_str())
+    .bind(p.role.as_str())
+    .bind(p.presence.as_str())
+    .bind(i64::from(p.muted))
+    .bind(i64::from(p.court_muted))
+    .bind(p.user_id.map(|u| u.to_string()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn update_participant(
+    tx: &mut Transaction<'_, Any>,
+    p: &Participant,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE participants SET presence = $2, muted = $3, court_muted = $4 WHERE id = $1",
+    )
+    .bind(p.id.to_string())
+    .bind(p.presence.as_str())
+    .bind(i64::from(p.muted))
+    .bind(i64::from(p.court_muted))
     .execute(&mut **tx)
     .await?;
     Ok(())
