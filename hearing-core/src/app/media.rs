@@ -22,6 +22,8 @@ pub struct MediaPeer {
     pub muted: bool,
     /// The hearing clock's zero (the room's too).
     pub opened_at: chrono::DateTime<chrono::Utc>,
+    /// The log's last sequence number when this was read: `admitted` and `muted` are as of it.
+    pub as_of_seq: u64,
 }
 
 impl App {
@@ -29,7 +31,7 @@ impl App {
     /// (waiting or admitted), the presiding judge and clerks, while the hearing is open. Denials
     /// are logged like every other.
     pub async fn media_peer(&self, caller: &Caller, id: HearingId) -> Result<MediaPeer> {
-        let (h, _, _) = self
+        let (h, as_of_seq, _) = self
             .store
             .hearing(id)
             .await?
@@ -81,6 +83,7 @@ impl App {
             role: me.map_or(caller.role(), |p| p.role),
             muted: me.is_some_and(|p| p.muted),
             opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
+            as_of_seq,
         })
     }
 }
