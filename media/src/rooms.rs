@@ -189,21 +189,31 @@ impl Rooms {
         }
     }
 
+    /// Records what the log said about `peer` at `seq`, in the slot `field` picks; returns their
+    /// hearing's room and their room id when it is news (nothing later was said already).
+    fn tell(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        seq: u64,
+        value: bool,
+        field: fn(&mut Told) -> &mut Option<(u64, bool)>,
+    ) -> Option<(Arc<HearingRoom>, recorder::ParticipantId)> {
+        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+            return None;
+        };
+        let mut told = h.told.lock().expect("told lock");
+        let news = Told::take(field(told.entry(peer.to_string()).or_default()), seq, value);
+        drop(told);
+        news.then_some((h, id))
+    }
+
     /// Mutes or unmutes the peer in the mix, as the hearing's log said at position `seq`
     /// (unless it said something later already).
     pub fn set_muted(&self, hearing: Uuid, peer: &str, muted: bool, seq: u64) {
-        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+        let Some((h, id)) = self.tell(hearing, peer, seq, muted, |t| &mut t.muted) else {
             return;
         };
-        let mut told = h.told.lock().expect("told lock");
-        if !Told::take(
-            &mut told.entry(peer.to_string()).or_default().muted,
-            seq,
-            muted,
-        ) {
-            return;
-        }
-        drop(told);
         h.with("mute", |r| if muted { r.mute(&id) } else { r.unmute(&id) });
     }
 
@@ -315,18 +325,9 @@ impl Rooms {
     /// The peer was admitted (true) or is in the waiting room (false), as the hearing's log said
     /// at position `seq` (unless it said something later already).
     pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool, seq: u64) {
-        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+        let Some((h, id)) = self.tell(hearing, peer, seq, admitted, |t| &mut t.admitted) else {
             return;
         };
-        let mut told = h.told.lock().expect("told lock");
-        if !Told::take(
-            &mut told.entry(peer.to_string()).or_default().admitted,
-            seq,
-            admitted,
-        ) {
-            return;
-        }
-        drop(told);
         if !h.live.lock().expect("live lock").contains_key(peer) {
             return; // not connected yet: their first connection takes the state
         }
