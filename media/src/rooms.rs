@@ -42,6 +42,40 @@ struct Peer {
 struct HearingRoom {
     room: Mutex<Option<recorder::Room>>,
     live: Mutex<HashMap<String, recorder::LiveIn>>,
+    /// What the hearing last said about each peer (connected or not), by log position.
+    told: Mutex<HashMap<String, Told>>,
+}
+
+/// A peer's admission and mute as the hearing last said them, each with the log position
+/// (sequence number) it was said at. A connection's state, read before the connection is made,
+/// and the supervisor's events arrive in either order; the later position wins, so a stand-down
+/// logged while someone connects is never undone by the older state their connection carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Told {
+    admitted: Option<(u64, bool)>,
+    muted: Option<(u64, bool)>,
+}
+
+impl Told {
+    /// Takes `value`, said at `seq`, unless something later was said already; returns whether
+    /// it took it.
+    fn take(slot: &mut Option<(u64, bool)>, seq: u64, value: bool) -> bool {
+        match slot {
+            Some((later, _)) if *later > seq => false,
+            _ => {
+                *slot = Some((seq, value));
+                true
+            }
+        }
+    }
+
+    /// (admitted, muted) now: waiting and unmuted until told otherwise.
+    fn state(&self) -> (bool, bool) {
+        (
+            self.admitted.is_some_and(|(_, a)| a),
+            self.muted.is_some_and(|(_, m)| m),
+        )
+    }
 }
 
 impl HearingRoom {
@@ -65,6 +99,8 @@ pub struct PeerInfo {
     /// seen or kept.
     pub admitted: bool,
     pub muted: bool,
+    /// The hearing log's position `admitted` and `muted` were read at.
+    pub as_of_seq: u64,
 }
 
 /// The room's name for a peer: their participant id, or for a longer key (a staff user's
@@ -124,6 +160,7 @@ impl Rooms {
             Arc::new(HearingRoom {
                 room: Mutex::new(Some(room)),
                 live: Mutex::default(),
+                told: Mutex::default(),
             }),
         );
         Ok(Some(events))
@@ -152,9 +189,29 @@ impl Rooms {
         }
     }
 
-    /// Mutes or unmutes the peer in the mix.
-    pub fn set_muted(&self, hearing: Uuid, peer: &str, muted: bool) {
+    /// Records what the log said about `peer` at `seq`, in the slot `field` picks; returns their
+    /// hearing's room and their room id when it is news (nothing later was said already).
+    fn tell(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        seq: u64,
+        value: bool,
+        field: fn(&mut Told) -> &mut Option<(u64, bool)>,
+    ) -> Option<(Arc<HearingRoom>, recorder::ParticipantId)> {
         let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+            return None;
+        };
+        let mut told = h.told.lock().expect("told lock");
+        let news = Told::take(field(told.entry(peer.to_string()).or_default()), seq, value);
+        drop(told);
+        news.then_some((h, id))
+    }
+
+    /// Mutes or unmutes the peer in the mix, as the hearing's log said at position `seq`
+    /// (unless it said something later already).
+    pub fn set_muted(&self, hearing: Uuid, peer: &str, muted: bool, seq: u64) {
+        let Some((h, id)) = self.tell(hearing, peer, seq, muted, |t| &mut t.muted) else {
             return;
         };
         h.with("mute", |r| if muted { r.mute(&id) } else { r.unmute(&id) });
@@ -186,6 +243,14 @@ impl Rooms {
                 (l, true)
             }
         };
+        // `info` unless the hearing's events have said something later.
+        let (admitted, muted) = {
+            let mut told = h.told.lock().expect("told lock");
+            let t = told.entry(peer.to_string()).or_default();
+            Told::take(&mut t.admitted, info.as_of_seq, info.admitted);
+            Told::take(&mut t.muted, info.as_of_seq, info.muted);
+            t.state()
+        };
         // A new place starts waiting and unmuted; an old one is set either way. The room
         // refuses a change to the state it is in already: nothing to do then.
         let apply = |what: &str, r: recorder::Result<()>| {
@@ -193,12 +258,12 @@ impl Rooms {
                 tracing::debug!(error = %e, peer, what, "room refused");
             }
         };
-        if info.admitted {
+        if admitted {
             apply("admit", room.admit(&id));
         } else if !new {
             apply("stand down", room.stand_down(&id));
         }
-        if info.muted {
+        if muted {
             apply("mute", room.mute(&id));
         } else if !new {
             apply("unmute", room.unmute(&id));
@@ -257,9 +322,10 @@ impl Rooms {
         Ok(Answer { sdp, session })
     }
 
-    /// The peer was admitted (true) or stood down to the waiting room (false).
-    pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool) {
-        let (Some(h), Ok(id)) = (self.hearing(hearing), room_id(peer)) else {
+    /// The peer was admitted (true) or is in the waiting room (false), as the hearing's log said
+    /// at position `seq` (unless it said something later already).
+    pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool, seq: u64) {
+        let Some((h, id)) = self.tell(hearing, peer, seq, admitted, |t| &mut t.admitted) else {
             return;
         };
         if !h.live.lock().expect("live lock").contains_key(peer) {
@@ -401,5 +467,30 @@ impl Rooms {
     fn with_peer<T>(&self, key: &Key, f: impl FnOnce(&mut Peer) -> T) -> T {
         let mut map = self.inner.peers.lock().expect("rooms lock");
         f(map.entry(key.clone()).or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Told;
+
+    #[test]
+    fn the_later_word_of_the_hearing_wins_in_either_order() {
+        // admitted at 5, stood down at 9: whichever arrives first, waiting at the end
+        let mut a = Told::default();
+        assert!(Told::take(&mut a.admitted, 5, true));
+        assert!(Told::take(&mut a.admitted, 9, false));
+        let mut b = Told::default();
+        assert!(Told::take(&mut b.admitted, 9, false));
+        assert!(!Told::take(&mut b.admitted, 5, true));
+        assert_eq!((a.state(), b.state()), ((false, false), (false, false)));
+        // the same position again (a reconnection read at it) is taken
+        assert!(Told::take(&mut b.admitted, 9, false));
+        // nothing said: waiting and unmuted
+        assert_eq!(Told::default().state(), (false, false));
+        let mut m = Told::default();
+        assert!(Told::take(&mut m.muted, 3, true));
+        assert!(Told::take(&mut m.admitted, 2, true));
+        assert_eq!(m.state(), (true, true));
     }
 }

@@ -29,6 +29,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
         role: recorder::Role::Party,
         admitted,
         muted: false,
+        as_of_seq: 0,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::start(&wav, &IceConfig::loopback(), &BotOptions::default(), tx).unwrap();
@@ -154,6 +155,7 @@ async fn join(
         role: recorder::Role::Party,
         admitted,
         muted: false,
+        as_of_seq: 0,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let bot = std::sync::Arc::new(Bot::start(wav, &IceConfig::loopback(), &opts, tx).unwrap());

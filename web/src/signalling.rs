@@ -331,20 +331,21 @@ impl Media {
                     }
                 };
                 let rooms = rooms.clone();
+                let seq = e.seq;
                 let end = match e.payload() {
                     Some(EventPayload::Admitted { participant_id }) => {
-                        rooms.set_admitted(id.0, &participant_id.to_string(), true);
+                        rooms.set_admitted(id.0, &participant_id.to_string(), true, seq);
                         false
                     }
                     Some(EventPayload::StoodDown { participant_id, .. }) => {
-                        rooms.set_admitted(id.0, &participant_id.to_string(), false);
+                        rooms.set_admitted(id.0, &participant_id.to_string(), false, seq);
                         false
                     }
                     Some(EventPayload::Muted {
                         participant_id,
                         muted,
                     }) => {
-                        rooms.set_muted(id.0, &participant_id.to_string(), muted);
+                        rooms.set_muted(id.0, &participant_id.to_string(), muted, seq);
                         false
                     }
                     Some(EventPayload::StateChanged { to, reason, .. })
@@ -369,12 +370,12 @@ impl Media {
                         presence,
                     }) => {
                         let admitted = presence == Presence::Admitted;
-                        rooms.set_admitted(id.0, &participant_id.to_string(), admitted);
+                        rooms.set_admitted(id.0, &participant_id.to_string(), admitted, seq);
                         false
                     }
                     Some(EventPayload::Left { participant_id, .. }) => {
                         let _ = blocking(move || {
-                            rooms.set_admitted(id.0, &participant_id.to_string(), false);
+                            rooms.set_admitted(id.0, &participant_id.to_string(), false, seq);
                             rooms.close_peer(
                                 id.0,
                                 &participant_id.to_string(),
@@ -459,10 +460,32 @@ impl MediaService for Media {
             role: room_role(peer.role),
             admitted: peer.admitted,
             muted: peer.muted,
+            as_of_seq: peer.as_of_seq,
         };
+        let key = peer.key.clone();
         let answer = blocking(move || rooms.connect(id.0, &peer.key, &info, offer))
             .await?
             .map_err(to_status)?;
+        // What was read above may be older than where the room's supervisor started (the room
+        // may have opened since): read again now that their place exists, so whatever the log
+        // said in between reaches it (the later log position wins), or end the connection
+        // should they no longer be allowed one (removed, left).
+        match self.app.media_peer(&caller, id).await {
+            Ok(now) => {
+                self.rooms
+                    .set_admitted(id.0, &now.key, now.admitted, now.as_of_seq);
+                self.rooms
+                    .set_muted(id.0, &now.key, now.muted, now.as_of_seq);
+            }
+            Err(e) => {
+                let rooms = self.rooms.clone();
+                let _ = blocking(move || {
+                    rooms.close_peer(id.0, &key, "no longer allowed to connect", true)
+                })
+                .await;
+                return Err(e.into());
+            }
+        }
         Ok(Response::new(pb::OfferResponse {
             sdp: answer.sdp,
             session_id: answer.session,

@@ -22,6 +22,8 @@ pub struct MediaPeer {
     pub muted: bool,
     /// The hearing clock's zero (the room's too).
     pub opened_at: chrono::DateTime<chrono::Utc>,
+    /// The log's last sequence number when this was read: `admitted` and `muted` are as of it.
+    pub as_of_seq: u64,
 }
 
 impl App {
@@ -30,7 +32,7 @@ impl App {
     /// are logged like every other.
     #[tracing::instrument(name = "hearing", skip_all, fields(hearing = %id))]
     pub async fn media_peer(&self, caller: &Caller, id: HearingId) -> Result<MediaPeer> {
-        let (h, _, _) = self
+        let (h, as_of_seq, _) = self
             .store
             .hearing(id)
             .await?
@@ -82,6 +84,7 @@ impl App {
             role: me.map_or(caller.role(), |p| p.role),
             muted: me.is_some_and(|p| p.muted),
             opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
+            as_of_seq,
         })
     }
 }
