@@ -640,3 +640,19 @@ impl BotProcess {
         line["connected at ".len()..].parse().expect("a UTC time")
     }
 }
+
+/// Waits until `cond` holds, checking every 50 ms; panics naming `what` after `patience`. The
+/// patience is generous (a loaded machine is slow) and is never what a test asserts.
+pub async fn wait_until<F, Fut>(what: &str, patience: std::time::Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let waited = tokio::time::timeout(patience, async {
+        while !cond().await {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "waited {patience:?} for {what}");
+}
