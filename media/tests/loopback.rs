@@ -75,15 +75,30 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
     .await
     .expect("the bot finished its file");
     assert!(finished > 1.0, "sent {finished} s");
-    // Let the last packets arrive before closing.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The last packets have arrived when the room reports p1's media stalled: nothing more
+    // came for its stall threshold (the patience only turns a hang into a failure).
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            while let Ok(e) = events.try_recv() {
+                let end = matches!(&e, recorder::Event::Stalled { id, .. } if id.as_str() == "p1");
+                seen.push(e);
+                if end {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the room saw the end of p1's media");
     let r = rooms.clone();
     tokio::task::spawn_blocking(move || r.close_hearing(hearing, "adjourned"))
         .await
         .unwrap();
     bot.stop();
-    events
-        .try_iter()
+    seen.into_iter()
+        .chain(events.try_iter())
         .filter_map(|e| match e {
             recorder::Event::FileClosed(f)
                 if matches!(f.kind, recorder::manifest::FileKind::Track { .. }) =>
@@ -256,8 +271,16 @@ async fn each_hears_the_others_not_themselves_and_the_waiting_room_hears_nothing
     let (a, mut a_ev) = join(&rooms, hearing, "a", true, &speech, BotOptions::default()).await;
     let sent = until(&mut a_ev, "finished").await;
     assert!(sent > 2.0, "sent {sent} s");
-    // what is still in flight arrives (the mixers' latency is 40 ms)
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // what is still in flight arrives: the listener's mix (continuous) goes on for another
+    // half second of its own audio, sent after the speaker's last packet
+    let heard = b.received().audio_seconds;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while b.received().audio_seconds < heard + 0.5 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the listener kept receiving the mix");
     let (ra, rb, rw) = (a.received(), b.received(), w.received());
     let r = rooms.clone();
     tokio::task::spawn_blocking(move || r.close_hearing(hearing, "adjourned"))

@@ -60,10 +60,9 @@ fn packets_that_arrive_in_bursts_are_all_on_the_track_at_their_own_times() -> Re
     let out = tmp.path().join("rec");
     let packets = opus_packets()?;
     let a = ParticipantId::parse("a")?;
-    let (room, _events) = Room::start(RoomConfig::new(&out))?;
+    let (room, events) = Room::start(RoomConfig::new(&out))?;
     let live = room.add_live(&a, "A", Role::Party, false)?;
     room.admit(&a)?;
-    std::thread::sleep(Duration::from_millis(500));
     // ten packets at once, every 200 ms: the pace of speech, in bursts
     for burst in packets.chunks(BURST) {
         for p in burst {
@@ -71,7 +70,13 @@ fn packets_that_arrive_in_bursts_are_all_on_the_track_at_their_own_times() -> Re
         }
         std::thread::sleep(Duration::from_millis(20 * BURST as u64));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // every packet is in when the room reports their media stalled (nothing more came)
+    next_event(
+        &events,
+        "Stalled",
+        PATIENCE,
+        |e| matches!(e, Event::Stalled { id, .. } if *id == a),
+    );
     room.stop()?;
 
     let m = Manifest::load(&out)?.expect("manifest");

@@ -717,3 +717,19 @@ pub fn voiced_seconds(path: &std::path::Path) -> f64 {
     });
     voiced.count() as f64 * 0.02
 }
+
+/// Waits until `cond` holds, checking every 50 ms; panics naming `what` after `patience`. The
+/// patience is generous (a loaded machine is slow) and is never what a test asserts.
+pub async fn wait_until<F, Fut>(what: &str, patience: std::time::Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let waited = tokio::time::timeout(patience, async {
+        while !cond().await {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "waited {patience:?} for {what}");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hearing_core::app::STAFF_TOKEN_TTL;
 use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::{HearingId, Role};
-use hearing_core::store::MediaFile;
+use hearing_core::records::MediaFile;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use sha2::Digest;

@@ -135,11 +135,6 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
         PASSWORD,
     );
     let line = counsel.until("joined as ").await;
-    let opened = get_hearing(&mut on_b, &s.judge, &hid)
-        .await
-        .opened_at
-        .unwrap();
-    let opened = chrono::DateTime::from_timestamp(opened.seconds, opened.nanos as u32).unwrap();
     let counsel_id = line["joined as ".len()..]
         .split(' ')
         .next()
@@ -154,13 +149,36 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     ))
     .await
     .unwrap();
-    let counsel_at = (counsel.connected().await - opened).num_milliseconds();
+    // counsel's file starts playing as they connect: the judge notes it at once, on the
+    // hearing clock the log keeps (a note that comes late only widens the check)
+    counsel.until("connected at ").await;
+    let connected_ms = on_b
+        .add_note(authed(
+            &s.judge,
+            pb::AddNoteRequest {
+                hearing_id: hid.clone(),
+                text: "counsel is connected".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .clock_ms;
     counsel.until("audio sent ").await;
 
     // Node A dies. After its lease (3 s) node B takes the hearing over.
     a.kill9();
     drop((judge, counsel));
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let id = HearingId::parse("id", &hid).unwrap();
+    wait_until(
+        "node A's media lease to run out",
+        Duration::from_secs(60),
+        || async {
+            let lease = t.app.system().media_lease(id).await.unwrap();
+            lease.is_none_or(|l| l.expires_at < chrono::Utc::now().timestamp_millis())
+        },
+    )
+    .await;
     let mut judge = BotProcess::start("judge@b", b.addr, &judge_login, &resumed_wav, PASSWORD);
     judge.until("audio sent ").await;
     let mut watch = watch_from_start(&mut on_b, &s.judge, &hid).await;
@@ -177,7 +195,6 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     until_transcript_stored(&mut watch).await;
     drop(watch);
 
-    let id = HearingId::parse("id", &hid).unwrap();
     let events = t.app.system().events_after(id, 0, u32::MAX).await.unwrap();
     let gap = events.iter().find_map(|e| match e.payload() {
         Some(EventPayload::RecordingGap {
@@ -229,16 +246,28 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
         assert!(judge_said.contains(w), "{w:?} not in {judge_said:?}");
     }
     assert!(counsel_said.contains("claimant"), "{counsel_said:?}");
-    // the track node A left open when it died was recovered with its place on the clock
+    // the track node A left open when it died was recovered with its place on the clock:
+    // counsel spoke after being admitted, and began within a second of the note that they had
+    // connected (both on the hearing clock the log kept)
     let counsel_from = transcript
         .segments
         .iter()
         .find(|s| s.speaker.starts_with("Counsel Chen"))
         .map(|s| s.start_ms as i64)
         .unwrap();
+    let admitted_ms = events
+        .iter()
+        .find(|e| {
+            matches!(e.payload(), Some(EventPayload::Admitted { participant_id })
+                if participant_id.to_string() == counsel_id)
+        })
+        .map(|e| e.clock_ms)
+        .expect("counsel's admission on the log");
+    eprintln!("counsel: admitted {admitted_ms} ms, connected by {connected_ms} ms, transcript from {counsel_from} ms");
     assert!(
-        (counsel_from - counsel_at).abs() <= 1_000,
-        "counsel spoke at {counsel_at} ms; the transcript says {counsel_from} ms"
+        admitted_ms <= counsel_from && counsel_from <= connected_ms + 1_000,
+        "the transcript has counsel from {counsel_from} ms; admitted at {admitted_ms} ms, \
+         connected by {connected_ms} ms"
     );
 
     let out = std::process::Command::new(opencourt_bin())

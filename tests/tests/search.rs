@@ -84,7 +84,7 @@ async fn search_parity(db: Db) {
     let s = t.scene("srch", pb::Visibility::Public).await;
 
     // The scene's hearing gets the transcript, through a job as the worker stores it.
-    let store = &t.app.store;
+    let store = t.app.system();
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
     store
         .enqueue_job("transcribe", hid, r#"{"tracks":[]}"#, 3)
