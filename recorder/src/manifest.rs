@@ -230,4 +230,83 @@ mod tests {
         let again = Manifest::load(d).unwrap().unwrap();
         assert_eq!(again, m);
     }
+
+    /// No manifest yet is `None`; a manifest that cannot be read is an error naming it, never
+    /// taken for "no manifest" (which would start a fresh one over the hearing's files).
+    #[test]
+    fn load_tells_a_missing_manifest_from_an_unreadable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Manifest::load(dir.path()), Ok(None)));
+        std::fs::create_dir(dir.path().join(MANIFEST)).unwrap();
+        match Manifest::load(dir.path()) {
+            Err(Error::Io { path, .. }) => assert_eq!(path, dir.path().join(MANIFEST)),
+            other => panic!("a directory in the manifest's place: {other:?}"),
+        }
+    }
+
+    /// A restarted room's gap begins where the latest file ends, whatever order they are listed in.
+    #[test]
+    fn last_end_ms_is_the_latest_end() {
+        let mut m = Manifest::new(chrono::Utc::now());
+        assert_eq!(m.last_end_ms(), 0);
+        for (start_ms, end_ms) in [(0, 10_000), (20_000, 27_500), (10_000, 20_000)] {
+            m.files.push(FileEntry {
+                file: format!("mix-{start_ms:010}.mkv"),
+                kind: FileKind::Mix,
+                sha256: String::new(),
+                size: 0,
+                duration_ms: end_ms - start_ms,
+                start_ms,
+                end_ms,
+                recovered: false,
+            });
+        }
+        assert_eq!(m.last_end_ms(), 27_500);
+    }
+
+    /// Size and hash cover the whole file, across reads of the buffer.
+    #[test]
+    fn hash_file_covers_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mix-0000000000.mkv");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            hash_file(&path).unwrap(),
+            (hex::encode(Sha256::digest(&bytes)), 200_000)
+        );
+    }
+
+    /// A report is intact only with nothing changed and nothing missing (unlisted files are the
+    /// one being written when the recorder was killed, and do not count).
+    #[test]
+    fn intact_means_nothing_changed_and_nothing_missing() {
+        let one = || vec!["f".to_string()];
+        assert!(VerifyReport {
+            unlisted: one(),
+            ..VerifyReport::default()
+        }
+        .is_intact());
+        assert!(!VerifyReport {
+            changed: one(),
+            ..VerifyReport::default()
+        }
+        .is_intact());
+        assert!(!VerifyReport {
+            missing: one(),
+            ..VerifyReport::default()
+        }
+        .is_intact());
+    }
+
+    /// Names in the manifest are relative to its directory.
+    #[test]
+    fn rel_name_is_relative_to_the_directory() {
+        let dir = Path::new("/data/hearing");
+        assert_eq!(rel_name(dir, &dir.join("tracks/a.mka")), "tracks/a.mka");
+        assert_eq!(
+            rel_name(dir, Path::new("/elsewhere/b.mka")),
+            "/elsewhere/b.mka"
+        );
+    }
 }

@@ -299,4 +299,74 @@ mod tests {
         // stream 1 never started; a straggler for the closed file is dropped
         assert_eq!(seg.route(&s, 1, ms(900), true).write, None);
     }
+
+    /// One video and one audio stream over a span boundary at 10 s (the record went on at 2 s,
+    /// files are 8 s): each decision exactly.
+    #[test]
+    fn decisions_at_a_boundary() {
+        let on = sw(&[(2_000, true)]);
+        let mut s = Segmenter::new(ms(8_000), vec![true, false]);
+        // Video opens the first file on a keyframe; timestamps are relative to the file.
+        assert_eq!(
+            s.route(&on, 0, ms(3_000), true),
+            Decision {
+                open: Some(ms(2_000)),
+                write: Some((ms(2_000), ms(1_000))),
+                ..Decision::default()
+            }
+        );
+        // Audio is never asked for keyframes, even just before the boundary.
+        assert_eq!(
+            s.route(&on, 1, ms(9_800), false),
+            Decision {
+                write: Some((ms(2_000), ms(7_800))),
+                ..Decision::default()
+            }
+        );
+        // Video far from the boundary asks nothing; within the lead it asks once for the
+        // boundary itself.
+        assert_eq!(
+            s.route(&on, 0, ms(9_000), false),
+            Decision {
+                write: Some((ms(2_000), ms(7_000))),
+                ..Decision::default()
+            }
+        );
+        assert_eq!(
+            s.route(&on, 0, ms(9_600), false),
+            Decision {
+                write: Some((ms(2_000), ms(7_600))),
+                keyframe_at: Some(ms(10_000)),
+                ..Decision::default()
+            }
+        );
+        assert_eq!(s.route(&on, 0, ms(9_700), false).keyframe_at, None);
+        // Video moves on to the next file: the first stays open until audio moves on too.
+        assert_eq!(
+            s.route(&on, 0, ms(10_000), true),
+            Decision {
+                open: Some(ms(10_000)),
+                write: Some((ms(10_000), ms(0))),
+                ..Decision::default()
+            }
+        );
+        assert_eq!(
+            s.route(&on, 1, ms(10_020), false),
+            Decision {
+                write: Some((ms(10_000), ms(20))),
+                close: vec![ms(2_000)],
+                ..Decision::default()
+            }
+        );
+    }
+
+    /// A file is overdue only once its planned end is more than `grace` behind.
+    #[test]
+    fn overdue_means_more_than_the_grace() {
+        let s = sw(&[(0, true)]);
+        let mut seg = Segmenter::new(ms(1000), vec![false]);
+        assert_eq!(seg.route(&s, 0, ms(10), true).open, Some(ms(0)));
+        assert_eq!(seg.overdue(&s, ms(2000), ms(1000)), Vec::<Duration>::new());
+        assert_eq!(seg.overdue(&s, ms(2001), ms(1000)), vec![ms(0)]);
+    }
 }

@@ -465,4 +465,89 @@ mod tests {
             )
         );
     }
+
+    /// The stored `kind` column is the payload's serde tag, for every kind of event.
+    #[test]
+    fn kind_is_the_serde_tag() {
+        let p = ParticipantId::new();
+        let all = [
+            EventPayload::Scheduled {
+                case_id: CaseId::new(),
+                title: "t".into(),
+                starts_at_ms: 0,
+                ends_at_ms: 1,
+                presiding_judge_id: UserId::new(),
+            },
+            EventPayload::Invited {
+                participant_id: p,
+                display_name: "d".into(),
+                role: Role::Witness,
+            },
+            EventPayload::InviteRedeemed { participant_id: p },
+            EventPayload::StateChanged {
+                from: HearingState::Open,
+                to: HearingState::OnRecord,
+                reason: None,
+            },
+            EventPayload::Joined {
+                participant_id: p,
+                presence: Presence::Waiting,
+            },
+            EventPayload::Left {
+                participant_id: p,
+                reason: None,
+                disconnected: true,
+            },
+            EventPayload::Admitted { participant_id: p },
+            EventPayload::StoodDown {
+                participant_id: p,
+                reason: None,
+            },
+            EventPayload::Removed {
+                participant_id: p,
+                reason: "r".into(),
+            },
+            EventPayload::Muted {
+                participant_id: p,
+                muted: true,
+            },
+            EventPayload::Note { text: "n".into() },
+            EventPayload::Denied {
+                action: "a".into(),
+                reason: "r".into(),
+                target_participant_id: None,
+            },
+            EventPayload::MediaClosed {
+                kind: MediaKind::Track,
+                file: "f".into(),
+                participant_id: Some(p),
+                sha256: "00".into(),
+                size: 1,
+                duration_ms: 1,
+                start_ms: 0,
+                end_ms: 1,
+            },
+            EventPayload::RecordingGap {
+                from_ms: 0,
+                to_ms: 1,
+                reason: "r".into(),
+            },
+            EventPayload::Caption {
+                participant_id: None,
+                speaker: "s".into(),
+                start_ms: 0,
+                end_ms: 1,
+                text: "t".into(),
+            },
+            EventPayload::TranscriptStored {
+                transcript_id: "t".into(),
+                sha256: "00".into(),
+                segments: 1,
+            },
+        ];
+        for e in all {
+            let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+            assert_eq!(json["type"], e.kind(), "{e:?}");
+        }
+    }
 }

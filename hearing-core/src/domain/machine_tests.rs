@@ -106,6 +106,57 @@ fn rejections_change_nothing_and_name_the_state() {
     assert!(matches!(err, Rejection::Denied { .. }), "{err:?}");
 }
 
+/// Only clerks become participants by joining; anyone else without a participant is refused.
+#[test]
+fn joining_without_a_participant_is_for_clerks_only() {
+    let mut h = hearing();
+    h.state = HearingState::Open;
+    let stranger = Actor {
+        participant_id: None,
+        user_id: None,
+        role: Role::Counsel,
+        display_name: "Counsel Chen".into(),
+    };
+    let join = || Command::Join {
+        staff_participant_id: ParticipantId::new(),
+    };
+    let err = apply(&h, &stranger, join(), Utc::now()).unwrap_err();
+    assert_eq!(
+        err,
+        Rejection::Denied {
+            action: Action::Join,
+            reason: "only the presiding judge, clerks and invited participants may join".into(),
+            target: None,
+        }
+    );
+    let clerk = clerk_actor();
+    let out = apply(&h, &clerk, join(), Utc::now()).unwrap();
+    let joined = out
+        .hearing
+        .participant_of_user(clerk.user_id.unwrap())
+        .unwrap();
+    assert_eq!(
+        (joined.role, joined.presence),
+        (Role::Clerk, Presence::Admitted)
+    );
+}
+
+#[test]
+fn participants_are_found_by_user_and_the_clock_starts_at_opening() {
+    let mut h = hearing();
+    let judge = h.participants[0].clone();
+    assert_eq!(h.participant_of_user(h.presiding_judge), Some(&judge));
+    assert_eq!(h.participant_of_user(UserId::new()), None);
+    let t0: chrono::DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+    assert_eq!(h.clock_ms(t0), 0, "not opened yet");
+    h.opened_at = Some(t0);
+    assert_eq!(
+        h.clock_ms(t0 + chrono::Duration::milliseconds(1_500)),
+        1_500
+    );
+    assert_eq!(h.clock_ms(t0 - chrono::Duration::seconds(1)), 0);
+}
+
 /// Who gives a command: the presiding judge, a judge who does not preside, a clerk (who has a
 /// participant once joined), or an invited participant (by index, wrapping).
 #[derive(Clone, Debug)]

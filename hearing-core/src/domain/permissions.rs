@@ -120,6 +120,42 @@ mod tests {
         assert!(role_may(Role::Admin, Action::VerifyLog));
     }
 
+    /// The names are stored in denial events and access logs: they never change.
+    #[test]
+    fn action_names_are_the_stored_ones() {
+        assert_eq!(Action::Join.as_str(), "join_hearing");
+        assert_eq!(Action::GoOnRecord.as_str(), "go_on_record");
+        assert_eq!(Action::ConnectMedia.as_str(), "connect_media");
+    }
+
+    /// Reading and the case-level actions are open to any judge; conducting a hearing is the
+    /// presiding judge's.
+    #[test]
+    fn only_conducting_a_hearing_needs_the_presiding_judge() {
+        use Action::*;
+        for a in [
+            CreateCase,
+            ScheduleHearing,
+            ListHearings,
+            Watch,
+            ReadHearing,
+            VerifyLog,
+        ] {
+            assert!(!a.needs_presiding_judge(), "{a:?}");
+        }
+        for a in [
+            Open,
+            Admit,
+            Mute,
+            GoOnRecord,
+            Adjourn,
+            AddNote,
+            ConnectMedia,
+        ] {
+            assert!(a.needs_presiding_judge(), "{a:?}");
+        }
+    }
+
     #[test]
     fn visibility_rules() {
         assert!(may_read_case(Role::Observer, false, Visibility::Public));

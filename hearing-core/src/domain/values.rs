@@ -130,19 +130,32 @@ mod tests {
 
     #[test]
     fn values_reject_empty_oversized_and_control_characters() {
-        assert!(DisplayName::parse("display_name", "  ").is_err());
-        assert!(DisplayName::parse("display_name", &"x".repeat(121)).is_err());
-        assert!(DisplayName::parse("display_name", "a\u{0}b").is_err());
+        let err = |r: Result<String, CoreError>| r.unwrap_err().to_string();
+        let name = |s: &str| DisplayName::parse("display_name", s).map(|v| v.to_string());
+        assert_eq!(err(name("  ")), "display_name: is required");
         assert_eq!(
-            DisplayName::parse("display_name", " 王法官 ")
-                .unwrap()
-                .as_str(),
-            "王法官"
+            err(name(&"x".repeat(121))),
+            "display_name: is 121 characters, the limit is 120"
         );
-        assert!(CaseNumber::parse("case_number", "CV 1").is_err());
-        assert!(CaseNumber::parse("case_number", "(2026)京0105民初1234号").is_ok());
-        assert!(Username::parse("username", "Judge").is_err());
-        assert!(Username::parse("username", "judge.wang").is_ok());
+        assert_eq!(name(&"x".repeat(120)).unwrap().chars().count(), 120);
+        assert_eq!(
+            err(name("a\u{0}b")),
+            "display_name: contains control characters"
+        );
+        assert_eq!(name(" 王法官 ").unwrap(), "王法官");
+        let case = |s: &str| CaseNumber::parse("case_number", s).map(|v| v.as_str().to_string());
+        assert_eq!(err(case("CV 1")), "case_number: must not contain spaces");
+        assert_eq!(
+            case("(2026)京0105民初1234号").unwrap(),
+            "(2026)京0105民初1234号"
+        );
+        let user = |s: &str| Username::parse("username", s).map(|v| v.as_str().to_string());
+        assert_eq!(
+            err(user("Judge")),
+            "username: must be 3-64 characters of a-z, 0-9, '.', '_' or '-'"
+        );
+        assert_eq!(err(user("  ")), "username: is required");
+        assert_eq!(user(" judge.wang ").unwrap(), "judge.wang");
         let err = Title::parse("title", "").unwrap_err().to_string();
         assert_eq!(err, "title: is required");
     }
