@@ -114,7 +114,13 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     // The judge signs in and opens the hearing from the page.
     let mut judge = Browser::open(&format!("{base}/"), Some(&judge_mic)).await;
     judge
-        .wait_for("document.getElementById('login-form') !== null", "the page")
+        // The form's handler, not only the form: a click before app.js has wired it submits
+        // the form natively and reloads the sign-in page (2 runs in 11 waited forever for the
+        // hearing list after that).
+        .wait_for(
+            "document.getElementById('login-form').onsubmit !== null",
+            "the page, wired",
+        )
         .await;
     judge
         .eval(
