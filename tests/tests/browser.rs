@@ -28,10 +28,11 @@ const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.
 /// worst whole phrase and one word more; the worst pieces and about a word and a half more.
 const WHOLE: f64 = 3.0 / 12.0;
 const PIECES: f64 = 0.35;
-/// The fewest words per second of a stretch of the witness's speech in the stored transcript:
-/// at least 2.19 in those runs (espeak-ng speaks 2.5). A region Whisper skipped showed
-/// as one word DTW stretched over it ("I" over 2 s, 0.5 a second).
-const WORDS_PER_S: f64 = 1.5;
+/// The fewest words per second of a segment of the witness's speech in the stored transcript:
+/// at least 1.04 in 18 runs (one word, "are", over 0.96 s of a cut-off fragment; 1.74 in every
+/// other run; espeak-ng speaks 2.5). A region Whisper skipped showed as one word DTW stretched
+/// over it ("I" over 2 s: 0.5 a second).
+const WORDS_PER_S: f64 = 0.75;
 
 /// The witness's caption lines (one a region of speech, decoded live).
 fn witness_lines(captions: &str) -> Vec<&str> {
@@ -297,11 +298,15 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
             .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))
             .collect::<Vec<_>>()
     );
-    for u in &heard {
-        let rate = words(&u.text).len() as f64 * 1000.0 / (u.end_ms - u.start_ms).max(1) as f64;
+    for s in transcript
+        .segments
+        .iter()
+        .filter(|s| s.speaker == "Witness Sun (Witness)")
+    {
+        let rate = words(&s.text).len() as f64 * 1000.0 / (s.end_ms - s.start_ms).max(1) as f64;
         assert!(
             rate >= WORDS_PER_S,
-            "{rate:.2} words a second in {u:?}: speech the transcript skipped?"
+            "{rate:.2} words a second in {s:?}: speech the transcript skipped?"
         );
     }
     let heard: Vec<&str> = heard.iter().map(|u| u.text.as_str()).collect();
