@@ -13,21 +13,67 @@ use std::time::Duration;
 
 use opencourt_proto::v1 as pb;
 use opencourt_tests::browser::Browser;
+use opencourt_tests::speech::{utterances, words, words_in_order, Tally};
 use opencourt_tests::*;
 use pb::hearing_service_client::HearingServiceClient;
 use serde_json::Value;
 
 const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
-/// How many of `phrase`'s words `text` has (tiny.en on speech that went through a browser, Opus
-/// and the network varies from run to run, so tests ask for half).
-fn found(text: &str, phrase: &str) -> (usize, usize) {
-    let text = text.to_lowercase().replace("harbour", "harbor");
-    let want = phrase_words(phrase);
-    (
-        want.iter().filter(|w| text.contains(w.as_str())).count(),
-        want.len(),
-    )
+/// Bounds on the witness's words (tiny.en on speech that went through Chromium, Opus and the
+/// network, which varies from run to run; the first and last times the phrase is heard are cut
+/// off wherever the record opened, paused or the page reloaded). Measured in 23 runs, scored as
+/// [`assert_heard`] does: the whole phrase at worst 2 words wrong of 12 (0.167) in the stored
+/// transcript, 1 (0.083) in the captions; all the pieces heard together at worst 8 wrong of 22
+/// (0.364, a cut-off fragment heard as "Oh, the sh**! The horrible rat dog!"). The bounds: the
+/// worst whole phrase and one word more; the worst pieces and about a word and a half more.
+const WHOLE: f64 = 3.0 / 12.0;
+const PIECES: f64 = 0.43;
+/// The fewest words per second of a segment of the witness's speech in the stored transcript:
+/// at least 1.04 in 18 runs (one word, "are", over 0.96 s of a cut-off fragment; 1.74 in every
+/// other run; espeak-ng speaks 2.5). A region Whisper skipped showed as one word DTW stretched
+/// over it ("I" over 2 s: 0.5 a second).
+const WORDS_PER_S: f64 = 0.75;
+
+/// The witness's caption lines (one a region of speech, decoded live).
+fn witness_lines(captions: &str) -> Vec<&str> {
+    captions
+        .lines()
+        .filter_map(|l| l.strip_prefix("Witness Sun (Witness):"))
+        .collect()
+}
+
+/// The phrase's word error rate against the part of `heard` it matches best.
+fn whole_wer(heard: &str) -> f64 {
+    Tally::of_piece(heard, WITNESS).errors as f64 / words(WITNESS).len() as f64
+}
+
+/// Checks what was heard of the phrase, `heard` one stretch of speech each: some stretch holds
+/// the whole phrase within [`WHOLE`] (the phrase scored against the part of the stretch it
+/// matches: a reload restarts the microphone, so the phrase's start can follow its end at
+/// once), and all together, each scored against the part of the looping phrase it holds, within
+/// [`PIECES`].
+fn assert_heard(what: &str, heard: &[&str]) {
+    let whole = heard
+        .iter()
+        .map(|h| whole_wer(h))
+        .fold(f64::INFINITY, f64::min);
+    let looped = [WITNESS; 3].join(" ");
+    let pieces: Tally = heard.iter().map(|h| Tally::of_piece(&looped, h)).sum();
+    eprintln!(
+        "accuracy, {what}: whole phrase WER {whole:.3}, pieces {} of {} words wrong ({:.3}): {heard:?}",
+        pieces.errors,
+        pieces.words,
+        pieces.rate()
+    );
+    assert!(
+        whole <= WHOLE,
+        "{what}: the whole phrase is not heard: {heard:?}"
+    );
+    assert!(
+        pieces.rate() <= PIECES,
+        "{what}: {pieces:?} in the pieces heard: {heard:?}"
+    );
 }
 
 /// The phrase, then 3 s of silence, at 48 kHz: Chromium's fake microphone plays it in a loop.
@@ -78,7 +124,13 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     // The judge signs in and opens the hearing from the page.
     let mut judge = Browser::open(&format!("{base}/"), Some(&judge_mic)).await;
     judge
-        .wait_for("document.getElementById('login-form') !== null", "the page")
+        // The form's handler, not only the form: a click before app.js has wired it submits
+        // the form natively and reloads the sign-in page (2 runs in 11 waited forever for the
+        // hearing list after that).
+        .wait_for(
+            "document.getElementById('login-form').onsubmit !== null",
+            "the page, wired",
+        )
         .await;
     judge
         .eval(
@@ -148,28 +200,17 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
         )
         .await;
     let mut captions = String::new();
-    // Two of the phrase's repeats on the record, so the transcript has more than one.
+    // Two of the phrase's repeats on the record, so the transcript has more than one, and the
+    // whole phrase among them.
     for _ in 0..120 {
         captions = judge.text("captions").await;
-        let lines: Vec<&str> = captions
-            .lines()
-            .filter(|l| l.starts_with("Witness Sun (Witness):"))
-            .collect();
-        let (n, of) = found(&lines.concat(), WITNESS);
-        if n * 2 >= of && lines.len() >= 2 {
+        let lines = witness_lines(&captions);
+        if lines.len() >= 2 && lines.iter().any(|l| whole_wer(l) <= WHOLE) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let heard: String = captions
-        .lines()
-        .filter(|l| l.starts_with("Witness Sun (Witness):"))
-        .collect();
-    let (n, of) = found(&heard, WITNESS);
-    assert!(
-        n * 2 >= of,
-        "{n} of {of} words in the captions:\n{captions}"
-    );
+    assert_heard("live captions", &witness_lines(&captions));
 
     // A reload (a dropped connection, a closed tab) rejoins as the same participant: the code
     // is spent, so the page keeps its token for the tab.
@@ -256,24 +297,30 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     judge.wait_text("hearing-state", "adjourned").await;
     until_transcript_stored(&mut watch).await;
     let transcript = stored_transcript(server.channel().await, &s.clerk, &hid).await;
-    let said: String = transcript
-        .segments
-        .iter()
-        .filter(|s| s.speaker == "Witness Sun (Witness)")
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let (n, of) = found(&said, WITNESS);
-    eprintln!("transcript, the witness: {said}");
-    assert!(
-        n * 2 >= of,
-        "{n} of {of} words under the witness: {:#?}",
+    // The phrase's repeats are 5 s or more apart; a pause within one is far shorter.
+    let heard = utterances(&transcript, "Witness Sun (Witness)", 2_000);
+    eprintln!(
+        "transcript: {:#?}",
         transcript
             .segments
             .iter()
-            .map(|s| (&s.speaker, &s.text))
+            .map(|s| (s.start_ms, s.end_ms, &s.speaker, &s.text))
             .collect::<Vec<_>>()
     );
+    for s in transcript
+        .segments
+        .iter()
+        .filter(|s| s.speaker == "Witness Sun (Witness)")
+    {
+        let rate = words(&s.text).len() as f64 * 1000.0 / (s.end_ms - s.start_ms).max(1) as f64;
+        assert!(
+            rate >= WORDS_PER_S,
+            "{rate:.2} words a second in {s:?}: speech the transcript skipped?"
+        );
+    }
+    let heard: Vec<&str> = heard.iter().map(|u| u.text.as_str()).collect();
+    assert_heard("the stored transcript", &heard);
+    let said = heard.join(" ");
 
     // The case record on the judge's page: recordings and both tracks, the transcript to read,
     // the event log verified, and the transcript found by a search.
@@ -332,10 +379,10 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
     let text = text.as_str().unwrap_or("");
     // The court transcript names speakers in capitals.
     assert!(text.contains("WITNESS SUN"), "{text}");
-    let (n, of) = found(text, WITNESS);
+    // The page shows the stored transcript's words, all of them, in order.
     assert!(
-        n * 2 >= of,
-        "{n} of {of} words in the page's transcript:\n{text}"
+        words_in_order(&said, text),
+        "{said:?} is not on the page:\n{text}"
     );
     judge
         .eval(&format!(
@@ -353,9 +400,9 @@ async fn a_judge_presides_and_a_witness_speaks_from_the_browser() {
         "{verdict}"
     );
     // A word the transcript has, searched for from the page.
-    let word = phrase_words(WITNESS)
+    let word = words(WITNESS)
         .into_iter()
-        .find(|w| said.to_lowercase().contains(w.as_str()))
+        .find(|w| w.len() > 3 && words(&said).contains(w))
         .expect("a word of the phrase in the transcript");
     judge
         .eval(&format!(

@@ -398,7 +398,7 @@ impl Session<'_> {
         threads: usize,
         clip: &clip::Clip,
         w: &clip::Window,
-    ) -> Result<(Vec<(usize, Vec<Word>)>, Option<String>)> {
+    ) -> Result<(Runs, Option<String>)> {
         let start_ms = w.start_ms;
         let samples = &clip.samples(w)[..];
         let len_ms = samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE);
@@ -552,6 +552,9 @@ fn side_by_side<'c>(
     })
 }
 
+/// Words placed on the hearing clock, a run per chunk and Whisper segment: (chunk, words).
+type Runs = Vec<(usize, Vec<Word>)>;
+
 /// One window's segments and the language Whisper found in it.
 struct Decoded {
     segments: Vec<Segment>,
@@ -683,7 +686,7 @@ fn collapsed(words: &[Word]) -> bool {
 /// where the next begins, so real speech covers nearly all of it, pauses included (the VAD
 /// splits a region at any pause longer than 600 ms); a region Whisper skipped has no words, or
 /// one word DTW stretched over it.
-fn accounted_for(clip: &clip::Clip, chunk: usize, runs: &[(usize, Vec<Word>)]) -> bool {
+fn accounted_for(clip: &clip::Clip, chunk: usize, runs: &Runs) -> bool {
     let c = &clip.chunks[chunk];
     let pad = c.onset_ms - c.track_start_ms;
     let speech_ms = c.len_ms.saturating_sub(2 * pad);

@@ -40,7 +40,9 @@ segs, _ = m.transcribe(sys.argv[2], language=sys.argv[3], beam_size=1, best_of=1
 print(" ".join(s.text.strip() for s in segs))
 "#;
 
-fn compare(name: ModelName) {
+/// `name`'s transcript of PASSAGE must match faster-whisper's and be at most `max_wer` off
+/// PASSAGE itself.
+fn compare(name: ModelName, max_wer: f64) {
     let samples = [silence(300), speak(PASSAGE, "en-us"), silence(300)].concat();
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("passage.wav");
@@ -81,15 +83,22 @@ fn compare(name: ModelName) {
         "{name:?}\n faster-whisper: {theirs}\n whisper.cpp:    {ours}\n difference {diff:.3}"
     );
     assert!(diff <= 0.05, "transcripts differ by {diff}");
-    assert!(wer(PASSAGE, &ours) < 0.3);
+    let w = wer(PASSAGE, &ours);
+    eprintln!(" WER {w:.3}");
+    assert!(w <= max_wer, "WER {w}: {ours}");
 }
+
+// Word error rates on PASSAGE's 40 words, the same every run (deterministic for the same input),
+// and the same as faster-whisper's: tiny.en 6 wrong ("now hear the" as "out here in", "bail" as
+// "mail", "Counsel" as "Council", "eleven" as "11"), 0.15; base 2 ("Council", "11"), 0.05. Each
+// bound is that and two words more.
 
 #[test]
 fn tiny_en_import_matches_faster_whisper() {
-    compare(ModelName::TinyEn);
+    compare(ModelName::TinyEn, 0.2);
 }
 
 #[test]
 fn base_import_matches_faster_whisper() {
-    compare(ModelName::Base);
+    compare(ModelName::Base, 0.1);
 }
