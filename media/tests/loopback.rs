@@ -202,8 +202,11 @@ async fn join(
             tokio::select! {
                 e = rx.recv() => match e {
                     Some(BotEvent::IceCandidate { mline_index, candidate }) => {
+                        // A candidate for a connection already closed is refused; the test
+                        // checks the media that arrived, not each candidate.
                         let _ = r.add_ice_candidate(hearing, peer, mline_index, &candidate);
                     }
+                    // The test may have stopped listening; the bot's events are then of no use.
                     Some(e) => { let _ = out.send(e); }
                     None => break,
                 },

@@ -217,6 +217,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Best effort on the way out (a test may be failing): an error here has nowhere to go.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -100,7 +100,14 @@ fn bad_input_fails_without_output() {
         out_s,
     ];
     assert_eq!(cli::transcribe(Cmd::try_parse_from(argv).unwrap().args), 1);
-    assert!(Cmd::try_parse_from(["transcribe", "--track", "a=b", "--language", "fr"]).is_err());
+    let refused = Cmd::try_parse_from(["transcribe", "--track", "a=b", "--language", "fr"])
+        .err()
+        .expect("an unknown language is refused")
+        .to_string();
+    assert!(
+        refused.contains("'fr'") && refused.contains("--language"),
+        "{refused}"
+    );
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
         2,
