@@ -1,6 +1,6 @@
 //! What a client offers, read from its SDP: which m-lines carry Opus audio or VP8 video and with
-//! which payload types. The answer must reuse those payload types (see
-//! `/work/shared/notes/webrtc-on-one-machine.md`: webrtcbin 1.22 answers receive-only otherwise).
+//! which payload types. The answer must reuse those payload types: webrtcbin 1.22 answers
+//! receive-only otherwise (media/README.md, "WebRTC on one machine").
 use gstreamer_sdp::SDPMessage;
 
 use crate::error::{MediaError, Result};

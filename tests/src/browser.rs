@@ -26,9 +26,9 @@ pub struct Browser {
 
 impl Browser {
     /// Starts Chromium on `url`; `microphone` is a WAV file the page's microphone plays.
-    /// The flags are the ones `/work/shared/notes/webrtc-on-one-machine.md` found to work for
-    /// WebRTC on one machine (loopback candidates, no mDNS names) and keep Chromium off the
-    /// network (this machine has none).
+    /// The flags are the ones found to work for WebRTC on one machine (loopback candidates, no
+    /// mDNS names; media/README.md, "WebRTC on one machine") and keep Chromium off the network
+    /// (the test machine has none).
     pub async fn open(url: &str, microphone: Option<&Path>) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut cmd = Command::new("chromium");

@@ -1,6 +1,6 @@
 //! Writer for the ggml file whisper.cpp 1.8.3 loads: hyper-parameters, mel filters, the byte
-//! vocabulary, then every tensor under whisper.cpp's names. See
-//! `shared/notes/whisper-ct2-to-ggml.md` for the layout this follows.
+//! vocabulary, then every tensor under whisper.cpp's names. The layout is written out in
+//! transcriber/README.md, "Model import".
 use std::io::Write;
 
 /// `ggml` in ASCII, the first i32 of the file.
