@@ -120,3 +120,18 @@ pub fn snippet(text: &str, query: &str) -> String {
         if to < chars.len() { "…" } else { "" }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    /// A query term whose lower case is shorter than itself (the Kelvin sign "K" folds to a
+    /// one-byte "k") once cut the text at the term's own byte length, inside the Chinese
+    /// character after the match, and the panic dropped the connection.
+    #[test]
+    fn a_term_that_changes_length_when_folded_cuts_between_characters() {
+        assert_eq!(snippet("k中文", "\u{212A} 中"), "k[中]文");
+        assert_eq!(snippet("\u{212A}中文", "\u{212A}"), "[\u{212A}]中文");
+        assert_eq!(snippet("合同ABC公司", "abc公司"), "合同[ABC公司]");
+    }
+}
