@@ -694,9 +694,8 @@ pub fn speech_wav(dir: &std::path::Path, name: &str, text: &str) -> std::path::P
     wav
 }
 
-/// Seconds of 20 ms frames loud enough to be speech in any audio file GStreamer decodes
-/// (decoded to 16 kHz mono).
-pub fn voiced_seconds(path: &std::path::Path) -> f64 {
+/// Any audio file GStreamer decodes, as 16 kHz mono samples.
+pub fn decode_pcm(path: &std::path::Path) -> Vec<i16> {
     let out = std::process::Command::new("gst-launch-1.0")
         .args(["-q", "filesrc"])
         .arg(format!("location={}", path.display()))
@@ -706,16 +705,24 @@ pub fn voiced_seconds(path: &std::path::Path) -> f64 {
         .output()
         .expect("gst-launch-1.0");
     assert!(out.status.success(), "decoding {}", path.display());
-    let pcm: Vec<i16> = out
-        .stdout
+    out.stdout
         .chunks_exact(2)
         .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+        .collect()
+}
+
+/// Seconds of 20 ms frames of 16 kHz samples loud enough to be speech.
+pub fn voiced_in(pcm: &[i16]) -> f64 {
     let voiced = pcm.chunks(320).filter(|f| {
         let energy = f.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / f.len() as f64;
         energy.sqrt() > 300.0
     });
     voiced.count() as f64 * 0.02
+}
+
+/// Seconds of speech in any audio file GStreamer decodes.
+pub fn voiced_seconds(path: &std::path::Path) -> f64 {
+    voiced_in(&decode_pcm(path))
 }
 
 /// Waits until `cond` holds, checking every 50 ms; panics naming `what` after `patience`. The

@@ -14,56 +14,6 @@ use tonic::Code;
 /// Generous bound for steps that take well under a second here; never asserted as a time.
 const PATIENCE: Duration = Duration::from_secs(40);
 
-fn speech(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let wav = dir.join(format!("{name}.wav"));
-    let st = std::process::Command::new("espeak-ng")
-        .arg("-w")
-        .arg(&wav)
-        .arg(text)
-        .status()
-        .expect("espeak-ng (scripts/packages.d/webrtc.txt)");
-    assert!(st.success());
-    wav
-}
-
-/// Any audio file decoded to 16 kHz mono samples, with GStreamer.
-fn decode(path: &Path) -> Vec<i16> {
-    let out = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "filesrc"])
-        .arg(format!("location={}", path.display()))
-        .args([
-            "!",
-            "decodebin",
-            "!",
-            "audioconvert",
-            "!",
-            "audioresample",
-            "!",
-        ])
-        .args([
-            "audio/x-raw,format=S16LE,channels=1,rate=16000",
-            "!",
-            "fdsink",
-            "fd=1",
-        ])
-        .output()
-        .expect("gst-launch-1.0");
-    assert!(out.status.success(), "decoding {}", path.display());
-    out.stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
-}
-
-/// Seconds of 20 ms frames loud enough to be speech.
-fn voiced_seconds(pcm: &[i16]) -> f64 {
-    let frames = pcm.chunks(320).filter(|f| {
-        let energy = f.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / f.len() as f64;
-        energy.sqrt() > 300.0
-    });
-    frames.count() as f64 * 0.02
-}
-
 fn playable(path: &Path) -> bool {
     let out = std::process::Command::new("gst-discoverer-1.0")
         .arg(path)
@@ -160,8 +110,8 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
         "I saw the ship leave the harbour at dawn, before the storm, and it did not come back for three days.",
     ];
     let wavs = [
-        speech(t.dir.path(), "counsel", texts[0]),
-        speech(t.dir.path(), "witness", texts[1]),
+        speech_wav(t.dir.path(), "counsel", texts[0]),
+        speech_wav(t.dir.path(), "witness", texts[1]),
     ];
     let people = [
         invite(&t, &s, "Counsel Bot", pb::Role::Counsel).await,
@@ -177,7 +127,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
         .map(|((_, code), wav)| bot(&t, &["--invite", code], &hid, wav))
         .collect();
     // The presiding judge signs in with a password (TestApp::staff's) and is in at once.
-    let judge_wav = speech(t.dir.path(), "judge", "This court is now in session.");
+    let judge_wav = speech_wav(t.dir.path(), "judge", "This court is now in session.");
     let judge_login = [
         "--user",
         "judge-webrtc",
@@ -263,7 +213,7 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
     );
     // Every track, the judge's too, holds the speech its bot sent, within 20 %.
     let voiced_as_sent = |who: &str, source: &[i16], track: &Path| {
-        let (want, got) = (voiced_seconds(source), voiced_seconds(&decode(track)));
+        let (want, got) = (voiced_in(source), voiced_in(&decode_pcm(track)));
         eprintln!("{who}: {got:.2} s of speech received, {want:.2} s sent");
         assert!(want > 1.0, "the source has {want} s of speech");
         assert!(
@@ -271,11 +221,11 @@ async fn invited_bots_are_admitted_and_the_server_records_everyones_speech() {
             "{who}: {got:.2} s of speech received, {want:.2} s sent"
         );
     };
-    voiced_as_sent("the judge", &decode(&judge_wav), &judge_track);
+    voiced_as_sent("the judge", &decode_pcm(&judge_wav), &judge_track);
     for (((pid, _), wav), sent) in people.iter().zip(&wavs).zip(&sent) {
         let track = track_of(&t, &hid, pid).await;
         assert!(playable(&track), "{} is not playable Opus", track.display());
-        let source = decode(wav);
+        let source = decode_pcm(wav);
         let source_secs = source.len() as f64 / 16000.0;
         assert!(
             (sent - source_secs).abs() < 0.3,
@@ -291,7 +241,7 @@ async fn a_removed_bot_is_disconnected_and_its_track_finished() {
     let t = TestApp::start(Db::Sqlite).await;
     let s = t.scene("media-remove", pb::Visibility::Public).await;
     let hid = s.hearing.id.clone();
-    let wav = speech(t.dir.path(), "party", "I object.");
+    let wav = speech_wav(t.dir.path(), "party", "I object.");
     let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
     // redeemed here, so the test holds the session the bot connects with
     let token = t
@@ -345,7 +295,7 @@ async fn a_bot_whose_media_stops_is_logged_stalled_then_resumed() {
     let t = TestApp::start(Db::Sqlite).await;
     let s = t.scene("media-stall", pb::Visibility::Public).await;
     let hid = s.hearing.id.clone();
-    let wav = speech(t.dir.path(), "party", "I object.");
+    let wav = speech_wav(t.dir.path(), "party", "I object.");
     let (pid, code) = invite(&t, &s, "Party Bot", pb::Role::Party).await;
     open_on_record(&t, &s).await;
     let mut hs = t.hearings().await;
