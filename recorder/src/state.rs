@@ -398,6 +398,52 @@ mod tests {
         }
     }
 
+    /// Roles arrive by name from the command line; the label is what the view draws.
+    #[test]
+    fn roles_parse_from_their_names_and_label_themselves() {
+        let table = [
+            ("judge", Role::Judge, "Judge"),
+            ("clerk", Role::Clerk, "Clerk"),
+            ("prosecutor", Role::Prosecutor, "Prosecutor"),
+            ("expert", Role::Expert, "Expert"),
+            ("counsel", Role::Counsel, "Counsel"),
+            ("party", Role::Party, "Party"),
+            ("witness", Role::Witness, "Witness"),
+            ("interpreter", Role::Interpreter, "Interpreter"),
+            ("observer", Role::Observer, "Observer"),
+        ];
+        for (name, role, label) in table {
+            assert_eq!(Role::parse(name).unwrap(), role, "{name}");
+            assert_eq!(Role::parse(label).unwrap(), role, "{label}");
+            assert_eq!(role.label(), label);
+        }
+        assert_eq!(Role::parse("lawyer").unwrap(), Role::Counsel);
+        assert_eq!(
+            Role::parse("bailiff").unwrap_err().to_string(),
+            "invalid room command: unknown role \"bailiff\""
+        );
+    }
+
+    #[test]
+    fn a_participant_is_found_by_id_and_cannot_be_added_twice() {
+        let s = add(&RoomState::new(secs(0)), "j", Role::Judge);
+        let j = s.participant(&id("j")).unwrap();
+        assert_eq!(
+            (j.name.as_str(), j.role, j.admitted),
+            ("J", Role::Judge, false)
+        );
+        assert_eq!(s.participant(&id("w")), None);
+        let again = Command::Add {
+            id: id("j"),
+            name: "other".into(),
+            role: Role::Witness,
+        };
+        assert_eq!(
+            s.apply(again, secs(1)).unwrap_err().to_string(),
+            "invalid room command: participant j already present"
+        );
+    }
+
     #[test]
     fn table_of_transitions() {
         let base = add(

@@ -89,4 +89,38 @@ mod tests {
         let order: Vec<_> = m.iter().map(|s| (s.speaker.as_str(), s.start_ms)).collect();
         assert_eq!(order, [("Judge", 0), ("Counsel", 3000), ("Judge", 5000)]);
     }
+
+    #[test]
+    fn shifting_moves_the_segment_and_its_words() {
+        let mut s = seg("Judge", 2000, 3000);
+        s.words = vec![Word {
+            start_ms: 2100,
+            end_ms: 2900,
+            text: "x".into(),
+            p: 0.5,
+        }];
+        let s = s.shifted(1500);
+        assert_eq!((s.start_ms, s.end_ms), (3500, 4500));
+        assert_eq!((s.words[0].start_ms, s.words[0].end_ms), (3600, 4400));
+    }
+
+    /// The hash is recorded in the hearing log, so it is pinned: SHA-256 of the compact JSON
+    /// `{"language":"en","model":{"name":"tiny.en","sha256":"ab"},"duration_ms":1000,
+    /// "segments":[{"start_ms":0,"end_ms":1000,"speaker":"Judge","text":"x","words":[]}]}`.
+    #[test]
+    fn the_transcript_hash_is_sha256_of_its_json() {
+        let t = Transcript {
+            language: "en".into(),
+            model: ModelInfo {
+                name: "tiny.en".into(),
+                sha256: "ab".into(),
+            },
+            duration_ms: 1000,
+            segments: vec![seg("Judge", 0, 1000)],
+        };
+        assert_eq!(
+            transcript_sha256(&t),
+            "cc3da516a0731ee15f5dc9b7560e67f1293630910799238600158e670f862e9d"
+        );
+    }
 }

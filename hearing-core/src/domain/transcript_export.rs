@@ -127,8 +127,8 @@ mod tests {
     use super::*;
     use crate::domain::transcript::{ModelInfo, Word};
 
-    fn sample() -> Transcript {
-        let seg = |speaker: &str, start_ms, end_ms, text: &str| Segment {
+    fn seg(speaker: &str, start_ms: u64, end_ms: u64, text: &str) -> Segment {
+        Segment {
             start_ms,
             end_ms,
             speaker: speaker.into(),
@@ -139,20 +139,30 @@ mod tests {
                 text: text.into(),
                 p: 0.9,
             }],
-        };
+        }
+    }
+
+    fn transcript(duration_ms: u64, segments: Vec<Segment>) -> Transcript {
         Transcript {
             language: "en".into(),
             model: ModelInfo {
                 name: "tiny.en".into(),
                 sha256: "ab".into(),
             },
-            duration_ms: 3_723_004,
-            segments: vec![
+            duration_ms,
+            segments,
+        }
+    }
+
+    fn sample() -> Transcript {
+        transcript(
+            3_723_004,
+            vec![
                 seg("Judge Wang", 500, 11_024, "Please be seated."),
                 seg("Judge Wang", 12_000, 13_000, "We begin."),
                 seg("Counsel <A>", 3_661_001, 3_662_000, "Thank you & good day."),
             ],
-        }
+        )
     }
 
     #[test]
@@ -185,6 +195,30 @@ mod tests {
         assert!(t.contains(
             "[00:00:00.500 - 00:00:13.000] JUDGE WANG:\n    Please be seated. We begin.\n"
         ));
+    }
+
+    /// A paragraph is one speaker's: another speaker close by, or the same one more than
+    /// `PARAGRAPH_GAP_MS` later, starts a new one.
+    #[test]
+    fn text_starts_a_paragraph_for_a_new_speaker_or_after_a_pause() {
+        let t = transcript(
+            6_000,
+            vec![
+                seg("Judge", 0, 1_000, "A."),
+                seg("Counsel", 1_500, 2_000, "B."),
+                seg("Counsel", 4_001, 6_000, "C."),
+            ],
+        );
+        assert_eq!(
+            text(&t, &Heading::default()),
+            "TRANSCRIPT OF PROCEEDINGS\n\
+             Duration: 00:00:06\n\
+             Language: en\n\
+             Machine transcript by Whisper model tiny.en (sha256 ab)\n\n\
+             [00:00:00.000 - 00:00:01.000] JUDGE:\n    A.\n\n\
+             [00:00:01.500 - 00:00:02.000] COUNSEL:\n    B.\n\n\
+             [00:00:04.001 - 00:00:06.000] COUNSEL:\n    C.\n\n"
+        );
     }
 
     #[test]

@@ -143,6 +143,8 @@ mod tests {
             "display_name: contains control characters"
         );
         assert_eq!(name(" 王法官 ").unwrap(), "王法官");
+        // the minimum is one character, and one is enough
+        assert_eq!(name("王").unwrap(), "王");
         let case = |s: &str| CaseNumber::parse("case_number", s).map(|v| v.as_str().to_string());
         assert_eq!(err(case("CV 1")), "case_number: must not contain spaces");
         assert_eq!(
@@ -158,5 +160,14 @@ mod tests {
         assert_eq!(user(" judge.wang ").unwrap(), "judge.wang");
         let err = Title::parse("title", "").unwrap_err().to_string();
         assert_eq!(err, "title: is required");
+        let reason = |s: &str| {
+            Reason::parse_optional("reason", s).map(|r| r.map(|r| r.as_str().to_string()))
+        };
+        assert_eq!(reason(" ").unwrap(), None);
+        assert_eq!(reason(" recess ").unwrap().as_deref(), Some("recess"));
+        assert_eq!(
+            reason("a\u{7}b").unwrap_err().to_string(),
+            "reason: contains control characters"
+        );
     }
 }
