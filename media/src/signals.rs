@@ -89,6 +89,12 @@ mod tests {
         b.publish("s2", cand(3));
         let live = rx.try_recv().unwrap();
         assert_eq!((live.seq, live.kind), (3, cand(3)));
-        assert!(rx.try_recv().is_err());
+        assert!(
+            matches!(
+                rx.try_recv(),
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+            ),
+            "nothing more is published"
+        );
     }
 }

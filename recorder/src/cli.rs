@@ -226,9 +226,16 @@ mod tests {
         assert_eq!(p.source.video, Some(PathBuf::from("v.webm")));
         let p = PartySpec::parse("W=w.wav").unwrap();
         assert_eq!((p.role, p.source.video), (None, None));
-        assert!(PartySpec::parse("nolabel").is_err());
-        assert!(PartySpec::parse("X:king=a.wav").is_err());
+        assert_eq!(
+            PartySpec::parse("nolabel").err().as_deref(),
+            Some("\"nolabel\": expected LABEL[:ROLE]=AUDIO[,VIDEO]")
+        );
+        let king = PartySpec::parse("X:king=a.wav").expect_err("an unknown role");
+        assert!(king.contains("king"), "{king}");
         assert_eq!(parse_interval("2.5-4").unwrap(), (2.5, 4.0));
-        assert!(parse_interval("4-2").is_err());
+        assert_eq!(
+            parse_interval("4-2").err().as_deref(),
+            Some("4-2: need 0 <= FROM < TO")
+        );
     }
 }

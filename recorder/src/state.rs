@@ -392,9 +392,18 @@ mod tests {
 
     #[test]
     fn ids_are_safe_in_file_names() {
-        assert!(ParticipantId::parse("judge-1_a").is_ok());
+        assert_eq!(
+            ParticipantId::parse("judge-1_a").unwrap().as_str(),
+            "judge-1_a"
+        );
         for bad in ["", "a/b", "..", "a b", &"x".repeat(41)] {
-            assert!(ParticipantId::parse(bad).is_err(), "{bad:?}");
+            assert_eq!(
+                ParticipantId::parse(bad).unwrap_err().to_string(),
+                Error::Invalid(format!(
+                    "participant id {bad:?} must be 1-40 of [A-Za-z0-9_-]"
+                ))
+                .to_string(),
+            );
         }
     }
 
@@ -527,7 +536,12 @@ mod tests {
         let (s, _) = RoomState::new(secs(0))
             .apply(Command::Stop, secs(1))
             .unwrap();
-        assert!(s.apply(Command::HideExhibit, secs(2)).is_err());
+        assert_eq!(
+            s.apply(Command::HideExhibit, secs(2))
+                .unwrap_err()
+                .to_string(),
+            Error::Invalid("the room has stopped".into()).to_string()
+        );
     }
 
     #[test]
@@ -541,6 +555,9 @@ mod tests {
             name: "x".into(),
             role: Role::Party,
         };
-        assert!(s.apply(cmd, secs(0)).is_err());
+        assert_eq!(
+            s.apply(cmd, secs(0)).unwrap_err().to_string(),
+            Error::Invalid("a room holds at most 12 participants".into()).to_string()
+        );
     }
 }

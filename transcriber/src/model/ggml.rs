@@ -418,7 +418,10 @@ mod tests {
                 back[64 + 7]
             );
         }
-        assert!(quantize(TensorType::Q8_0, &values, 48).is_err());
+        assert_eq!(
+            quantize(TensorType::Q8_0, &values, 48).err().as_deref(),
+            Some("rows of 48 values cannot be quantized in blocks of 32")
+        );
     }
 
     #[test]
@@ -440,7 +443,10 @@ mod tests {
             t,
             vec![b"!".to_vec(), b" the".to_vec(), b"\n".to_vec(), vec![]]
         );
-        assert!(tokens_from_vocabulary("a\nb").is_err());
+        assert_eq!(
+            tokens_from_vocabulary("a\nb").err().as_deref(),
+            Some("vocabulary has no <|endoftext|> token")
+        );
     }
 
     #[test]
@@ -461,6 +467,9 @@ mod tests {
         let mut out = Vec::new();
         write_header(&mut out, &h, &[b"a".to_vec()]).unwrap();
         assert_eq!(Hparams::read(&out).unwrap(), h);
-        assert!(Hparams::read(b"RIFF....WAVEfmt ").is_err());
+        assert_eq!(
+            Hparams::read(b"RIFF....WAVEfmt ").err().as_deref(),
+            Some("bad magic 0x46464952 (expected 0x67676d6c)")
+        );
     }
 }
