@@ -311,7 +311,82 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
     t.stop().await;
 }
 
+/// A worker that dies during a job's last attempt never reports: once its lease has run out,
+/// the next claim marks the job failed with the reason instead of leaving it `running` forever.
+async fn a_job_whose_worker_dies_on_its_last_attempt_ends_failed(db: Db) {
+    use sqlx::Row;
+    let t = TestApp::start(db).await;
+    let s = t.scene("worker-died", pb::Visibility::Public).await;
+    let hid = HearingId::parse("h", &s.hearing.id).unwrap();
+    let sys = t.app.system();
+    let job = sys
+        .enqueue_job("transcribe", hid, r#"{"tracks":[]}"#, 1)
+        .await
+        .unwrap();
+    let claimed = sys
+        .claim_job("transcribe", "worker-a", chrono::Duration::milliseconds(1))
+        .await
+        .unwrap()
+        .expect("the job is claimed");
+    assert_eq!((claimed.id.as_str(), claimed.attempts), (job.as_str(), 1));
+    // worker-a "dies": it never completes, fails or renews. Its lease runs out at once.
+    let again = wait_for_claim(&t, &job).await;
+    assert!(
+        again.is_none(),
+        "a job with no attempts left was claimed: {again:?}"
+    );
+    let r = sqlx::query("SELECT state, attempts, lease_owner, error FROM jobs WHERE id = $1")
+        .bind(&job)
+        .fetch_one(t.app.system().pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.get::<String, _>("state"),
+            r.get::<i64, _>("attempts"),
+            r.get::<Option<String>, _>("lease_owner"),
+            r.get::<Option<String>, _>("error"),
+        ),
+        (
+            "failed".to_string(),
+            1,
+            None,
+            Some("its worker stopped during the last attempt (the lease ran out)".to_string())
+        )
+    );
+    t.stop().await;
+}
+
+/// Claims after `job`'s 1 ms lease has surely run out (the claim compares with the database's
+/// view of now, so it is retried until the job is no longer `running`; the patience is not
+/// asserted).
+async fn wait_for_claim(t: &TestApp, job: &str) -> Option<hearing_core::records::Job> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = t
+            .app
+            .system()
+            .claim_job("transcribe", "worker-b", chrono::Duration::seconds(60))
+            .await
+            .unwrap();
+        let state = t
+            .app
+            .system()
+            .job(job)
+            .await
+            .unwrap()
+            .expect("the job")
+            .state;
+        if got.is_some() || state != "running" {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "the job stayed running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 both_dbs!(
     worker_survives_kill_nine,
-    a_job_that_keeps_failing_ends_failed
+    a_job_that_keeps_failing_ends_failed,
+    a_job_whose_worker_dies_on_its_last_attempt_ends_failed
 );

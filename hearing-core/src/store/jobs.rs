@@ -51,9 +51,20 @@ impl Store {
     }
 
     /// Claims the oldest runnable job of `kind` (queued, or running with an expired lease).
+    /// A job whose worker stopped during its last attempt (running, lease expired, no attempts
+    /// left) is marked failed first, with the reason, so it does not stay `running` forever.
     pub async fn claim_job(&self, kind: &str, owner: &str, lease: Duration) -> Result<Option<Job>> {
         let _w = self.write_guard().await;
         let now = Utc::now();
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, \
+             error = 'its worker stopped during the last attempt (the lease ran out)', updated_at = $2 \
+             WHERE kind = $1 AND state = 'running' AND lease_expires_at < $2 AND attempts >= max_attempts",
+        )
+        .bind(kind)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
