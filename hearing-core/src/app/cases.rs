@@ -1,8 +1,10 @@
 //! Cases: creating, reading and listing them, and a case's whole record.
 use chrono::Utc;
 
+use super::access::standing;
 use super::{App, Caller};
 use crate::domain::permissions::role_may;
+use crate::domain::read_policy::{read_access, ReadPath, Reading};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::records::{ListPage, MediaFile};
@@ -67,8 +69,8 @@ impl App {
             .await
     }
 
-    /// A case's whole record, for a caller who may read the case. A participant sees their own
-    /// hearing's events only; other hearings of the case are listed without their logs.
+    /// A case's whole record, for a caller who may read the case: every hearing is listed, with
+    /// its log, media and transcript only where the read policy lets the caller read them.
     pub async fn case_record(
         &self,
         caller: &Caller,
@@ -80,10 +82,12 @@ impl App {
             let Some((hearing, last_seq, head_hash)) = self.store.hearing(hid).await? else {
                 continue;
             };
-            let own = match caller {
-                Caller::Participant { hearing_id, .. } => *hearing_id == hid,
-                Caller::Staff(_) => true,
-            };
+            let own = read_access(
+                standing(caller, &hearing),
+                ReadPath::CaseRecordLog,
+                case.visibility,
+                hearing.state.is_final(),
+            ) == Reading::All;
             let (events, media, transcript_segments) = if own {
                 (
                     self.store.events_after(hid, 0, u32::MAX).await?,

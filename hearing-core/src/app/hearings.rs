@@ -6,6 +6,7 @@ use super::{rejection, App, Caller};
 use crate::auth;
 use crate::domain::machine::{self, Command, Rejection};
 use crate::domain::permissions::role_may;
+use crate::domain::read_policy::{ReadPath, Reading};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::records::ListPage;
@@ -109,12 +110,21 @@ impl App {
         Ok(hearing)
     }
 
+    /// The hearing as the caller may read it: a participant not yet admitted sees the hearing's
+    /// state and only themselves on the roster.
     pub async fn get_hearing(
         &self,
         caller: &Caller,
         id: HearingId,
     ) -> Result<(Hearing, u64, String)> {
-        self.read_hearing(caller, id, Action::ReadHearing).await
+        let read = self.read_hearing(caller, id, ReadPath::Hearing).await?;
+        let mut h = read.hearing;
+        if read.reading == Reading::OwnOnly {
+            if let Caller::Participant { participant_id, .. } = caller {
+                h.participants.retain(|p| p.id == *participant_id);
+            }
+        }
+        Ok((h, read.last_seq, read.head_hash))
     }
 
     pub async fn list_hearings(
@@ -252,7 +262,7 @@ impl App {
     }
 
     pub async fn verify_log(&self, caller: &Caller, id: HearingId) -> Result<Verification> {
-        self.read_hearing(caller, id, Action::VerifyLog).await?;
+        self.read_hearing(caller, id, ReadPath::VerifyLog).await?;
         self.store.verify_log(id).await
     }
 }

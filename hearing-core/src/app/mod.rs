@@ -42,6 +42,10 @@ pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// appends reach it at once through the hub).
 pub const WATCH_POLL: Duration = Duration::from_secs(2);
 
+/// How many denials outside a hearing's log (the access log) one caller may cause per minute;
+/// further ones are only counted (`opencourt_denials_unlogged_total`).
+pub const DENIAL_ROWS_PER_MINUTE: u32 = 20;
+
 /// Who is calling, as established from their bearer token.
 #[derive(Clone, Debug)]
 pub enum Caller {
@@ -82,6 +86,7 @@ pub struct App {
     staff_token_ttl: Duration,
     participant_token_ttl: Duration,
     watch_poll: Duration,
+    denials: access::DenialLimiter,
 }
 
 fn rejection(r: Rejection) -> CoreError {
@@ -101,6 +106,7 @@ impl App {
             staff_token_ttl: STAFF_TOKEN_TTL,
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
             watch_poll: WATCH_POLL,
+            denials: access::DenialLimiter::new(DENIAL_ROWS_PER_MINUTE),
         }
     }
 
@@ -115,6 +121,12 @@ impl App {
     pub fn with_token_ttls(mut self, staff: Duration, participant: Duration) -> Self {
         self.staff_token_ttl = staff;
         self.participant_token_ttl = participant;
+        self
+    }
+
+    /// At most `n` access-log rows per caller per minute instead of `DENIAL_ROWS_PER_MINUTE`.
+    pub fn with_denial_rows_per_minute(mut self, n: u32) -> Self {
+        self.denials = access::DenialLimiter::new(n);
         self
     }
 

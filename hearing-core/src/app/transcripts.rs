@@ -1,11 +1,13 @@
 //! Transcripts on the case record: reading one, searching them, and storing a finished one.
+use super::access::standing;
 use super::{system_actor, App, Caller};
+use crate::domain::read_policy::{read_access, ReadPath, Reading};
 use crate::domain::transcript::{transcript_sha256, Transcript};
 use crate::domain::transcript_export::Heading;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::records::{Job, SearchHit};
-use crate::store::SideWrite;
+use crate::store::{SearchScope, SideWrite};
 
 impl App {
     /// A hearing's transcript with the case number and hearing title for its heading.
@@ -14,7 +16,10 @@ impl App {
         caller: &Caller,
         id: HearingId,
     ) -> Result<(Transcript, Heading)> {
-        let (h, _, _) = self.read_hearing(caller, id, Action::ReadHearing).await?;
+        let h = self
+            .read_hearing(caller, id, ReadPath::Transcript)
+            .await?
+            .hearing;
         let t =
             self.store.transcript(id).await?.ok_or_else(|| {
                 CoreError::NotFound(format!("hearing {id} has no transcript yet"))
@@ -48,10 +53,59 @@ impl App {
         if let Some(c) = case {
             self.get_case(caller, c).await?;
         }
-        let (visible, own_case) = self.reading_scope(caller).await?;
+        let scope = self.search_scope(caller).await?;
         self.store
-            .search_transcripts(query, case, &visible, own_case, limit)
+            .search_transcripts(query, case, &scope, limit)
             .await
+    }
+
+    /// The hearings whose transcripts `caller` searches: the same the read policy lets them
+    /// read with GetTranscript.
+    async fn search_scope(&self, caller: &Caller) -> Result<SearchScope> {
+        use Visibility::*;
+        Ok(match caller {
+            Caller::Staff(u) => match u.role {
+                Role::Clerk => SearchScope {
+                    visible: vec![Public, Restricted, Sealed],
+                    ..SearchScope::default()
+                },
+                // A judge reads sealed hearings only where they preside.
+                Role::Judge => SearchScope {
+                    visible: vec![Public, Restricted],
+                    presided_by: Some(u.id),
+                    ..SearchScope::default()
+                },
+                role => {
+                    let why =
+                        format!("a {role} administers accounts and does not read transcripts");
+                    return Err(self
+                        .deny_outside_hearing(caller, Action::ReadHearing, "search", why)
+                        .await);
+                }
+            },
+            // Public hearings, as anyone; their own hearing only when they may read it now.
+            Caller::Participant { hearing_id, .. } => {
+                let include = match self.store.hearing(*hearing_id).await? {
+                    Some((h, _, _)) => {
+                        let visibility = self.visibility_of(&h).await?;
+                        let reading = read_access(
+                            standing(caller, &h),
+                            ReadPath::Transcript,
+                            visibility,
+                            h.state.is_final(),
+                        );
+                        (reading == Reading::All).then_some(h.id)
+                    }
+                    None => None,
+                };
+                SearchScope {
+                    visible: vec![Public],
+                    exclude_hearing: Some(*hearing_id),
+                    include_hearing: include,
+                    presided_by: None,
+                }
+            }
+        })
     }
 
     /// Stores a finished transcription on the case record, marks its job done and logs the

@@ -5,7 +5,11 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::access::{standing, HearingRead};
 use super::{App, Caller};
+use crate::domain::read_policy::{
+    own_only_shows, presence_after, read_access, ReadPath, Reading, Standing,
+};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 
@@ -18,12 +22,16 @@ impl App {
         id: HearingId,
         after_seq: u64,
     ) -> Result<impl Stream<Item = Result<StoredEvent>> + Send + 'static> {
-        self.read_hearing(caller, id, Action::Watch).await?;
+        let read = self.read_hearing(caller, id, ReadPath::Watch).await?;
         let own = match caller {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
-        let events = self.follow(id, after_seq, own, self.watch_poll);
+        let mut filter = ReadFilter::new(caller, &read);
+        let events = futures::StreamExt::filter(
+            self.follow(id, after_seq, own, self.watch_poll),
+            move |e| std::future::ready(e.as_ref().map_or(true, |e| filter.shows(e))),
+        );
         let closed = self.hub.closed();
         // Besides the caller's removal, only the node's shutdown ends a watch (UNAVAILABLE: watch
         // again, on this node or another, after the last seq received); an open stream must not
@@ -98,6 +106,67 @@ impl App {
                     }
                 }
             }
+        }
+    }
+}
+
+/// What a watching participant is shown, event by event, as the read policy allows: their
+/// presence is the one the permission check saw for the events it had, then follows their own
+/// events (admitted: everything from then on; stood down: their own state only again). Staff are
+/// shown everything their check let them watch.
+struct ReadFilter {
+    me: Option<(ParticipantId, Role, Presence)>,
+    visibility: Visibility,
+    finished: bool,
+    as_of: u64,
+}
+
+impl ReadFilter {
+    fn new(caller: &Caller, read: &HearingRead) -> Self {
+        let me = match standing(caller, &read.hearing) {
+            Standing::Participant { role, presence } => match caller {
+                Caller::Participant { participant_id, .. } => {
+                    Some((*participant_id, role, presence))
+                }
+                Caller::Staff(_) => None,
+            },
+            _ => None,
+        };
+        ReadFilter {
+            me,
+            visibility: read.visibility,
+            finished: read.hearing.state.is_final(),
+            as_of: read.last_seq,
+        }
+    }
+
+    fn shows(&mut self, e: &StoredEvent) -> bool {
+        let Some((me, role, presence)) = &mut self.me else {
+            return true;
+        };
+        let Some(payload) = e.payload() else {
+            return false;
+        };
+        if e.seq > self.as_of {
+            if let Some(p) = presence_after(&payload, *me) {
+                *presence = p;
+            }
+            if let EventPayload::StateChanged { to, .. } = &payload {
+                self.finished = to.is_final();
+            }
+        }
+        let standing = Standing::Participant {
+            role: *role,
+            presence: *presence,
+        };
+        let path = match payload {
+            EventPayload::Caption { .. } => ReadPath::Captions,
+            _ => ReadPath::Watch,
+        };
+        match read_access(standing, path, self.visibility, self.finished) {
+            Reading::All => true,
+            Reading::OwnOnly => own_only_shows(&payload, *me),
+            Reading::Denied(_) => false,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod ids;
 pub mod machine;
 pub mod model;
 pub mod permissions;
+pub mod read_policy;
 pub mod transcript;
 pub mod transcript_export;
 pub mod values;

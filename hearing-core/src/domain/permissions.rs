@@ -89,11 +89,13 @@ pub fn role_may(role: Role, action: Action) -> bool {
     }
 }
 
-/// Whether a staff member (or a participant of one of the case's hearings) may read a case.
+/// Whether a judge, clerk or admin (or a participant of one of the case's hearings) may read a
+/// case. Admins administer accounts: they read public cases only, as anyone may. What each reads
+/// of a case's hearings is `read_policy`'s.
 pub fn may_read_case(role: Role, is_case_participant: bool, visibility: Visibility) -> bool {
     match visibility {
         Visibility::Public => true,
-        Visibility::Restricted => role.is_staff() || is_case_participant,
+        Visibility::Restricted => role.is_court() || is_case_participant,
         Visibility::Sealed => matches!(role, Role::Judge | Role::Clerk),
     }
 }
@@ -165,7 +167,8 @@ mod tests {
             Visibility::Restricted
         ));
         assert!(may_read_case(Role::Counsel, true, Visibility::Restricted));
-        assert!(may_read_case(Role::Admin, false, Visibility::Restricted));
+        assert!(!may_read_case(Role::Admin, false, Visibility::Restricted));
+        assert!(may_read_case(Role::Admin, false, Visibility::Public));
         assert!(!may_read_case(Role::Admin, false, Visibility::Sealed));
         assert!(!may_read_case(Role::Counsel, true, Visibility::Sealed));
         assert!(may_read_case(Role::Clerk, false, Visibility::Sealed));

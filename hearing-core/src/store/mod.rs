@@ -31,6 +31,7 @@ mod users;
 
 pub use log::{Decision, SideWrite};
 pub use search::search_terms;
+pub use transcripts::SearchScope;
 pub use users::Session;
 
 use std::str::FromStr;

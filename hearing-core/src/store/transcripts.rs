@@ -10,6 +10,16 @@ use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::records::SearchHit;
 
+/// Which hearings' transcripts a search reads: those of cases of the `visible` visibilities
+/// except `exclude_hearing`, plus `include_hearing` and every hearing `presided_by` presides.
+#[derive(Clone, Debug, Default)]
+pub struct SearchScope {
+    pub visible: Vec<Visibility>,
+    pub exclude_hearing: Option<HearingId>,
+    pub include_hearing: Option<HearingId>,
+    pub presided_by: Option<UserId>,
+}
+
 impl Store {
     pub async fn transcript(&self, hearing: HearingId) -> Result<Option<Transcript>> {
         let Some(head) = sqlx::query("SELECT * FROM transcripts WHERE hearing_id = $1")
@@ -49,18 +59,17 @@ impl Store {
         }))
     }
 
-    /// Segments matching `query` in transcripts of cases the caller may read (`visible`
-    /// visibilities everywhere, plus `own_case`), optionally within one case.
+    /// Segments matching `query` in the hearings `scope` lets the caller read, optionally
+    /// within one case.
     pub async fn search_transcripts(
         &self,
         query: &str,
         case: Option<CaseId>,
-        visible: &[Visibility],
-        own_case: Option<CaseId>,
+        scope: &SearchScope,
         limit: u32,
     ) -> Result<Vec<SearchHit>> {
         let terms = search_terms(query);
-        // The patterns bound after the fixed parameters ($1-$6), from $7 on.
+        // The patterns bound after the fixed parameters ($1-$8), from $9 on.
         let mut patterns = Vec::new();
         let matcher = if terms.is_empty() {
             // Nothing to look for (the app refuses such a query): no hits.
@@ -69,7 +78,7 @@ impl Store {
             // Neither FTS5's unicode61 nor the 'simple' configuration splits Chinese into words:
             // every term matches as a substring.
             patterns = terms.iter().map(|t| like_pattern(t)).collect();
-            self.backend.all_terms_like(&["s.text"], terms.len(), 7)
+            self.backend.all_terms_like(&["s.text"], terms.len(), 9)
         } else {
             patterns.push(match self.backend {
                 Backend::Sqlite => fts5_query(&terms),
@@ -77,26 +86,31 @@ impl Store {
             });
             match self.backend {
                 Backend::Sqlite => {
-                    "s.rowid IN (SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH $7)"
+                    "s.rowid IN (SELECT rowid FROM transcript_fts WHERE transcript_fts MATCH $9)"
                 }
-                Backend::Postgres => "s.tsv @@ plainto_tsquery('simple', $7)",
+                Backend::Postgres => "s.tsv @@ plainto_tsquery('simple', $9)",
             }
             .to_string()
         };
-        let vis = |i: usize| visible.get(i).map(|v| v.as_str()).unwrap_or("");
+        let vis = |i: usize| scope.visible.get(i).map(|v| v.as_str()).unwrap_or("");
+        let id = |h: Option<HearingId>| h.map(|h| h.to_string()).unwrap_or_default();
         let sql = format!(
             "SELECT h.id AS hearing_id, c.id AS case_id, c.case_number AS case_number, s.start_ms AS start_ms, \
              s.end_ms AS end_ms, s.speaker AS speaker, s.text AS text \
              FROM transcript_segments s JOIN transcripts t ON t.id = s.transcript_id \
              JOIN hearings h ON h.id = t.hearing_id JOIN cases c ON c.id = h.case_id \
-             WHERE {matcher} AND (c.visibility IN ($1, $2, $3) OR c.id = $4) AND ($5 = '' OR c.id = $5) \
-             ORDER BY h.starts_at DESC, s.start_ms LIMIT $6"
+             WHERE {matcher} \
+               AND ((c.visibility IN ($1, $2, $3) AND h.id <> $4) OR h.id = $5 OR h.presiding_judge_id = $6) \
+               AND ($7 = '' OR c.id = $7) \
+             ORDER BY h.starts_at DESC, s.start_ms LIMIT $8"
         );
         let mut q = sqlx::query(&sql)
             .bind(vis(0))
             .bind(vis(1))
             .bind(vis(2))
-            .bind(own_case.map(|c| c.to_string()).unwrap_or_default())
+            .bind(id(scope.exclude_hearing))
+            .bind(id(scope.include_hearing))
+            .bind(scope.presided_by.map(|u| u.to_string()).unwrap_or_default())
             .bind(case.map(|c| c.to_string()).unwrap_or_default())
             .bind(i64::from(limit));
         for p in patterns {
