@@ -665,6 +665,43 @@ impl TestApp {
             .expect("go on the record");
     }
 
+    /// The presiding judge of `s` opens its hearing (the waiting room).
+    pub async fn open(&self, s: &Scene) {
+        self.hearings()
+            .await
+            .open_hearing(authed(
+                &s.judge,
+                pb::OpenHearingRequest {
+                    hearing_id: s.hearing.id.clone(),
+                },
+            ))
+            .await
+            .expect("open the hearing");
+    }
+
+    /// `role`'s participant of `s` joins its (open) hearing and the clerk admits them.
+    pub async fn join_and_admit(&self, s: &Scene, role: Role) {
+        let mut hs = self.hearings().await;
+        let hearing_id = s.hearing.id.clone();
+        hs.join_hearing(authed(
+            s.token(role),
+            pb::JoinHearingRequest {
+                hearing_id: hearing_id.clone(),
+            },
+        ))
+        .await
+        .expect("join the hearing");
+        hs.admit_participant(authed(
+            &s.clerk,
+            pb::AdmitParticipantRequest {
+                hearing_id,
+                participant_id: s.participant(role).id.clone(),
+            },
+        ))
+        .await
+        .expect("admit");
+    }
+
     /// The presiding judge of `s` adjourns its hearing.
     pub async fn adjourn(&self, s: &Scene) {
         self.hearings()

@@ -1,5 +1,6 @@
 //! Who gets in: an expired token is UNAUTHENTICATED everywhere, and `GET /media/<hearing>/<file>`
-//! serves a hearing's files to those who may read the hearing, nothing to anyone else, and
+//! serves a hearing's files to those who may read the hearing (admitted participants and the
+//! court), nothing to anyone else, and
 //! nothing outside that hearing's directory whatever the path says.
 use std::time::Duration;
 
@@ -173,6 +174,17 @@ async fn media_is_for_the_hearings_readers_only(db: Db) {
         shown(&fetch(&t, &file, Some(b.token(Role::Counsel))).await),
         (403, "the invitation is for another hearing".to_string())
     );
+    // Invited participants are sequestered until admitted (the read policy): nothing yet.
+    assert_eq!(
+        shown(&fetch(&t, &file, Some(counsel_a)).await),
+        (
+            403,
+            "a participant who is invited reads nothing of the hearing until admitted".to_string()
+        )
+    );
+    t.open(&a).await;
+    t.join_and_admit(&a, Role::Counsel).await;
+    t.join_and_admit(&a, Role::Observer).await;
     for token in [counsel_a, a.token(Role::Observer), &a.judge, &a.clerk] {
         let answer = fetch(&t, &file, Some(token)).await;
         assert_eq!(shown(&answer), (200, "<50000 bytes>".to_string()));

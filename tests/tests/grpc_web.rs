@@ -224,6 +224,10 @@ async fn grpc_web_streams_a_watch_with_its_trailers() {
     let t = TestApp::start(Db::Sqlite).await;
     let s = t.scene("web-watch", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
+    // Admitted, the party reads the whole log, as the clerk does (an invited party would see
+    // only their own events).
+    t.open(&s).await;
+    t.join_and_admit(&s, Role::Party).await;
     let log = {
         let mut w = watch_from_start(&mut hs, &s.clerk, &s.hearing.id).await;
         let head = get_hearing(&mut hs, &s.clerk, &s.hearing.id).await.last_seq;

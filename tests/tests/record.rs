@@ -146,7 +146,9 @@ async fn jobs_and_transcripts(db: Db) {
         .unwrap()
         .is_none());
 
-    // GetTranscript in every format, for the case's participants.
+    // GetTranscript in every format, for the case's participants once admitted.
+    t.open(&s).await;
+    t.join_and_admit(&s, Role::Counsel).await;
     let mut rec = pb::record_service_client::RecordServiceClient::new(t.channel().await);
     let get = |token: &str, format: pb::TranscriptFormat| {
         authed(

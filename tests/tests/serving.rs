@@ -249,6 +249,8 @@ async fn graceful_shutdown_finishes_the_call_in_flight() {
         ))
         .await
         .unwrap();
+    // Admitted, counsel reads the whole log.
+    t.join_and_admit(&s, Role::Counsel).await;
     // The hearing (and its tokens) move to a real `opencourt serve` on the same database.
     t.stop_server().await;
     let mut server = ServerProcess::start(&t.database_url, t.dir.path());

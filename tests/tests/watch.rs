@@ -48,6 +48,9 @@ async fn reconnect_and_resume(db: Db) {
     ))
     .await
     .unwrap();
+    // Admitted: counsel reads the whole log (a waiting participant would see only their own
+    // events, as `read_policy.rs` tests).
+    t.join_and_admit(&s, Role::Counsel).await;
 
     // A participant watches from the start while notes are appended concurrently, in bursts of
     // five; after each burst the writer waits until the watcher has seen it, so the watcher then

@@ -44,7 +44,7 @@ pub const WATCH_POLL: Duration = Duration::from_secs(2);
 
 /// How many denials outside a hearing's log (the access log) one caller may cause per minute;
 /// further ones are only counted (`opencourt_denials_unlogged_total`).
-pub const DENIAL_ROWS_PER_MINUTE: u32 = 20;
+pub const DENIAL_ROWS_PER_MINUTE: u32 = 60;
 
 /// Who is calling, as established from their bearer token.
 #[derive(Clone, Debug)]

@@ -147,14 +147,8 @@ impl ReadFilter {
         let Some(payload) = e.payload() else {
             return false;
         };
-        if e.seq > self.as_of {
-            if let Some(p) = presence_after(&payload, *me) {
-                *presence = p;
-            }
-            if let EventPayload::StateChanged { to, .. } = &payload {
-                self.finished = to.is_final();
-            }
-        }
+        // Each event is shown as the caller stood before it (their own admission, stand-down
+        // or removal is theirs to see); what follows, as it leaves them.
         let standing = Standing::Participant {
             role: *role,
             presence: *presence,
@@ -163,11 +157,20 @@ impl ReadFilter {
             EventPayload::Caption { .. } => ReadPath::Captions,
             _ => ReadPath::Watch,
         };
-        match read_access(standing, path, self.visibility, self.finished) {
+        let shown = match read_access(standing, path, self.visibility, self.finished) {
             Reading::All => true,
             Reading::OwnOnly => own_only_shows(&payload, *me),
             Reading::Denied(_) => false,
+        };
+        if e.seq > self.as_of {
+            if let Some(p) = presence_after(&payload, *me) {
+                *presence = p;
+            }
+            if let EventPayload::StateChanged { to, .. } = &payload {
+                self.finished = to.is_final();
+            }
         }
+        shown
     }
 }
 

@@ -111,7 +111,7 @@ pub fn read_access(
                 return match path {
                     ReadPath::Hearing | ReadPath::Watch => Reading::OwnOnly,
                     _ => Reading::Denied(format!(
-                        "a {presence} participant reads nothing of the hearing until admitted"
+                        "a participant who is {presence} reads nothing of the hearing until admitted"
                     )),
                 };
             }
