@@ -83,7 +83,8 @@ impl App {
                         .await);
                 }
             },
-            // Public hearings, as anyone; their own hearing only when they may read it now.
+            // Their own hearing, when GetTranscript lets them read it now: nothing else (an
+            // invitation is to one hearing, as GetTranscript is).
             Caller::Participant { hearing_id, .. } => {
                 let include = match self.store.hearing(*hearing_id).await? {
                     Some((h, _, _)) => {
@@ -99,7 +100,7 @@ impl App {
                     None => None,
                 };
                 SearchScope {
-                    visible: vec![Public],
+                    visible: Vec::new(),
                     exclude_hearing: Some(*hearing_id),
                     include_hearing: include,
                     presided_by: None,
