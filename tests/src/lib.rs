@@ -665,6 +665,45 @@ impl TestApp {
             .expect("go on the record");
     }
 
+    /// Writes `bytes` as hearing `hid`'s media file `file` and logs it as the room does: a track
+    /// of `participant` when given, a recording segment otherwise.
+    pub async fn logged_media(
+        &self,
+        hid: &str,
+        file: &str,
+        participant: Option<&str>,
+        bytes: &[u8],
+    ) {
+        use hearing_core::domain::events::MediaKind;
+        use sha2::Digest;
+        let dir = self.dir.path().join("media").join(hid);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), bytes).unwrap();
+        let participant_id = participant.map(|p| {
+            hearing_core::domain::ParticipantId::parse("participant", p).expect("participant id")
+        });
+        self.app
+            .record_media(
+                hearing_core::domain::HearingId::parse("hearing", hid).expect("hearing id"),
+                &[hearing_core::records::MediaFile {
+                    file: file.into(),
+                    kind: match participant {
+                        Some(_) => MediaKind::Track,
+                        None => MediaKind::Segment,
+                    },
+                    participant_id,
+                    sha256: hex::encode(sha2::Sha256::digest(bytes)),
+                    size: bytes.len() as u64,
+                    duration_ms: 1000,
+                    start_ms: 0,
+                    end_ms: 1000,
+                }],
+                &[],
+            )
+            .await
+            .expect("log the media file");
+    }
+
     /// The presiding judge of `s` opens its hearing (the waiting room).
     pub async fn open(&self, s: &Scene) {
         self.hearings()

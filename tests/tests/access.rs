@@ -5,12 +5,9 @@
 use std::time::Duration;
 
 use hearing_core::app::STAFF_TOKEN_TTL;
-use hearing_core::domain::events::MediaKind;
-use hearing_core::domain::{HearingId, Role};
-use hearing_core::records::MediaFile;
+use hearing_core::domain::Role;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
-use sha2::Digest;
 use tonic::Code;
 
 /// Staff tokens as usual; participants' tokens expire as they are issued.
@@ -129,29 +126,12 @@ async fn media_is_for_the_hearings_readers_only(db: Db) {
     let b = t.scene("media-b", pb::Visibility::Public).await;
     let media = t.dir.path().join("media");
     let (ha, hb) = (a.hearing.id.as_str(), b.hearing.id.as_str());
-    std::fs::create_dir_all(media.join(ha)).unwrap();
     std::fs::create_dir_all(media.join(hb)).unwrap();
     let recording: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    std::fs::write(media.join(ha).join("recording-0001.mkv"), &recording).unwrap();
     // Only files the hearing's log names are served: the recording is logged, as the room's
     // pump logs every file it closes.
-    t.app
-        .record_media(
-            HearingId::parse("hearing", ha).unwrap(),
-            &[MediaFile {
-                file: "recording-0001.mkv".into(),
-                kind: MediaKind::Segment,
-                participant_id: None,
-                sha256: hex::encode(sha2::Sha256::digest(&recording)),
-                size: recording.len() as u64,
-                duration_ms: 1000,
-                start_ms: 0,
-                end_ms: 1000,
-            }],
-            &[],
-        )
-        .await
-        .unwrap();
+    t.logged_media(ha, "recording-0001.mkv", None, &recording)
+        .await;
     // Secrets the path guard must never hand to hearing A's people.
     let secret_b = b"hearing B's own track".to_vec();
     let secret_root = b"not in any hearing".to_vec();

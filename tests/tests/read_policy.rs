@@ -5,13 +5,10 @@
 //! Sequestration: a participant who is invited, waiting, stood down or gone reads nothing of the
 //! hearing but their own state. Denials of callers with no standing in the hearing stay out of
 //! its log.
-use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::transcript::{Segment, Word};
 use hearing_core::domain::{EventPayload, HearingId, ParticipantId, Role};
-use hearing_core::records::MediaFile;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
-use sha2::Digest;
 use tonic::{Code, Status};
 
 const SECRET: &str = "the vessel sank in March";
@@ -182,36 +179,6 @@ async fn walk(t: &TestApp, s: &Scene, c: &Caller, head: u64, other_track: &str) 
     ]
 }
 
-/// Writes and logs a file of the hearing as the room does: `participant` for a track.
-async fn logged_file(t: &TestApp, hid: HearingId, file: &str, participant: Option<&str>) {
-    let dir = t.dir.path().join("media").join(hid.to_string());
-    std::fs::create_dir_all(&dir).unwrap();
-    let bytes = format!("the bytes of {file}").into_bytes();
-    std::fs::write(dir.join(file), &bytes).unwrap();
-    let participant_id = participant.map(|p| ParticipantId::parse("participant", p).unwrap());
-    t.app
-        .record_media(
-            hid,
-            &[MediaFile {
-                file: file.into(),
-                kind: if participant.is_some() {
-                    MediaKind::Track
-                } else {
-                    MediaKind::Segment
-                },
-                participant_id,
-                sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-                size: bytes.len() as u64,
-                duration_ms: 1000,
-                start_ms: 0,
-                end_ms: 1000,
-            }],
-            &[],
-        )
-        .await
-        .unwrap();
-}
-
 /// A public hearing on the record, with everyone somewhere: counsel and the observer admitted,
 /// the prosecutor admitted then stood down, the witness waiting, the party only invited, the
 /// expert admitted then gone, the interpreter removed. The clerk has noted, the captioner has
@@ -290,9 +257,13 @@ async fn hearing_with_everyone_somewhere(t: &TestApp, s: &Scene) -> u64 {
         )
         .await
         .unwrap();
-    logged_file(t, hid, "recording-0001.mkv", None).await;
+    let bytes = |file: &str| format!("the bytes of {file}").into_bytes();
+    let mix = "recording-0001.mkv";
+    t.logged_media(&s.hearing.id, mix, None, &bytes(mix)).await;
     for (_, p, _) in &s.people {
-        logged_file(t, hid, &format!("track-{}.ogg", p.id), Some(&p.id)).await;
+        let track = format!("track-{}.ogg", p.id);
+        t.logged_media(&s.hearing.id, &track, Some(&p.id), &bytes(&track))
+            .await;
     }
     let store = t.app.system();
     store.enqueue_job("transcribe", hid, "{}", 3).await.unwrap();
