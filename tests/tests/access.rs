@@ -1,11 +1,13 @@
 //! Who gets in: an expired token is UNAUTHENTICATED everywhere, and `GET /media/<hearing>/<file>`
 //! serves a hearing's files to those who may read the hearing (admitted participants and the
 //! court), nothing to anyone else, and
-//! nothing outside that hearing's directory whatever the path says.
+//! nothing outside that hearing's directory whatever the path says. Invitation codes work once,
+//! until the hearing's end plus a grace, not after the participant's removal nor after the court
+//! reissued them.
 use std::time::Duration;
 
 use hearing_core::app::STAFF_TOKEN_TTL;
-use hearing_core::domain::Role;
+use hearing_core::domain::{EventPayload, HearingId, ParticipantId, Role};
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use tonic::Code;
@@ -246,8 +248,190 @@ async fn media_is_for_the_hearings_readers_only(db: Db) {
     t.stop().await;
 }
 
+/// The clerk invites `name` as a witness to `hearing`: (participant id, code).
+async fn invite(t: &TestApp, clerk: &str, hearing: &str, name: &str) -> (String, String) {
+    let r = t
+        .hearings()
+        .await
+        .invite_participant(authed(
+            clerk,
+            pb::InviteParticipantRequest {
+                hearing_id: hearing.into(),
+                display_name: name.into(),
+                role: pb::Role::Witness as i32,
+            },
+        ))
+        .await
+        .expect("invite")
+        .into_inner();
+    (r.participant.expect("participant").id, r.code)
+}
+
+async fn redeem(t: &TestApp, code: &str) -> Result<pb::RedeemInviteResponse, tonic::Status> {
+    t.auth()
+        .await
+        .redeem_invite(pb::RedeemInviteRequest { code: code.into() })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Removing a participant withdraws their invitation: the unredeemed code then answers why,
+/// and redeeming it changes nothing.
+async fn removal_withdraws_an_unredeemed_invitation(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("inv-rm", pb::Visibility::Public).await;
+    let (pid, code) = invite(&t, &s.clerk, &s.hearing.id, "Mr. Zhao").await;
+    let mut hs = t.hearings().await;
+    hs.remove_participant(authed(
+        &s.clerk,
+        pb::RemoveParticipantRequest {
+            hearing_id: s.hearing.id.clone(),
+            participant_id: pid,
+            reason: "no longer called".into(),
+        },
+    ))
+    .await
+    .expect("remove");
+    let head = get_hearing(&mut hs, &s.clerk, &s.hearing.id).await.last_seq;
+    assert_status(
+        redeem(&t, &code).await,
+        Code::PermissionDenied,
+        "removed from this hearing: the invitation was withdrawn",
+    );
+    assert_eq!(
+        get_hearing(&mut hs, &s.clerk, &s.hearing.id).await.last_seq,
+        head,
+        "the refused redemption changed nothing"
+    );
+    t.stop().await;
+}
+
+/// Codes are redeemable until the hearing's scheduled end plus the grace, not after.
+async fn invitations_expire_after_the_hearings_end_and_grace(db: Db) {
+    let grace = Duration::from_secs(90 * 60);
+    let t = TestApp::start_with(db, |app| app.with_invite_grace(grace)).await;
+    let s = t.scene("inv-exp", pb::Visibility::Public).await;
+    let mut hs = t.hearings().await;
+    let past = |from: i64, to: i64| {
+        let req = authed(
+            &s.judge,
+            pb::ScheduleHearingRequest {
+                case_id: s.case.id.clone(),
+                title: "Earlier today".into(),
+                starts_at: Some(ts_in(from)),
+                ends_at: Some(ts_in(to)),
+                judge_id: String::new(),
+            },
+        );
+        let mut hs = hs.clone();
+        async move {
+            hs.schedule_hearing(req)
+                .await
+                .expect("schedule")
+                .into_inner()
+        }
+    };
+    // Ended two hours ago (past the 90 min grace), and one hour ago (within it).
+    let ended = past(-4, -2).await;
+    let ending = past(-2, -1).await;
+    let (_, late) = invite(&t, &s.clerk, &ended.id, "Late witness").await;
+    let (_, in_time) = invite(&t, &s.clerk, &ending.id, "Witness in time").await;
+    let before = get_hearing(&mut hs, &s.clerk, &ended.id).await.last_seq;
+    assert_status(
+        redeem(&t, &late).await,
+        Code::Unauthenticated,
+        "the invitation expired at",
+    );
+    assert_eq!(
+        get_hearing(&mut hs, &s.clerk, &ended.id).await.last_seq,
+        before
+    );
+    redeem(&t, &in_time).await.expect("within the grace");
+    t.stop().await;
+}
+
+/// The court reissues a lost code: the old one stops working, the new one works once, the log
+/// says who reissued it; nobody else may, and a removed participant gets no new code.
+async fn the_court_reissues_an_invitation(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("inv-re", pb::Visibility::Public).await;
+    let (pid, old) = invite(&t, &s.clerk, &s.hearing.id, "Ms. Sun").await;
+    let mut hs = t.hearings().await;
+    let reissue = |token: &str, pid: &str| {
+        authed(
+            token,
+            pb::ReissueInviteRequest {
+                hearing_id: s.hearing.id.clone(),
+                participant_id: pid.into(),
+            },
+        )
+    };
+    assert_status(
+        hs.reissue_invite(reissue(s.token(Role::Counsel), &pid))
+            .await,
+        Code::PermissionDenied,
+        "may not invite_participant",
+    );
+    let new = hs
+        .reissue_invite(reissue(&s.clerk, &pid))
+        .await
+        .expect("reissue")
+        .into_inner();
+    assert_eq!(new.participant.expect("participant").id, pid);
+    assert_ne!(new.code, old);
+    let log = t
+        .app
+        .system()
+        .events_after(HearingId::parse("h", &s.hearing.id).unwrap(), 0, 1000)
+        .await
+        .unwrap();
+    let last = log.last().expect("events");
+    assert_eq!(
+        (last.payload(), last.actor_name.as_str()),
+        (
+            Some(EventPayload::InviteReissued {
+                participant_id: ParticipantId::parse("p", &pid).unwrap()
+            }),
+            "Clerk Li"
+        )
+    );
+    assert_status(
+        redeem(&t, &old).await,
+        Code::Unauthenticated,
+        "invitation code is not valid or was already used",
+    );
+    let redeemed = redeem(&t, &new.code).await.expect("the new code");
+    assert_eq!(redeemed.participant.expect("participant").id, pid);
+    assert_status(
+        redeem(&t, &new.code).await,
+        Code::Unauthenticated,
+        "was already used",
+    );
+    // A removed participant is not invited back by a new code.
+    let removed = s.participant(Role::Party).id.clone();
+    hs.remove_participant(authed(
+        &s.clerk,
+        pb::RemoveParticipantRequest {
+            hearing_id: s.hearing.id.clone(),
+            participant_id: removed.clone(),
+            reason: "disorder".into(),
+        },
+    ))
+    .await
+    .expect("remove");
+    assert_status(
+        hs.reissue_invite(reissue(&s.clerk, &removed)).await,
+        Code::FailedPrecondition,
+        "the participant was removed",
+    );
+    t.stop().await;
+}
+
 both_dbs!(
     participant_tokens_expire_at_once,
     staff_tokens_expire_at_once,
-    media_is_for_the_hearings_readers_only
+    media_is_for_the_hearings_readers_only,
+    removal_withdraws_an_unredeemed_invitation,
+    invitations_expire_after_the_hearings_end_and_grace,
+    the_court_reissues_an_invitation
 );

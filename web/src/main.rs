@@ -156,6 +156,10 @@ struct ServeArgs {
     /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
     #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
     language: String,
+    /// Minutes after a hearing's scheduled end during which its invitation codes may still be
+    /// redeemed (a hearing that runs late); later codes are refused.
+    #[arg(long, env = "OPENCOURT_INVITE_GRACE_MINUTES", default_value_t = 720)]
+    invite_grace_minutes: u64,
 }
 
 #[derive(Subcommand)]
@@ -293,7 +297,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(a) => {
             let store = a.db.store().await?;
-            let app = App::new(store);
+            let app = App::new(store)
+                .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
             if a.demo {
                 opencourt::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
             }

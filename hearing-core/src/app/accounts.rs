@@ -76,7 +76,9 @@ impl App {
         Ok((token, user, expires_at))
     }
 
-    /// Redeems a one-time code for a token bound to the participant's hearing and role.
+    /// Redeems a one-time code for a token bound to the participant's hearing and role. A code
+    /// is refused once used, once its participant was removed, once a new one was issued for
+    /// them, and after the hearing's scheduled end plus the invitation grace.
     pub async fn redeem_invite(
         &self,
         code: &str,
@@ -88,9 +90,19 @@ impl App {
         let token = auth::new_token();
         let token_hash = auth::secret_hash(&token);
         let expires_at = Utc::now() + self.participant_token_ttl;
+        let grace = chrono::Duration::from_std(self.invite_grace)
+            .map_err(|e| CoreError::Internal(format!("invitation grace: {e}")))?;
         let (p, hearing, events) = self
             .store
             .append(hearing_id, |h| {
+                let expired = h.ends_at + grace;
+                if Utc::now() > expired {
+                    return Err(CoreError::Unauthenticated(format!(
+                        "the invitation expired at {} (the hearing's scheduled end plus {} min)",
+                        expired.format("%Y-%m-%d %H:%M UTC"),
+                        grace.num_minutes()
+                    )));
+                }
                 let p = h
                     .participant(pid)
                     .ok_or_else(|| CoreError::NotFound(format!("participant {pid} not found")))?;

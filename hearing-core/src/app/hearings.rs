@@ -237,23 +237,42 @@ impl App {
             ));
         }
         let pid = ParticipantId::new();
+        self.with_new_code(caller, id, pid, |_| Command::Invite {
+            participant_id: pid,
+            display_name: display_name.clone(),
+            role,
+        })
+        .await
+    }
+
+    /// A new invitation code for participant `pid`: the old one stops working at once, and the
+    /// log records that the court reissued it.
+    pub async fn reissue_invite(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        pid: ParticipantId,
+    ) -> Result<(Participant, String)> {
+        self.with_new_code(caller, id, pid, |_| Command::ReissueInvite { target: pid })
+            .await
+    }
+
+    /// Runs `make`'s command and, in the same commit, gives participant `pid` a new invitation
+    /// code (only its hash is stored). Returns the participant and the code.
+    async fn with_new_code(
+        &self,
+        caller: &Caller,
+        id: HearingId,
+        pid: ParticipantId,
+        make: impl Fn(&Hearing) -> Command,
+    ) -> Result<(Participant, String)> {
         let code = auth::new_invite_code();
         let code_hash = auth::secret_hash(&code);
-        let (hearing, _) = self
-            .command_with(
-                caller,
-                id,
-                |_| Command::Invite {
-                    participant_id: pid,
-                    display_name: display_name.clone(),
-                    role,
-                },
-                vec![SideWrite::SetInviteCode {
-                    participant_id: pid,
-                    code_hash,
-                }],
-            )
-            .await?;
+        let side = vec![SideWrite::SetInviteCode {
+            participant_id: pid,
+            code_hash,
+        }];
+        let (hearing, _) = self.command_with(caller, id, make, side).await?;
         let p = hearing
             .participant(pid)
             .cloned()

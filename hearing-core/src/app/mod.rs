@@ -42,6 +42,10 @@ pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// appends reach it at once through the hub).
 pub const WATCH_POLL: Duration = Duration::from_secs(2);
 
+/// An invitation code is redeemable until its hearing's scheduled end plus this grace (a hearing
+/// that runs late, a witness called at the end of the day).
+pub const INVITE_GRACE: Duration = Duration::from_secs(12 * 3600);
+
 /// How many denials outside a hearing's log (the access log) one caller may cause per minute;
 /// further ones are only counted (`opencourt_denials_unlogged_total`).
 pub const DENIAL_ROWS_PER_MINUTE: u32 = 60;
@@ -87,6 +91,7 @@ pub struct App {
     participant_token_ttl: Duration,
     watch_poll: Duration,
     denials: access::DenialLimiter,
+    invite_grace: Duration,
 }
 
 fn rejection(r: Rejection) -> CoreError {
@@ -107,6 +112,7 @@ impl App {
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
             watch_poll: WATCH_POLL,
             denials: access::DenialLimiter::new(DENIAL_ROWS_PER_MINUTE),
+            invite_grace: INVITE_GRACE,
         }
     }
 
@@ -121,6 +127,13 @@ impl App {
     pub fn with_token_ttls(mut self, staff: Duration, participant: Duration) -> Self {
         self.staff_token_ttl = staff;
         self.participant_token_ttl = participant;
+        self
+    }
+
+    /// Invitation codes stay redeemable until their hearing's scheduled end plus `grace`
+    /// instead of `INVITE_GRACE`.
+    pub fn with_invite_grace(mut self, grace: Duration) -> Self {
+        self.invite_grace = grace;
         self
     }
 

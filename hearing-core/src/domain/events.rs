@@ -38,6 +38,10 @@ pub enum EventPayload {
     InviteRedeemed {
         participant_id: ParticipantId,
     },
+    /// The court issued a new invitation code for the participant: the old one stopped working.
+    InviteReissued {
+        participant_id: ParticipantId,
+    },
     StateChanged {
         from: HearingState,
         to: HearingState,
@@ -141,6 +145,7 @@ impl EventPayload {
             EventPayload::Scheduled { .. } => "scheduled",
             EventPayload::Invited { .. } => "invited",
             EventPayload::InviteRedeemed { .. } => "invite_redeemed",
+            EventPayload::InviteReissued { .. } => "invite_reissued",
             EventPayload::StateChanged { .. } => "state_changed",
             EventPayload::Joined { .. } => "joined",
             EventPayload::Left { .. } => "left",
@@ -484,6 +489,7 @@ mod tests {
                 role: Role::Witness,
             },
             EventPayload::InviteRedeemed { participant_id: p },
+            EventPayload::InviteReissued { participant_id: p },
             EventPayload::StateChanged {
                 from: HearingState::Open,
                 to: HearingState::OnRecord,

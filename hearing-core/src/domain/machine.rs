@@ -17,6 +17,10 @@ pub enum Command {
         role: Role,
     },
     RedeemInvite,
+    /// A new invitation code for `target` (the old one stops working).
+    ReissueInvite {
+        target: ParticipantId,
+    },
     Open,
     /// `staff_participant_id` is the id a staff member's participant gets if they have none yet.
     Join {
@@ -94,7 +98,7 @@ impl Command {
     /// The permission this command needs from `actor`.
     fn action(&self, actor: &Actor, h: &Hearing) -> Action {
         match self {
-            Command::Invite { .. } => Action::Invite,
+            Command::Invite { .. } | Command::ReissueInvite { .. } => Action::Invite,
             Command::RedeemInvite | Command::Join { .. } => Action::Join,
             Command::Open => Action::Open,
             Command::Leave { .. } => Action::Leave,
@@ -121,6 +125,7 @@ impl Command {
     fn target(&self) -> Option<ParticipantId> {
         match self {
             Command::Admit { target }
+            | Command::ReissueInvite { target }
             | Command::StandDown { target, .. }
             | Command::Remove { target, .. }
             | Command::Mute { target, .. } => Some(*target),
@@ -241,8 +246,29 @@ pub fn apply(
             }
             let pid = self_id
                 .ok_or_else(|| Rejection::NotFound("no participant to redeem for".into()))?;
+            // Removal withdraws the invitation, redeemed or not.
+            if participant_mut(&mut next, pid)?.presence == Presence::Removed {
+                return Err(Rejection::Denied {
+                    action,
+                    reason: "removed from this hearing: the invitation was withdrawn".into(),
+                    target: None,
+                });
+            }
             events.push(EventPayload::InviteRedeemed {
                 participant_id: pid,
+            });
+        }
+        Command::ReissueInvite { target } => {
+            if state.is_final() {
+                return precondition("reissue an invitation");
+            }
+            if participant_mut(&mut next, target)?.presence == Presence::Removed {
+                return Err(Rejection::Precondition(
+                    "the participant was removed: invite them again instead".into(),
+                ));
+            }
+            events.push(EventPayload::InviteReissued {
+                participant_id: target,
             });
         }
         Command::Open => {

@@ -71,6 +71,7 @@ fn allowed(action: Action, role: Role) -> bool {
 fn target_of(cmd: &Command) -> Option<ParticipantId> {
     match cmd {
         Command::Admit { target }
+        | Command::ReissueInvite { target }
         | Command::StandDown { target, .. }
         | Command::Remove { target, .. }
         | Command::Mute { target, .. } => Some(*target),
@@ -93,7 +94,7 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
 
     // Which permission the command needs.
     let action = match cmd {
-        Command::Invite { .. } => Action::Invite,
+        Command::Invite { .. } | Command::ReissueInvite { .. } => Action::Invite,
         Command::RedeemInvite | Command::Join { .. } => Action::Join,
         Command::Open => Action::Open,
         Command::Leave { .. } => Action::Leave,
@@ -193,11 +194,28 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
                 role: *role,
             });
         }
+        Command::ReissueInvite { target } => {
+            if over {
+                return Err(Refusal::Precondition);
+            }
+            let i = find(h, *target).ok_or(Refusal::NotFound)?;
+            if h.participants[i].presence == P::Removed {
+                return Err(Refusal::Precondition);
+            }
+            events.push(EventPayload::InviteReissued {
+                participant_id: *target,
+            });
+        }
         Command::RedeemInvite => {
             if over {
                 return Err(Refusal::Precondition);
             }
             let participant_id = actor.participant_id.ok_or(Refusal::NotFound)?;
+            // Removal withdraws the invitation.
+            let i = find(h, participant_id).ok_or(Refusal::NotFound)?;
+            if h.participants[i].presence == P::Removed {
+                return denied(None);
+            }
             events.push(EventPayload::InviteRedeemed { participant_id });
         }
         Command::Join {

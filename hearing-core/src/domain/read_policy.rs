@@ -134,6 +134,7 @@ pub fn own_only_shows(event: &EventPayload, me: ParticipantId) -> bool {
         Scheduled { .. } | StateChanged { .. } => true,
         Invited { participant_id, .. }
         | InviteRedeemed { participant_id }
+        | InviteReissued { participant_id }
         | Joined { participant_id, .. }
         | Left { participant_id, .. }
         | Admitted { participant_id }

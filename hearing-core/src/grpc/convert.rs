@@ -226,6 +226,9 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
         EventPayload::InviteRedeemed { participant_id } => P::InviteRedeemed(pb::InviteRedeemed {
             participant_id: pid(participant_id),
         }),
+        EventPayload::InviteReissued { participant_id } => P::InviteReissued(pb::InviteReissued {
+            participant_id: pid(participant_id),
+        }),
         EventPayload::StateChanged { from, to, reason } => P::StateChanged(pb::StateChanged {
             from: state_to(from),
             to: state_to(to),

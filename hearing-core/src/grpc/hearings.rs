@@ -87,6 +87,7 @@ participant_commands! {
         reason: Reason::parse("reason", &r.reason)?,
     };
     MuteParticipantRequest(r, target) => Command::Mute { target, muted: r.muted };
+    ReissueInviteRequest(r, target) => Command::ReissueInvite { target };
 }
 
 /// The table of commands a caller runs on themselves.
@@ -344,6 +345,21 @@ impl HearingService for Services {
         let r = Invitation::try_from(req.into_inner())?;
         in_hearing(r.id);
         let (p, code) = self.app.invite(&caller, r.id, r.name, r.role).await?;
+        Ok(Response::new(pb::InviteParticipantResponse {
+            participant: Some(convert::participant(r.id, &p)),
+            code,
+        }))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ReissueInvite", hearing = tracing::field::Empty))]
+    async fn reissue_invite(
+        &self,
+        req: Request<pb::ReissueInviteRequest>,
+    ) -> Res<pb::InviteParticipantResponse> {
+        let caller = self.caller(&req).await?;
+        let r = ParticipantCommand::try_from(req.into_inner())?;
+        in_hearing(r.id);
+        let (p, code) = self.app.reissue_invite(&caller, r.id, r.target).await?;
         Ok(Response::new(pb::InviteParticipantResponse {
             participant: Some(convert::participant(r.id, &p)),
             code,
