@@ -78,7 +78,8 @@ named_enum!(
 );
 
 named_enum!(
-    /// The hearing's lifecycle. Only `machine::transition` moves between these.
+    /// The hearing's lifecycle. Only `machine::apply` moves between these (the allowed moves are
+    /// `machine::transition_allowed`).
     HearingState {
         /// On the calendar; nobody can join yet.
         Scheduled = "scheduled",
