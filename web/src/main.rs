@@ -156,6 +156,64 @@ struct ServeArgs {
     /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
     #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
     language: String,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The limits against abuse (docs/SECURITY.md, "Limits").
+#[derive(Args)]
+struct LimitArgs {
+    /// Failed Login/RedeemInvite attempts per client address and per account or code before
+    /// each further attempt must wait (RESOURCE_EXHAUSTED).
+    #[arg(long, default_value_t = 5)]
+    auth_free_failures: u32,
+    /// The first wait after the free failures, in milliseconds; doubles with each failure.
+    #[arg(long, default_value_t = 1000)]
+    auth_backoff_ms: u64,
+    /// The longest wait after failed attempts, in seconds.
+    #[arg(long, default_value_t = 900)]
+    auth_backoff_max_secs: u64,
+    /// Argon2 password hashes (19 MiB each) computed at once.
+    #[arg(long, default_value_t = 2)]
+    password_hash_concurrency: usize,
+    /// Open WatchHearing streams per bearer token.
+    #[arg(long, default_value_t = 16)]
+    watch_streams_per_token: usize,
+    /// Open WatchHearing streams per hearing on this node.
+    #[arg(long, default_value_t = 1000)]
+    watch_streams_per_hearing: usize,
+    /// How often an open stream re-checks its token (logout, disabled account, expiry), in
+    /// seconds.
+    #[arg(long, default_value_t = 30)]
+    stream_recheck_secs: u64,
+    /// Unary calls that take longer end with DEADLINE_EXCEEDED (streams are exempt), seconds.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Unary calls served at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 256)]
+    max_concurrent_requests: usize,
+}
+
+impl LimitArgs {
+    fn app(&self) -> hearing_core::app::Limits {
+        use std::time::Duration;
+        hearing_core::app::Limits {
+            auth_free_failures: self.auth_free_failures,
+            auth_backoff: Duration::from_millis(self.auth_backoff_ms),
+            auth_backoff_max: Duration::from_secs(self.auth_backoff_max_secs),
+            password_hash_concurrency: self.password_hash_concurrency.max(1),
+            watch_streams_per_token: self.watch_streams_per_token,
+            watch_streams_per_hearing: self.watch_streams_per_hearing,
+            stream_recheck: Duration::from_secs(self.stream_recheck_secs.max(1)),
+        }
+    }
+
+    fn requests(&self) -> opencourt::server::RequestLimits {
+        opencourt::server::RequestLimits {
+            timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
+            max_concurrent: self.max_concurrent_requests.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -165,6 +223,21 @@ enum UserCommand {
         after_help = "Example:\n  echo 's3cret-passw0rd' | opencourt user add --username judge.wang --role judge --display-name 'Judge Wang' --password-stdin"
     )]
     Add(UserAddArgs),
+    /// Disable a staff account: every session it has is revoked at once (open streams end) and
+    /// it cannot sign in until enabled again. Audited.
+    #[command(after_help = "Example:\n  opencourt user disable --username judge.wang")]
+    Disable(UserNameArgs),
+    /// Enable a disabled staff account again. Audited.
+    #[command(after_help = "Example:\n  opencourt user enable --username judge.wang")]
+    Enable(UserNameArgs),
+}
+
+#[derive(Args)]
+struct UserNameArgs {
+    #[arg(long)]
+    username: String,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -293,7 +366,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(a) => {
             let store = a.db.store().await?;
-            let app = App::new(store);
+            let app = App::new(store).with_limits(a.limits.app());
             if a.demo {
                 opencourt::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
             }
@@ -324,6 +397,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     language: a.language.clone(),
                     models: Some(transcriber::model::models_dir(&a.db.data)),
                     rooms_open_with_hearings: true,
+                    requests: a.limits.requests(),
                     node: {
                         let mut n = opencourt::signalling::Node::default();
                         if let Some(name) = &a.node_name {
@@ -371,6 +445,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 user.id
             );
         }
+        Command::User(UserCommand::Disable(a)) => set_enabled(&a, false).await?,
+        Command::User(UserCommand::Enable(a)) => set_enabled(&a, true).await?,
         Command::Bench(a) => bench(a).await?,
         Command::Bot(a) => opencourt::bot::run(a).await?,
         Command::Hearing(a) => opencourt::court::run(a).await?,
@@ -497,6 +573,23 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn set_enabled(a: &UserNameArgs, enabled: bool) -> anyhow::Result<()> {
+    let username = Username::parse("username", &a.username)?;
+    let app = App::new(a.db.store().await?);
+    let (user, revoked) = app
+        .set_account_enabled_as("command line", &username, enabled)
+        .await?;
+    if enabled {
+        println!("enabled {}", user.username.as_str());
+    } else {
+        println!(
+            "disabled {}: {revoked} sessions revoked",
+            user.username.as_str()
+        );
+    }
+    Ok(())
 }
 
 async fn bench(a: opencourt::bench::BenchArgs) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 //! - `cases`: creating, reading and listing cases, and a case's whole record;
 //! - `hearings`: scheduling, reading and listing hearings, and running hearing commands;
 //! - `watch`: following a hearing's log live;
+//! - `limits`: the operator's limits against abuse (sign-in backoff, hashing, watch streams);
 //! - `transcripts`: reading, searching and storing transcripts;
 //! - `record`: what the media node writes to the record (files, gaps, captions) and verifying it;
 //! - `media`: who may connect their media to a hearing;
@@ -25,6 +26,7 @@ mod access;
 mod accounts;
 mod cases;
 mod hearings;
+mod limits;
 mod media;
 mod record;
 mod system;
@@ -32,6 +34,7 @@ mod transcripts;
 mod watch;
 
 pub use cases::HearingRecord;
+pub use limits::Limits;
 pub use media::MediaPeer;
 pub use system::System;
 pub use transcripts::snippet;
@@ -82,6 +85,7 @@ pub struct App {
     staff_token_ttl: Duration,
     participant_token_ttl: Duration,
     watch_poll: Duration,
+    guards: std::sync::Arc<limits::Guards>,
 }
 
 fn rejection(r: Rejection) -> CoreError {
@@ -101,6 +105,7 @@ impl App {
             staff_token_ttl: STAFF_TOKEN_TTL,
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
             watch_poll: WATCH_POLL,
+            guards: std::sync::Arc::new(limits::Guards::new(Limits::default())),
         }
     }
 
