@@ -47,6 +47,18 @@ impl DbArgs {
     }
 }
 
+/// The TURN server from `file`, else from `$OPENCOURT_TURN_SERVER`, else none.
+fn turn_server(file: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    let url = match file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("turn_server_file: reading {}", f.display()))?,
+        ),
+        None => std::env::var("OPENCOURT_TURN_SERVER").ok(),
+    };
+    Ok(url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()))
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
@@ -139,9 +151,11 @@ struct ServeArgs {
     /// WebRTC: a STUN server, stun://HOST:PORT.
     #[arg(long, env = "OPENCOURT_STUN_SERVER")]
     stun_server: Option<String>,
-    /// WebRTC: a TURN server, turn://USER:PASSWORD@HOST:PORT.
-    #[arg(long, env = "OPENCOURT_TURN_SERVER", hide_env_values = true)]
-    turn_server: Option<String>,
+    /// WebRTC: a file holding the TURN server, turn://USER:PASSWORD@HOST:PORT (or set it in the
+    /// environment variable OPENCOURT_TURN_SERVER). Never on the command line: its password
+    /// would show in the process list.
+    #[arg(long)]
+    turn_server_file: Option<PathBuf>,
     /// This node's name among the nodes sharing a database (default: host:pid).
     #[arg(long, env = "OPENCOURT_NODE_NAME")]
     node_name: Option<String>,
@@ -384,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     }
                 });
             }
+            let turn_server = turn_server(a.turn_server_file.as_deref())?;
             let bound = listener.local_addr()?;
             println!("opencourt listening on {bound}");
             opencourt::server::serve(
@@ -392,7 +407,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     ice: opencourt_media::IceConfig {
                         local_addresses: a.ice_local_addresses.clone(),
                         stun_server: a.stun_server.clone(),
-                        turn_server: a.turn_server.clone(),
+                        turn_server,
                     },
                     language: a.language.clone(),
                     models: Some(transcriber::model::models_dir(&a.db.data)),
@@ -631,4 +646,22 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turn_server;
+
+    #[test]
+    fn the_turn_server_comes_from_its_file_and_a_missing_file_names_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("turn");
+        std::fs::write(&f, "turn://court:s3cret@turn.example:3478\n").unwrap();
+        assert_eq!(
+            turn_server(Some(&f)).unwrap().as_deref(),
+            Some("turn://court:s3cret@turn.example:3478")
+        );
+        let e = turn_server(Some(&dir.path().join("absent"))).unwrap_err();
+        assert!(format!("{e:#}").contains("turn_server_file"), "{e:#}");
+    }
 }
