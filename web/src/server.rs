@@ -180,8 +180,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Counts RPCs by method and status, and turns tonic's "message too large" (OUT_OF_RANGE)
-/// into INVALID_ARGUMENT, whether it travels in the headers or in the trailers.
+/// Counts RPCs by method and status, and turns tonic's "message too large" (OUT_OF_RANGE) and
+/// "cannot decode" (INTERNAL) into INVALID_ARGUMENT, whether in the headers or the trailers.
 async fn observe(mut req: Request, next: Next) -> Response {
     let method = req.uri().path().to_string();
     // The TCP peer, for the per-address limits of `App::login` and `App::redeem_invite`.
@@ -334,6 +334,25 @@ fn rewrite_too_large(headers: &mut http::HeaderMap) {
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
+    let malformed = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| m.replace("%20", " "))
+        .is_some_and(|m| {
+            m.starts_with("failed to decode Protobuf message")
+                || m.starts_with("protocol error")
+                || m.starts_with("Unexpected EOF")
+        });
+    if code == Some(tonic::Code::Internal as i32) && malformed {
+        // tonic reports a request it cannot decode as INTERNAL: it is the client's fault.
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(tonic::Code::InvalidArgument as i32),
+        );
+        let msg = "request: the gRPC message is malformed (truncated, not protobuf, or compressed without grpc-encoding)"
+            .replace(' ', "%20");
+        headers.insert("grpc-message", HeaderValue::from_str(&msg).expect("ascii"));
+    }
     if code == Some(tonic::Code::OutOfRange as i32) && too_large {
         headers.insert(
             "grpc-status",

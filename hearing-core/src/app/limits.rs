@@ -66,6 +66,7 @@ pub(super) struct Guards {
     pub(super) limits: Limits,
     failures: Mutex<HashMap<String, Failures>>,
     hashes: Arc<Semaphore>,
+    hashers: HashPool,
     watches: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -96,6 +97,7 @@ impl Guards {
     pub(super) fn new(limits: Limits) -> Self {
         Guards {
             hashes: Arc::new(Semaphore::new(limits.password_hash_concurrency.max(1))),
+            hashers: HashPool::new(limits.password_hash_concurrency.max(1)),
             limits,
             failures: Mutex::default(),
             watches: Arc::default(),
@@ -178,7 +180,7 @@ impl Guards {
         self.failures.lock().expect("limits lock").remove(&key);
     }
 
-    /// Runs `f` (an Argon2 hash) on a blocking thread once one of the bounded slots is free.
+    /// Runs `f` (an Argon2 hash) on one of the hashing threads once one is free.
     pub(super) async fn hash<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
@@ -192,13 +194,9 @@ impl Guards {
                 ))
             })?
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))
+        let out = self.hashers.run(f).await;
+        drop(permit);
+        out
     }
 
     /// Takes a place for one `WatchHearing` stream of `token_hash` in hearing `id`, given back
@@ -230,6 +228,49 @@ impl Guards {
             keys,
             watches: self.watches.clone(),
         })
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for Argon2 hashes, so that each 19 MiB work area is reused by the
+/// same few threads: on the runtime's blocking pool every new thread would keep its own freed
+/// areas, and the server's memory would grow with each hash on a new thread.
+struct HashPool {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    // Err: every `HashPool` (every `App`) is gone: the thread ends.
+                    let job = match rx.lock().expect("hash pool lock").recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    job();
+                })
+                .expect("spawning a hashing thread");
+        }
+        HashPool { jobs: tx }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // Err: the caller went away; nobody wants the result.
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| CoreError::Internal("the hashing threads are gone".into()))?;
+        rx.await
+            .map_err(|_| CoreError::Internal("a hashing thread failed".into()))
     }
 }
 
