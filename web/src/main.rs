@@ -204,7 +204,7 @@ struct LimitArgs {
     #[arg(long, default_value_t = 30)]
     request_timeout_secs: u64,
     /// Unary calls served at once; more are refused with RESOURCE_EXHAUSTED.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 1024)]
     max_concurrent_requests: usize,
 }
 

@@ -61,7 +61,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
             timeout: std::time::Duration::from_secs(30),
-            max_concurrent: 256,
+            max_concurrent: 1024,
         }
     }
 }

@@ -60,12 +60,15 @@ impl App {
         let found = self.store.user_by_username(username.trim()).await?;
         let password = password.to_string();
         let (user, hash) = match found {
-            Some((user, hash)) => (Some(user), hash),
-            None => (None, limits::dummy_password_hash()),
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
         };
         let ok = self
             .guards
-            .hash(move || auth::verify_password(&password, &hash))
+            .hash(move || {
+                let hash = hash.unwrap_or_else(limits::dummy_password_hash);
+                auth::verify_password(&password, &hash)
+            })
             .await?;
         let Some(user) = user.filter(|_| ok) else {
             self.guards.failed(AttemptKind::Login, addr, &name);
