@@ -429,6 +429,84 @@ async fn an_expired_token_ends_its_stream(db: Db) {
     t.stop().await;
 }
 
+/// The value of counter `name` on the server's `/metrics` (0 before its first increment).
+async fn counter(t: &TestApp, name: &str) -> f64 {
+    let (_, body) = http_get(t.addr, "/metrics", None).await;
+    String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_watchers_of_a_hearing_share_one_reader_of_the_log() {
+    use hearing_core::domain::machine::Command;
+    let t = TestApp::start_with(Db::Sqlite, |app| {
+        app.with_watch_poll(Duration::from_millis(50))
+    })
+    .await;
+    let s = t.scene("tail", pb::Visibility::Public).await;
+    let mut hs = t.hearings().await;
+    let mut watchers = Vec::new();
+    let tokens: Vec<String> = [s.judge.clone(), s.clerk.clone()]
+        .into_iter()
+        .chain(s.people.iter().map(|p| p.2.clone()))
+        .collect();
+    for token in tokens.iter().chain(&tokens) {
+        watchers.push(watch_from_start(&mut hs, token, &s.hearing.id).await);
+    }
+    let n = watchers.len();
+    wait_until("the tail to read the log", PATIENCE, || async {
+        counter(&t, "opencourt_log_tail_reads_total").await >= 3.0
+    })
+    .await;
+    let (tail_a, reads_a) = (
+        counter(&t, "opencourt_log_tail_reads_total").await,
+        counter(&t, "opencourt_log_reads_total").await,
+    );
+    wait_until("ten more tail reads", PATIENCE, || async {
+        counter(&t, "opencourt_log_tail_reads_total").await >= tail_a + 10.0
+    })
+    .await;
+    let (tail_b, reads_b) = (
+        counter(&t, "opencourt_log_tail_reads_total").await,
+        counter(&t, "opencourt_log_reads_total").await,
+    );
+    // One read per poll for the hearing, whatever the number of watchers (each watcher polling
+    // on its own would read {n} times per poll).
+    assert!(
+        reads_b - reads_a <= (tail_b - tail_a) + 2.0,
+        "{n} idle watchers read the log {} times while the tail read it {} times",
+        reads_b - reads_a,
+        tail_b - tail_a
+    );
+    // What another node appends (here: another App on the same database, with its own hub)
+    // still reaches every watcher, through the tail.
+    let other = hearing_core::app::App::new(
+        hearing_core::store::Store::connect(&t.database_url)
+            .await
+            .unwrap(),
+    );
+    let judge = other.authenticate(&s.judge).await.unwrap();
+    let hid = hearing_core::domain::HearingId::parse("hearing_id", &s.hearing.id).unwrap();
+    let (_, appended) = other.command(&judge, hid, |_| Command::Open).await.unwrap();
+    let seq = appended.last().unwrap().seq;
+    for w in &mut watchers {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let e = w.message().await.unwrap().expect("an event");
+                if e.seq >= seq {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("another node's event reached the watcher");
+    }
+    t.stop().await;
+}
+
 both_dbs!(
     logout_revokes_the_token_and_ends_its_streams,
     disabling_an_account_revokes_every_session_and_refuses_sign_in,

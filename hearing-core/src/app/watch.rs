@@ -23,6 +23,7 @@ impl App {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
+        self.tail(id);
         let events = self.follow(id, after_seq, own, self.watch_poll);
         let closed = self.hub.closed();
         // Besides the caller's removal, only the node's shutdown ends a watch (UNAVAILABLE: watch
