@@ -416,6 +416,33 @@ mod tests {
         assert!(g.check(AttemptKind::Login, addr, "judge").is_err());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_the_configured_number_of_hashes_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let g = Arc::new(Guards::new(Limits {
+            password_hash_concurrency: 2,
+            ..Limits::default()
+        }));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs = (0..8).map(|_| {
+            let (g, running, most) = (g.clone(), running.clone(), most.clone());
+            async move {
+                g.hash(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Long enough for the others to pile up if nothing held them back.
+                    std::thread::sleep(Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+                .unwrap()
+            }
+        });
+        futures::future::join_all(jobs).await;
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&most), "{most} hashes ran at once");
+    }
+
     #[test]
     fn watch_permits_are_counted_per_token_and_per_hearing_and_given_back() {
         let g = Guards::new(Limits {
