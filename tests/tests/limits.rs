@@ -202,7 +202,9 @@ async fn unary_calls_are_bounded_in_time_but_streams_are_not() {
         "request-timeout",
     );
     // A stream outlives the timeout: events committed after it opened still arrive. (The
-    // set-up goes straight to the application: every unary call over the wire times out.)
+    // set-up goes straight to the application: every unary call over the wire times out.) The
+    // timeout bounds the time to a call's response headers, so a stream's body is never cut;
+    // streams are also exempt outright, so that opening one on a slow database is not refused.
     let (token, _, _) = t
         .app
         .login(None, "judge.slow", "pw-judge-slow-0123")
