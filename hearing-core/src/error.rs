@@ -23,6 +23,10 @@ pub enum CoreError {
     /// The node cannot serve the call now (it is shutting down); the client may retry.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller hit one of the operator's limits (`app::Limits`); the message names it and
+    /// says when to retry.
+    #[error("{0}")]
+    ResourceExhausted(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal: {0}")]
@@ -48,6 +52,7 @@ pub enum ErrorCode {
     PermissionDenied,
     Unauthenticated,
     Unavailable,
+    ResourceExhausted,
     Internal,
 }
 
@@ -62,6 +67,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => Code::PermissionDenied,
             ErrorCode::Unauthenticated => Code::Unauthenticated,
             ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::ResourceExhausted => Code::ResourceExhausted,
             ErrorCode::Internal => Code::Internal,
         }
     }
@@ -76,6 +82,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +98,7 @@ impl CoreError {
             CoreError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             CoreError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             CoreError::Unavailable(_) => ErrorCode::Unavailable,
+            CoreError::ResourceExhausted(_) => ErrorCode::ResourceExhausted,
             // every connection busy: the client may retry
             CoreError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
             CoreError::Database(_) | CoreError::Internal(_) => ErrorCode::Internal,

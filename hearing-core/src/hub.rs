@@ -60,6 +60,26 @@ impl Hub {
         }
     }
 
+    /// Hands events another node committed to this node's watchers of hearing `id` (not to the
+    /// state subscribers: the media rooms follow the log themselves).
+    pub fn relay(&self, id: HearingId, events: &[StoredEvent]) {
+        let tx = self.channels.lock().expect("hub lock").get(&id).cloned();
+        if let Some(tx) = tx {
+            for e in events {
+                let _ = tx.send(e.clone());
+            }
+        }
+    }
+
+    /// How many receivers hearing `id`'s channel has on this node.
+    pub fn watchers(&self, id: HearingId) -> usize {
+        self.channels
+            .lock()
+            .expect("hub lock")
+            .get(&id)
+            .map_or(0, |tx| tx.receiver_count())
+    }
+
     /// Publishes events that are already committed.
     pub fn publish(&self, id: HearingId, events: &[StoredEvent]) {
         for e in events.iter().filter(|e| e.kind == "state_changed") {

@@ -8,8 +8,8 @@ use gstreamer_webrtc::{WebRTCSDPType, WebRTCSessionDescription};
 
 use crate::error::{MediaError, Result};
 
-/// Where ICE may gather candidates.
-#[derive(Clone, Debug, Default)]
+/// Where ICE may gather candidates. `Debug` leaves out the TURN server's user and password.
+#[derive(Clone, Default)]
 pub struct IceConfig {
     /// Only these local addresses (e.g. `127.0.0.1` for tests on one machine); empty: all.
     pub local_addresses: Vec<String>,
@@ -17,6 +17,25 @@ pub struct IceConfig {
     pub stun_server: Option<String>,
     /// `turn://user:password@host:port`, if any.
     pub turn_server: Option<String>,
+}
+
+impl std::fmt::Debug for IceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceConfig")
+            .field("local_addresses", &self.local_addresses)
+            .field("stun_server", &self.stun_server)
+            .field("turn_server", &self.turn_server.as_deref().map(redact_url))
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host` as `scheme://…@host`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+        (None, Some(at)) => format!("…{}", &url[at..]),
+        _ => url.to_string(),
+    }
 }
 
 impl IceConfig {
@@ -169,4 +188,21 @@ pub fn add_bin(pipeline: &gst::Pipeline, desc: &str) -> Result<gst::Bin> {
     let bin = gst::parse::bin_from_description(desc, true)?;
     pipeline.add(&bin)?;
     Ok(bin)
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::IceConfig;
+
+    #[test]
+    fn debug_never_shows_the_turn_password() {
+        let ice = IceConfig {
+            turn_server: Some("turn://court:s3cret-turn@turn.example:3478".into()),
+            ..IceConfig::default()
+        };
+        let shown = format!("{ice:?}");
+        assert!(!shown.contains("s3cret-turn"), "{shown}");
+        assert!(!shown.contains("court:"), "{shown}");
+        assert!(shown.contains("turn.example:3478"), "{shown}");
+    }
 }

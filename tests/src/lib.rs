@@ -75,6 +75,15 @@ impl TestApp {
 
     /// A `TestApp` whose `App` is first passed through `configure` (e.g. `App::with_watch_poll`).
     pub async fn start_with(db: Db, configure: impl FnOnce(App) -> App) -> TestApp {
+        Self::start_with_requests(db, configure, Default::default()).await
+    }
+
+    /// As `start_with`, with the server's bounds on unary calls set to `requests`.
+    pub async fn start_with_requests(
+        db: Db,
+        configure: impl FnOnce(App) -> App,
+        requests: opencourt::server::RequestLimits,
+    ) -> TestApp {
         let (database_url, dir) = fresh_database(db).await;
         let store = Store::connect(&database_url).await.expect("open store");
         let app = configure(App::new(store));
@@ -93,6 +102,7 @@ impl TestApp {
                 models: None,
                 rooms_open_with_hearings: false,
                 node: Default::default(),
+                requests,
             },
             server_app,
             listener,

@@ -101,6 +101,8 @@ fn every_command_has_help_with_an_example() {
             "opencourt transcribe",
             "opencourt user",
             "opencourt user add",
+            "opencourt user disable",
+            "opencourt user enable",
             "opencourt verify",
             "opencourt worker"
         ]
@@ -220,6 +222,60 @@ async fn user_add_then_login_and_demo_seeds_once() {
     assert!(text.contains("already seeded"), "{text}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// `opencourt user disable|enable NAME` on the server's database: the account's sessions end
+/// at once and it cannot sign in until enabled again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_disable_revokes_sessions_and_enable_restores_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = user_add(dir.path(), "clerk.off", "a-long-password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("sqlite://{}", dir.path().join("opencourt.db").display());
+    let app = hearing_core::app::App::new(hearing_core::store::Store::connect(&url).await.unwrap());
+    let (token, _, _) = app
+        .login(None, "clerk.off", "a-long-password")
+        .await
+        .unwrap();
+    let run = |what: &str| {
+        Command::new(opencourt_bin())
+            .args(["user", what, "--username", "clerk.off", "--data"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("disable");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "disabled clerk.off: 1 sessions revoked"
+    );
+    let e = app.authenticate(&token).await.unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+    let e = app
+        .login(None, "clerk.off", "a-long-password")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("disabled"), "{e}");
+    assert!(run("enable").status.success());
+    app.login(None, "clerk.off", "a-long-password")
+        .await
+        .expect("signs in once enabled");
+    let nobody = Command::new(opencourt_bin())
+        .args(["user", "disable", "--username", "no.one", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no account is named no.one"));
 }
 
 /// `opencourt record` (a real pipeline) then `opencourt verify --recording`: intact, then one

@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 use tonic::Request;
 
-#[derive(Args, Debug)]
+/// No `Debug`: the invitation code must never be printed.
+#[derive(Args)]
 pub struct BotArgs {
     /// The server's URL.
     #[arg(
@@ -28,9 +29,13 @@ pub struct BotArgs {
         default_value = "http://127.0.0.1:7400"
     )]
     pub server: String,
-    /// A one-time invitation code (for invited participants).
-    #[arg(long, required_unless_present_any = ["user", "token_env"], conflicts_with_all = ["user", "token_env"])]
+    /// UNSAFE, kept for tests on one machine: a one-time invitation code on the command line,
+    /// where the process list shows it (a warning is printed). Use --invite-env.
+    #[arg(long, required_unless_present_any = ["user", "token_env", "invite_env"], conflicts_with_all = ["user", "token_env", "invite_env"])]
     pub invite: Option<String>,
+    /// The environment variable holding a one-time invitation code (for invited participants).
+    #[arg(long, conflicts_with_all = ["user", "token_env"])]
+    pub invite_env: Option<String>,
     /// The environment variable holding a session token already issued (an invitation
     /// redeemed, or a staff sign-in), instead of --invite or --user.
     #[arg(long, conflicts_with = "user")]
@@ -95,7 +100,19 @@ pub async fn run(a: BotArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {}", a.server))?;
     let mut auth = AuthServiceClient::new(channel.clone());
-    let token = match (&a.invite, &a.user) {
+    let invite = match (&a.invite, &a.invite_env) {
+        (Some(code), _) => {
+            eprintln!(
+                "warning: --invite puts the invitation code on the command line, where other users of this machine can read it; use --invite-env"
+            );
+            Some(code.clone())
+        }
+        (None, Some(var)) => {
+            Some(std::env::var(var).with_context(|| format!("invite_env: reading ${var}"))?)
+        }
+        (None, None) => None,
+    };
+    let token = match (&invite, &a.user) {
         _ if a.token_env.is_some() => {
             let var = a.token_env.as_deref().unwrap_or_default();
             std::env::var(var).with_context(|| format!("reading ${var}"))?

@@ -533,7 +533,8 @@ async fn setup(
         ))
         .await?
         .into_inner();
-    let spawn = |who: Vec<String>, wav: &Path| -> anyhow::Result<Bot> {
+    // Secrets reach the bots in their environment, never on their command lines.
+    let spawn = |who: Vec<String>, invite: &str, wav: &Path| -> anyhow::Result<Bot> {
         let mut cmd = tokio::process::Command::new(exe);
         cmd.args([
             "bot",
@@ -548,6 +549,7 @@ async fn setup(
         .arg("--audio")
         .arg(wav)
         .env("OC_LOAD_PASSWORD", password)
+        .env("OC_LOAD_INVITE", invite)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .kill_on_drop(true);
@@ -565,10 +567,15 @@ async fn setup(
             "--password-env".into(),
             "OC_LOAD_PASSWORD".into(),
         ],
+        "",
         &wavs[0],
     )?];
     for (code, wav) in codes.iter().zip(&wavs[1..]) {
-        bots.push(spawn(vec!["--invite".into(), code.clone()], wav)?);
+        bots.push(spawn(
+            vec!["--invite-env".into(), "OC_LOAD_INVITE".into()],
+            code,
+            wav,
+        )?);
     }
     // admit the three invited as they join
     let mut waiting = 3;

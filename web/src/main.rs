@@ -47,6 +47,18 @@ impl DbArgs {
     }
 }
 
+/// The TURN server from `file`, else from `$OPENCOURT_TURN_SERVER`, else none.
+fn turn_server(file: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    let url = match file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("turn_server_file: reading {}", f.display()))?,
+        ),
+        None => std::env::var("OPENCOURT_TURN_SERVER").ok(),
+    };
+    Ok(url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()))
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
@@ -139,9 +151,11 @@ struct ServeArgs {
     /// WebRTC: a STUN server, stun://HOST:PORT.
     #[arg(long, env = "OPENCOURT_STUN_SERVER")]
     stun_server: Option<String>,
-    /// WebRTC: a TURN server, turn://USER:PASSWORD@HOST:PORT.
-    #[arg(long, env = "OPENCOURT_TURN_SERVER", hide_env_values = true)]
-    turn_server: Option<String>,
+    /// WebRTC: a file holding the TURN server, turn://USER:PASSWORD@HOST:PORT (or set it in the
+    /// environment variable OPENCOURT_TURN_SERVER). Never on the command line: its password
+    /// would show in the process list.
+    #[arg(long)]
+    turn_server_file: Option<PathBuf>,
     /// This node's name among the nodes sharing a database (default: host:pid).
     #[arg(long, env = "OPENCOURT_NODE_NAME")]
     node_name: Option<String>,
@@ -160,6 +174,64 @@ struct ServeArgs {
     /// redeemed (a hearing that runs late); later codes are refused.
     #[arg(long, env = "OPENCOURT_INVITE_GRACE_MINUTES", default_value_t = 720)]
     invite_grace_minutes: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The limits against abuse (docs/SECURITY.md, "Limits").
+#[derive(Args)]
+struct LimitArgs {
+    /// Failed Login/RedeemInvite attempts per client address and per account or code before
+    /// each further attempt must wait (RESOURCE_EXHAUSTED).
+    #[arg(long, default_value_t = 5)]
+    auth_free_failures: u32,
+    /// The first wait after the free failures, in milliseconds; doubles with each failure.
+    #[arg(long, default_value_t = 1000)]
+    auth_backoff_ms: u64,
+    /// The longest wait after failed attempts, in seconds.
+    #[arg(long, default_value_t = 900)]
+    auth_backoff_max_secs: u64,
+    /// Argon2 password hashes (19 MiB each) computed at once.
+    #[arg(long, default_value_t = 2)]
+    password_hash_concurrency: usize,
+    /// Open WatchHearing streams per bearer token.
+    #[arg(long, default_value_t = 16)]
+    watch_streams_per_token: usize,
+    /// Open WatchHearing streams per hearing on this node.
+    #[arg(long, default_value_t = 1000)]
+    watch_streams_per_hearing: usize,
+    /// How often an open stream re-checks its token (logout, disabled account, expiry), in
+    /// seconds.
+    #[arg(long, default_value_t = 30)]
+    stream_recheck_secs: u64,
+    /// Unary calls that take longer end with DEADLINE_EXCEEDED (streams are exempt), seconds.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Unary calls served at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 1024)]
+    max_concurrent_requests: usize,
+}
+
+impl LimitArgs {
+    fn app(&self) -> hearing_core::app::Limits {
+        use std::time::Duration;
+        hearing_core::app::Limits {
+            auth_free_failures: self.auth_free_failures,
+            auth_backoff: Duration::from_millis(self.auth_backoff_ms),
+            auth_backoff_max: Duration::from_secs(self.auth_backoff_max_secs),
+            password_hash_concurrency: self.password_hash_concurrency.max(1),
+            watch_streams_per_token: self.watch_streams_per_token,
+            watch_streams_per_hearing: self.watch_streams_per_hearing,
+            stream_recheck: Duration::from_secs(self.stream_recheck_secs.max(1)),
+        }
+    }
+
+    fn requests(&self) -> opencourt::server::RequestLimits {
+        opencourt::server::RequestLimits {
+            timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
+            max_concurrent: self.max_concurrent_requests.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -169,6 +241,21 @@ enum UserCommand {
         after_help = "Example:\n  echo 's3cret-passw0rd' | opencourt user add --username judge.wang --role judge --display-name 'Judge Wang' --password-stdin"
     )]
     Add(UserAddArgs),
+    /// Disable a staff account: every session it has is revoked at once (open streams end) and
+    /// it cannot sign in until enabled again. Audited.
+    #[command(after_help = "Example:\n  opencourt user disable --username judge.wang")]
+    Disable(UserNameArgs),
+    /// Enable a disabled staff account again. Audited.
+    #[command(after_help = "Example:\n  opencourt user enable --username judge.wang")]
+    Enable(UserNameArgs),
+}
+
+#[derive(Args)]
+struct UserNameArgs {
+    #[arg(long)]
+    username: String,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -298,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(a) => {
             let store = a.db.store().await?;
             let app = App::new(store)
+                .with_limits(a.limits.app())
                 .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
             if a.demo {
                 opencourt::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
@@ -316,6 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     }
                 });
             }
+            let turn_server = turn_server(a.turn_server_file.as_deref())?;
             let bound = listener.local_addr()?;
             println!("opencourt listening on {bound}");
             opencourt::server::serve(
@@ -324,11 +413,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     ice: opencourt_media::IceConfig {
                         local_addresses: a.ice_local_addresses.clone(),
                         stun_server: a.stun_server.clone(),
-                        turn_server: a.turn_server.clone(),
+                        turn_server,
                     },
                     language: a.language.clone(),
                     models: Some(transcriber::model::models_dir(&a.db.data)),
                     rooms_open_with_hearings: true,
+                    requests: a.limits.requests(),
                     node: {
                         let mut n = opencourt::signalling::Node::default();
                         if let Some(name) = &a.node_name {
@@ -376,6 +466,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 user.id
             );
         }
+        Command::User(UserCommand::Disable(a)) => set_enabled(&a, false).await?,
+        Command::User(UserCommand::Enable(a)) => set_enabled(&a, true).await?,
         Command::Bench(a) => bench(a).await?,
         Command::Bot(a) => opencourt::bot::run(a).await?,
         Command::Hearing(a) => opencourt::court::run(a).await?,
@@ -504,6 +596,23 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+async fn set_enabled(a: &UserNameArgs, enabled: bool) -> anyhow::Result<()> {
+    let username = Username::parse("username", &a.username)?;
+    let app = App::new(a.db.store().await?);
+    let (user, revoked) = app
+        .set_account_enabled_as("command line", &username, enabled)
+        .await?;
+    if enabled {
+        println!("enabled {}", user.username.as_str());
+    } else {
+        println!(
+            "disabled {}: {revoked} sessions revoked",
+            user.username.as_str()
+        );
+    }
+    Ok(())
+}
+
 async fn bench(a: opencourt::bench::BenchArgs) -> anyhow::Result<()> {
     let (h, p) = (a.hearings, a.participants);
     let db = match &a.database_url {
@@ -543,4 +652,22 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turn_server;
+
+    #[test]
+    fn the_turn_server_comes_from_its_file_and_a_missing_file_names_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("turn");
+        std::fs::write(&f, "turn://court:s3cret@turn.example:3478\n").unwrap();
+        assert_eq!(
+            turn_server(Some(&f)).unwrap().as_deref(),
+            Some("turn://court:s3cret@turn.example:3478")
+        );
+        let e = turn_server(Some(&dir.path().join("absent"))).unwrap_err();
+        assert!(format!("{e:#}").contains("turn_server_file"), "{e:#}");
+    }
 }

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hearing_core::app::App;
-use hearing_core::grpc::{Services, MAX_REQUEST_BYTES};
+use hearing_core::grpc::{ClientAddr, Services, MAX_REQUEST_BYTES};
 use http::HeaderValue;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use opencourt_proto::v1 as pb;
@@ -42,6 +42,28 @@ pub struct Settings {
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
+    /// The bounds on unary RPCs (streams are exempt).
+    pub requests: RequestLimits,
+}
+
+/// Bounds on every unary gRPC call (streaming calls such as `WatchHearing` and `WatchMedia`
+/// are exempt: they are bounded by `app::Limits` instead).
+#[derive(Clone, Debug)]
+pub struct RequestLimits {
+    /// A call that takes longer ends with DEADLINE_EXCEEDED (`request-timeout-secs`).
+    pub timeout: std::time::Duration,
+    /// Calls served at once; more are refused with RESOURCE_EXHAUSTED at once
+    /// (`max-concurrent-requests`).
+    pub max_concurrent: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            timeout: std::time::Duration::from_secs(30),
+            max_concurrent: 1024,
+        }
+    }
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -134,6 +156,10 @@ pub async fn serve(
             "/metrics",
             get(move || std::future::ready(metrics.render())),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(Bounds::new(&settings.requests)),
+            bound_unary,
+        ))
         .layer(axum::middleware::from_fn(observe));
 
     let addr: SocketAddr = listener.local_addr()?;
@@ -145,16 +171,27 @@ pub async fn serve(
         media.close_all().await;
         hub.close();
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 
-/// Counts RPCs by method and status, and turns tonic's "message too large" (OUT_OF_RANGE)
-/// into INVALID_ARGUMENT, whether it travels in the headers or in the trailers.
-async fn observe(req: Request, next: Next) -> Response {
+/// Counts RPCs by method and status, and turns tonic's "message too large" (OUT_OF_RANGE) and
+/// "cannot decode" (INTERNAL) into INVALID_ARGUMENT, whether in the headers or the trailers.
+async fn observe(mut req: Request, next: Next) -> Response {
     let method = req.uri().path().to_string();
+    // The TCP peer, for the per-address limits of `App::login` and `App::redeem_invite`.
+    if let Some(peer) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        req.extensions_mut().insert(ClientAddr(peer));
+    }
     let res = next.run(req).await;
     let (mut parts, body) = res.into_parts();
     rewrite_too_large(&mut parts.headers);
@@ -169,31 +206,111 @@ async fn observe(req: Request, next: Next) -> Response {
     )
 }
 
-/// The `method` label of a call to `path`: the path of a method the court.v1 services have,
-/// anything else one `unknown` label, so made-up paths cannot grow the series without bound.
-fn rpc_label(path: &str) -> String {
-    static KNOWN: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
+/// The methods the court.v1 services have, read from the compiled-in descriptor set: all of
+/// them, and those that stream (either way).
+struct Methods {
+    known: std::collections::HashSet<String>,
+    streaming: std::collections::HashSet<String>,
+}
+
+fn methods() -> &'static Methods {
+    static METHODS: std::sync::OnceLock<Methods> = std::sync::OnceLock::new();
+    METHODS.get_or_init(|| {
         use prost::Message;
         let set = prost_types::FileDescriptorSet::decode(opencourt_proto::FILE_DESCRIPTOR_SET)
             .expect("the compiled-in descriptor set decodes");
-        set.file
-            .iter()
-            .flat_map(|f| {
-                f.service.iter().flat_map(move |s| {
-                    s.method
-                        .iter()
-                        .map(move |m| format!("/{}.{}/{}", f.package(), s.name(), m.name()))
-                })
-            })
-            .collect()
-    });
-    if known.contains(path) {
+        let mut m = Methods {
+            known: Default::default(),
+            streaming: Default::default(),
+        };
+        for f in &set.file {
+            for s in &f.service {
+                for method in &s.method {
+                    let path = format!("/{}.{}/{}", f.package(), s.name(), method.name());
+                    if method.server_streaming() || method.client_streaming() {
+                        m.streaming.insert(path.clone());
+                    }
+                    m.known.insert(path);
+                }
+            }
+        }
+        m
+    })
+}
+
+/// The `method` label of a call to `path`: the path of a method the court.v1 services have,
+/// anything else one `unknown` label, so made-up paths cannot grow the series without bound.
+fn rpc_label(path: &str) -> String {
+    if methods().known.contains(path) {
         path.to_string()
     } else {
         "unknown".to_string()
     }
+}
+
+/// A call bounded by `RequestLimits`: any gRPC call but the streaming ones (those of court.v1,
+/// and health's and reflection's under `/grpc.`).
+fn is_bounded_call(req: &Request) -> bool {
+    let grpc = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    let path = req.uri().path();
+    grpc && !path.starts_with("/grpc.") && !methods().streaming.contains(path)
+}
+
+/// The state of `bound_unary`.
+struct Bounds {
+    timeout: std::time::Duration,
+    max_concurrent: usize,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Bounds {
+    fn new(l: &RequestLimits) -> Self {
+        Bounds {
+            timeout: l.timeout,
+            max_concurrent: l.max_concurrent.max(1),
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(l.max_concurrent.max(1))),
+        }
+    }
+}
+
+/// Applies `RequestLimits` to unary gRPC calls: RESOURCE_EXHAUSTED when every slot is taken,
+/// DEADLINE_EXCEEDED when the call outlasts the timeout. Streams pass untouched.
+async fn bound_unary(
+    axum::extract::State(b): axum::extract::State<std::sync::Arc<Bounds>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_bounded_call(&req) {
+        return next.run(req).await;
+    }
+    let Ok(_slot) = b.slots.clone().try_acquire_owned() else {
+        return grpc_refusal(
+            tonic::Code::ResourceExhausted,
+            &format!(
+                "the server is serving its limit of {} calls at once (max-concurrent-requests): retry",
+                b.max_concurrent
+            ),
+        );
+    };
+    match tokio::time::timeout(b.timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => grpc_refusal(
+            tonic::Code::DeadlineExceeded,
+            &format!(
+                "the call took longer than the server allows (request-timeout-secs = {})",
+                b.timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+/// A trailers-only gRPC answer with `code` and `message`.
+fn grpc_refusal(code: tonic::Code, message: &str) -> Response {
+    tonic::Status::new(code, message).into_http::<axum::body::Body>()
 }
 
 fn count_rpc(method: &mut Option<String>, headers: &http::HeaderMap) {
@@ -217,6 +334,25 @@ fn rewrite_too_large(headers: &mut http::HeaderMap) {
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
+    let malformed = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| m.replace("%20", " "))
+        .is_some_and(|m| {
+            m.starts_with("failed to decode Protobuf message")
+                || m.starts_with("protocol error")
+                || m.starts_with("Unexpected EOF")
+        });
+    if code == Some(tonic::Code::Internal as i32) && malformed {
+        // tonic reports a request it cannot decode as INTERNAL: it is the client's fault.
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(tonic::Code::InvalidArgument as i32),
+        );
+        let msg = "request: the gRPC message is malformed (truncated, not protobuf, or compressed without grpc-encoding)"
+            .replace(' ', "%20");
+        headers.insert("grpc-message", HeaderValue::from_str(&msg).expect("ascii"));
+    }
     if code == Some(tonic::Code::OutOfRange as i32) && too_large {
         headers.insert(
             "grpc-status",

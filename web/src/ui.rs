@@ -31,7 +31,7 @@ pub async fn index() -> Response {
 /// `GET /ui/config.json`: what the page needs from the server's settings. The page's WebRTC
 /// connection gets the server's STUN server, so a browser behind NAT learns its public address.
 /// A TURN server's credentials are not handed to every visitor: the server's own relay candidate
-/// (`--turn-server`) is what carries media through a NAT that STUN cannot cross.
+/// (`OPENCOURT_TURN_SERVER` or `--turn-server-file`) is what carries media through a NAT that STUN cannot cross.
 pub fn config(ice: &opencourt_media::IceConfig) -> String {
     let servers: Vec<serde_json::Value> = ice
         .stun_server

@@ -1,6 +1,9 @@
 //! Staff accounts, login, redeeming an invitation, and resolving a bearer token to its caller.
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
+use super::limits::{self, AttemptKind};
 use super::{actor_of_participant, rejection, App, Caller};
 use crate::auth;
 use crate::domain::machine::{self, Command};
@@ -28,9 +31,10 @@ impl App {
                 "must be at least 8 characters",
             ));
         }
-        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let hash = self
+            .guards
+            .hash(move || auth::hash_password(&password))
+            .await??;
         let user = User {
             id: UserId::new(),
             username,
@@ -41,25 +45,41 @@ impl App {
         Ok(user)
     }
 
+    /// Signs a staff member in. Failures back off per client `addr` and per user name
+    /// (`Limits`); an unknown name costs the same Argon2 work as a wrong password, so the two
+    /// cannot be told apart by time.
     pub async fn login(
         &self,
+        addr: Option<IpAddr>,
         username: &str,
         password: &str,
     ) -> Result<(String, User, DateTime<Utc>)> {
         let bad = || CoreError::Unauthenticated("wrong username or password".into());
+        let name = username.trim().to_lowercase();
+        self.guards.check(AttemptKind::Login, addr, &name)?;
         let found = self.store.user_by_username(username.trim()).await?;
         let password = password.to_string();
-        let (user, ok) = match found {
-            Some((user, hash)) => {
-                let ok =
-                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                        .await
-                        .map_err(|e| CoreError::Internal(e.to_string()))?;
-                (Some(user), ok)
-            }
-            None => (None, false),
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
         };
-        let user = user.filter(|_| ok).ok_or_else(bad)?;
+        let ok = self
+            .guards
+            .hash(move || {
+                let hash = hash.unwrap_or_else(limits::dummy_password_hash);
+                auth::verify_password(&password, &hash)
+            })
+            .await?;
+        let Some(user) = user.filter(|_| ok) else {
+            self.guards.failed(AttemptKind::Login, addr, &name);
+            return Err(bad());
+        };
+        self.guards.succeeded(AttemptKind::Login, &name);
+        if self.store.user_disabled(user.id).await? {
+            return Err(CoreError::Unauthenticated(
+                "the account is disabled: ask an administrator".into(),
+            ));
+        }
         let token = auth::new_token();
         let expires_at = Utc::now() + self.staff_token_ttl;
         let session = Session {
@@ -79,14 +99,20 @@ impl App {
     /// Redeems a one-time code for a token bound to the participant's hearing and role. A code
     /// is refused once used, once its participant was removed, once a new one was issued for
     /// them, and after the hearing's scheduled end plus the invitation grace.
+    /// Failures back off per client `addr` and per code (`Limits`).
     pub async fn redeem_invite(
         &self,
+        addr: Option<IpAddr>,
         code: &str,
     ) -> Result<(String, Participant, HearingId, DateTime<Utc>)> {
         let code_hash = auth::secret_hash(code);
-        let (hearing_id, pid) = self.store.invite(&code_hash).await?.ok_or_else(|| {
-            CoreError::Unauthenticated("invitation code is not valid or was already used".into())
-        })?;
+        self.guards.check(AttemptKind::Redeem, addr, &code_hash)?;
+        let Some((hearing_id, pid)) = self.store.invite(&code_hash).await? else {
+            self.guards.failed(AttemptKind::Redeem, addr, &code_hash);
+            return Err(CoreError::Unauthenticated(
+                "invitation code is not valid or was already used".into(),
+            ));
+        };
         let token = auth::new_token();
         let token_hash = auth::secret_hash(&token);
         let expires_at = Utc::now() + self.participant_token_ttl;
@@ -137,6 +163,63 @@ impl App {
             .await?;
         self.hub.publish(hearing.id, &events);
         Ok((token, p, hearing_id, expires_at))
+    }
+
+    /// Ends the session of `token` (it stops working at once, open streams within
+    /// `Limits::stream_recheck`).
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        self.authenticate(token).await?;
+        self.store.revoke_session(&auth::secret_hash(token)).await?;
+        Ok(())
+    }
+
+    /// An administrator enables or disables the staff account `username`. Disabling revokes
+    /// every session of the account at once and refuses its sign-ins; the change is audited.
+    /// Returns the account and how many sessions were revoked.
+    pub async fn set_account_enabled(
+        &self,
+        caller: &Caller,
+        username: &Username,
+        enabled: bool,
+    ) -> Result<(User, u64)> {
+        let Caller::Staff(admin) = caller else {
+            return Err(CoreError::PermissionDenied(
+                "only an administrator may enable or disable accounts".into(),
+            ));
+        };
+        if admin.role != Role::Admin {
+            return Err(CoreError::PermissionDenied(
+                "only an administrator may enable or disable accounts".into(),
+            ));
+        }
+        if admin.username == *username && !enabled {
+            return Err(CoreError::invalid(
+                "username",
+                "an administrator cannot disable their own account",
+            ));
+        }
+        let actor = format!("admin {}", admin.username.as_str());
+        self.set_account_enabled_as(&actor, username, enabled).await
+    }
+
+    /// Enables or disables `username` on behalf of `actor` (the command line), with no caller
+    /// to check: for `opencourt user disable|enable`, run by whoever holds the database.
+    pub async fn set_account_enabled_as(
+        &self,
+        actor: &str,
+        username: &Username,
+        enabled: bool,
+    ) -> Result<(User, u64)> {
+        let (user, _) = self
+            .store
+            .user_by_username(username.as_str())
+            .await?
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("no account is named {}", username.as_str()))
+            })?;
+        let revoked = self.store.set_user_enabled(user.id, enabled, actor).await?;
+        tracing::info!(user = %user.id, enabled, revoked, %actor, "account enabled state changed");
+        Ok((user, revoked))
     }
 
     /// Resolves a bearer token to its caller.

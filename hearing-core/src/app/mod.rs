@@ -7,6 +7,8 @@
 //! - `cases`: creating, reading and listing cases, and a case's whole record;
 //! - `hearings`: scheduling, reading and listing hearings, and running hearing commands;
 //! - `watch`: following a hearing's log live;
+//! - `tail`: one reader of the log per watched hearing, for what other nodes append;
+//! - `limits`: the operator's limits against abuse (sign-in backoff, hashing, watch streams);
 //! - `transcripts`: reading, searching and storing transcripts;
 //! - `record`: what the media node writes to the record (files, gaps, captions) and verifying it;
 //! - `media`: who may connect their media to a hearing;
@@ -25,22 +27,28 @@ mod access;
 mod accounts;
 mod cases;
 mod hearings;
+mod limits;
 mod media;
 mod record;
 mod system;
+mod tail;
 mod transcripts;
 mod watch;
 
 pub use cases::HearingRecord;
+pub use limits::Limits;
 pub use media::MediaPeer;
 pub use system::System;
 pub use transcripts::snippet;
 
 pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
-/// How often a watcher reads the log for events another node appended (this node's own
-/// appends reach it at once through the hub).
+/// How often a watched hearing's log is read for events another node appended (once per
+/// hearing, by its tail; this node's own appends reach watchers at once through the hub).
 pub const WATCH_POLL: Duration = Duration::from_secs(2);
+/// How often each watcher reads the log itself, as a safety net should the tail's relay be
+/// missed (a lagging channel is caught up at once anyway).
+pub const WATCHER_FALLBACK_POLL: Duration = Duration::from_secs(300);
 
 /// An invitation code is redeemable until its hearing's scheduled end plus this grace (a hearing
 /// that runs late, a witness called at the end of the day).
@@ -89,9 +97,14 @@ pub struct App {
     pub hub: Hub,
     staff_token_ttl: Duration,
     participant_token_ttl: Duration,
+    /// Each watcher's own fallback read of the log.
     watch_poll: Duration,
     denials: access::DenialLimiter,
     invite_grace: Duration,
+    /// Each watched hearing's tail read (`tail`).
+    tail_poll: Duration,
+    tails: tail::Tails,
+    guards: std::sync::Arc<limits::Guards>,
 }
 
 fn rejection(r: Rejection) -> CoreError {
@@ -110,9 +123,12 @@ impl App {
             hub: Hub::default(),
             staff_token_ttl: STAFF_TOKEN_TTL,
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
-            watch_poll: WATCH_POLL,
             denials: access::DenialLimiter::new(DENIAL_ROWS_PER_MINUTE),
             invite_grace: INVITE_GRACE,
+            watch_poll: WATCHER_FALLBACK_POLL,
+            tail_poll: WATCH_POLL,
+            tails: tail::Tails::default(),
+            guards: std::sync::Arc::new(limits::Guards::new(Limits::default())),
         }
     }
 
@@ -143,10 +159,11 @@ impl App {
         self
     }
 
-    /// `WatchHearing` reads the log every `poll` instead of `WATCH_POLL` (a long one leaves the
-    /// hub as the only way an event reaches a watcher, so tests can tell the two apart).
+    /// A watched hearing's log is read every `poll` instead of `WATCH_POLL` (a long one leaves
+    /// the hub as the only way an event reaches a watcher, so tests can tell the two apart).
     pub fn with_watch_poll(mut self, poll: Duration) -> Self {
-        self.watch_poll = poll;
+        self.tail_poll = poll;
+        self.watch_poll = poll.max(WATCHER_FALLBACK_POLL);
         self
     }
 

@@ -27,6 +27,7 @@ impl App {
             Caller::Participant { participant_id, .. } => Some(*participant_id),
             Caller::Staff(_) => None,
         };
+        self.tail(id);
         let mut filter = ReadFilter::new(caller, &read);
         let events = futures::StreamExt::filter(
             self.follow(id, after_seq, own, self.watch_poll),

@@ -5,6 +5,7 @@ use tonic::{Request, Response};
 
 use super::convert::{self, ts};
 use super::{Res, Services};
+use crate::domain::Username;
 use crate::error::{CoreError, Result};
 
 /// A login request, checked.
@@ -54,8 +55,9 @@ impl TryFrom<pb::RedeemInviteRequest> for InviteCode {
 impl AuthService for Services {
     #[tracing::instrument(name = "rpc", skip_all, fields(method = "Login"))]
     async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::LoginResponse> {
+        let addr = super::client_addr(&req);
         let r = Login::try_from(req.into_inner())?;
-        let (token, user, expires) = self.app.login(&r.username, &r.password).await?;
+        let (token, user, expires) = self.app.login(addr, &r.username, &r.password).await?;
         Ok(Response::new(pb::LoginResponse {
             token,
             user: Some(convert::user(&user)),
@@ -68,12 +70,37 @@ impl AuthService for Services {
         &self,
         req: Request<pb::RedeemInviteRequest>,
     ) -> Res<pb::RedeemInviteResponse> {
+        let addr = super::client_addr(&req);
         let InviteCode(code) = req.into_inner().try_into()?;
-        let (token, p, hearing, expires) = self.app.redeem_invite(&code).await?;
+        let (token, p, hearing, expires) = self.app.redeem_invite(addr, &code).await?;
         Ok(Response::new(pb::RedeemInviteResponse {
             token,
             participant: Some(convert::participant(hearing, &p)),
             expires_at: Some(ts(expires)),
+        }))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "Logout"))]
+    async fn logout(&self, req: Request<pb::LogoutRequest>) -> Res<pb::LogoutResponse> {
+        self.app.logout(super::bearer(&req)?).await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "SetAccountEnabled"))]
+    async fn set_account_enabled(
+        &self,
+        req: Request<pb::SetAccountEnabledRequest>,
+    ) -> Res<pb::SetAccountEnabledResponse> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let username = Username::parse("username", &r.username)?;
+        let (user, revoked) = self
+            .app
+            .set_account_enabled(&caller, &username, r.enabled)
+            .await?;
+        Ok(Response::new(pb::SetAccountEnabledResponse {
+            user: Some(convert::user(&user)),
+            sessions_revoked: revoked,
         }))
     }
 }

@@ -456,10 +456,14 @@ impl HearingService for Services {
         req: Request<pb::WatchHearingRequest>,
     ) -> Res<Self::WatchHearingStream> {
         let caller = self.caller(&req).await?;
+        let token = super::bearer(&req)?.to_string();
         let r = req.into_inner();
         let id = hearing_id(&r.hearing_id)?;
         in_hearing(id);
-        let stream = self.app.watch(&caller, id, r.after_seq).await?;
+        let stream = self
+            .app
+            .watch_limited(&caller, &token, id, r.after_seq)
+            .await?;
         let stream = stream.map(|item| item.map(|e| convert::event(&e)).map_err(to_status));
         Ok(Response::new(Box::pin(stream)))
     }

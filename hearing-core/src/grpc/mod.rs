@@ -63,6 +63,11 @@ impl Services {
 /// The caller of a request, from its `authorization: Bearer <token>` (for services outside
 /// this crate, such as the MediaService).
 pub async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller, Status> {
+    Ok(app.authenticate(bearer(req)?).await?)
+}
+
+/// The bearer token of a request.
+pub fn bearer<T>(req: &Request<T>) -> Result<&str, Status> {
     let header = req
         .metadata()
         .get("authorization")
@@ -77,7 +82,16 @@ pub async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller, Status> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
-    Ok(app.authenticate(token).await?)
+    Ok(token)
+}
+
+/// The client's address, as the server puts it in each request's extensions (the TCP peer:
+/// behind a proxy, the proxy's address).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+fn client_addr<T>(req: &Request<T>) -> Option<std::net::IpAddr> {
+    req.extensions().get::<ClientAddr>().map(|a| a.0)
 }
 
 /// Names the hearing on the current RPC's span (`rpc`), once the request has been checked, so

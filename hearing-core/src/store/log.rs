@@ -145,6 +145,7 @@ impl Store {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>> {
+        metrics::counter!("opencourt_log_reads_total").increment(1);
         let rows = sqlx::query(
             "SELECT * FROM hearing_events WHERE hearing_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )

@@ -50,6 +50,89 @@ impl Store {
         row.map(|r| rows::user(&r)).transpose()
     }
 
+    /// Whether the account was disabled (`set_user_enabled`).
+    pub async fn user_disabled(&self, id: UserId) -> Result<bool> {
+        let row = sqlx::query("SELECT disabled FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>("disabled"))
+            .transpose()?
+            .is_some_and(|d| d != 0))
+    }
+
+    /// Enables or disables the account `id`; disabling revokes every session it has, in the
+    /// same transaction. Writes the change to `account_audit` as done by `actor`; returns how
+    /// many sessions were revoked.
+    pub async fn set_user_enabled(&self, id: UserId, enabled: bool, actor: &str) -> Result<u64> {
+        let _w = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(!enabled))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(CoreError::NotFound(format!("user {id} not found")));
+        }
+        let revoked = if enabled {
+            0
+        } else {
+            sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        sqlx::query(
+            "INSERT INTO account_audit (id, at_ms, actor, user_id, action, sessions_revoked) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(ms(Utc::now()))
+        .bind(actor)
+        .bind(id.to_string())
+        .bind(if enabled { "enabled" } else { "disabled" })
+        .bind(i64::try_from(revoked).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// The account audit trail of `id`, oldest first: (action, actor, sessions revoked).
+    pub async fn account_audit(&self, id: UserId) -> Result<Vec<(String, String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, sessions_revoked FROM account_audit WHERE user_id = $1 ORDER BY at_ms, id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("action")?,
+                    r.try_get("actor")?,
+                    u64::try_from(r.try_get::<i64, _>("sessions_revoked")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    /// Revokes one session (a logout); false when there was no such live session.
+    pub async fn revoke_session(&self, token_hash: &str) -> Result<bool> {
+        let _w = self.write_guard().await;
+        let n =
+            sqlx::query("UPDATE sessions SET revoked = 1 WHERE token_hash = $1 AND revoked = 0")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n > 0)
+    }
+
     pub async fn insert_session(&self, token_hash: &str, s: &Session) -> Result<()> {
         let _w = self.write_guard().await;
         let mut tx = self.begin_write().await?;
