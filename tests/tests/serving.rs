@@ -372,6 +372,11 @@ async fn shutdown_with_watchers_loses_nothing(db: Db) {
     let s = t.scene("shutdown-w", pb::Visibility::Public).await;
     let mut hs = t.hearings().await;
     let hid = s.hearing.id.clone();
+    // Admitted, the three watchers read the whole log (the read policy).
+    t.open(&s).await;
+    for r in [Role::Counsel, Role::Party, Role::Observer] {
+        t.join_and_admit(&s, r).await;
+    }
     let mut acked = Vec::new();
     for i in 0..5 {
         acked.push(
