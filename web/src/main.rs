@@ -325,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     models: Some(transcriber::model::models_dir(&a.db.data)),
                     rooms_open_with_hearings: true,
                     node: {
-                        let mut n = opencourt::signalling::Node::default();
+                        let mut n = opencourt::courtroom::Node::default();
                         if let Some(name) = &a.node_name {
                             n.name = name.clone();
                         }

@@ -38,7 +38,7 @@ pub struct Settings {
     /// live captions (transcripts come from the worker after the hearing).
     pub models: Option<std::path::PathBuf>,
     /// This node, for the media leases.
-    pub node: crate::signalling::Node,
+    pub node: crate::courtroom::Node,
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
@@ -57,7 +57,7 @@ pub async fn serve(
         .media_dir
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("data/media"));
-    let media = crate::signalling::Media::new(
+    let media = crate::courtroom::Media::new(
         app.clone(),
         opencourt_media::Rooms::new(media_dir.clone(), settings.ice.clone()),
         media_dir,
@@ -85,7 +85,7 @@ pub async fn serve(
         .set_serving::<pb::record_service_server::RecordServiceServer<Services>>()
         .await;
     health_reporter
-        .set_serving::<pb::media_service_server::MediaServiceServer<crate::signalling::Media>>()
+        .set_serving::<pb::media_service_server::MediaServiceServer<crate::courtroom::Media>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(opencourt_proto::FILE_DESCRIPTOR_SET)
