@@ -76,6 +76,17 @@ impl TestApp {
     /// A `TestApp` whose `App` is first passed through `configure` (e.g. `App::with_watch_poll`).
     pub async fn start_with(db: Db, configure: impl FnOnce(App) -> App) -> TestApp {
         let (database_url, dir) = fresh_database(db).await;
+        Self::start_on(db, database_url, dir, configure).await
+    }
+
+    /// A `TestApp` on the database at `database_url` (e.g. on a PostgreSQL cluster the test
+    /// stops and starts itself), with its media in `dir`.
+    pub async fn start_on(
+        db: Db,
+        database_url: String,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(App) -> App,
+    ) -> TestApp {
         let store = Store::connect(&database_url).await.expect("open store");
         let app = configure(App::new(store));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
