@@ -104,6 +104,7 @@ impl TestApp {
                 models: None,
                 rooms_open_with_hearings: false,
                 node: Default::default(),
+                shutdown_grace: None,
             },
             server_app,
             listener,
@@ -274,6 +275,81 @@ pub async fn watch_from_start(
     .await
     .expect("WatchHearing")
     .into_inner()
+}
+
+/// `GoOnRecord` as `token`, which must succeed.
+pub async fn go_on_record(hs: &mut HearingServiceClient<Channel>, token: &str, hearing_id: &str) {
+    hs.go_on_record(authed(
+        token,
+        pb::GoOnRecordRequest {
+            hearing_id: hearing_id.to_owned(),
+        },
+    ))
+    .await
+    .expect("go on the record");
+}
+
+/// `WatchMedia` as `token` over `channel`, which must succeed: for a hearing's room not yet
+/// open on that node, this opens it (as a browser does before offering).
+pub async fn watch_media(
+    channel: Channel,
+    token: &str,
+    hearing_id: &str,
+) -> tonic::Streaming<pb::MediaSignal> {
+    pb::media_service_client::MediaServiceClient::new(channel)
+        .watch_media(authed(
+            token,
+            pb::WatchMediaRequest {
+                hearing_id: hearing_id.to_owned(),
+            },
+        ))
+        .await
+        .expect("WatchMedia")
+        .into_inner()
+}
+
+/// Reads the hearing's log until `want` picks an event out of it (a minute at most).
+pub async fn until_event<T>(
+    watch: &mut tonic::Streaming<pb::HearingEvent>,
+    what: &str,
+    mut want: impl FnMut(&pb::hearing_event::Payload) -> Option<T>,
+) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let e = watch.message().await.expect("watch").expect("an event");
+            if let Some(t) = e.payload.as_ref().and_then(&mut want) {
+                return t;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} on the log"))
+}
+
+/// `opencourt verify --hearing` (the CLI, as a process) on the database and data directory:
+/// whether it passed, and what it said.
+pub fn verify_hearing(
+    database_url: &str,
+    data: &std::path::Path,
+    hearing_id: &str,
+) -> (bool, String) {
+    let out = std::process::Command::new(opencourt_bin())
+        .args([
+            "verify",
+            "--hearing",
+            hearing_id,
+            "--database-url",
+            database_url,
+        ])
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("opencourt verify");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 pub fn ts_in(hours: i64) -> prost_types::Timestamp {
@@ -671,9 +747,7 @@ impl TestApp {
         ))
         .await
         .expect("open the hearing");
-        hs.go_on_record(authed(&s.judge, pb::GoOnRecordRequest { hearing_id }))
-            .await
-            .expect("go on the record");
+        go_on_record(&mut hs, &s.judge, &hearing_id).await;
     }
 
     /// The presiding judge of `s` adjourns its hearing.

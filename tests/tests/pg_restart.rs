@@ -162,14 +162,7 @@ async fn after_a_postgres_restart_mute_off_record_and_adjournment_reach_the_room
     .await
     .expect("off the record");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    hs.go_on_record(authed(
-        &s.judge,
-        pb::GoOnRecordRequest {
-            hearing_id: hid.clone(),
-        },
-    ))
-    .await
-    .expect("on the record");
+    go_on_record(&mut hs, &s.judge, &hid).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     t.adjourn(&s).await;
     // Adjournment reached the room: it ended the witness's connection…
@@ -246,25 +239,8 @@ async fn after_a_postgres_restart_mute_off_record_and_adjournment_reach_the_room
         "the mix lacks what was said before: {mix:.2} s voiced; before {a:.2}"
     );
 
-    let out = std::process::Command::new(opencourt_bin())
-        .args([
-            "verify",
-            "--hearing",
-            &hid,
-            "--database-url",
-            &t.database_url,
-        ])
-        .arg("--data")
-        .arg(&dir)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = verify_hearing(&t.database_url, &dir, &hid);
+    assert!(ok, "{said}");
     drop(pool);
     t.stop().await;
 }

@@ -7,28 +7,6 @@ use std::time::Duration;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use pb::hearing_event::Payload;
-use pb::media_service_client::MediaServiceClient;
-
-/// Generous bound for steps that take seconds here; never asserted as a time.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Reads the hearing's log until `want` picks an event out of it.
-async fn until_event<T>(
-    watch: &mut tonic::Streaming<pb::HearingEvent>,
-    what: &str,
-    mut want: impl FnMut(&Payload) -> Option<T>,
-) -> T {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let e = watch.message().await.expect("watch").expect("an event");
-            if let Some(t) = e.payload.as_ref().and_then(&mut want) {
-                return t;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {what} on the log"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_cannot_go_back_on_the_record_tells_the_judge() {
@@ -39,16 +17,7 @@ async fn a_room_that_cannot_go_back_on_the_record_tells_the_judge() {
     let mut watch = watch_from_start(&mut hs, &s.judge, &hid).await;
     t.open_on_record(&s).await;
     // The judge watching the media signals opens the room on this node, on the record.
-    let _signals = MediaServiceClient::new(t.channel().await)
-        .watch_media(authed(
-            &s.judge,
-            pb::WatchMediaRequest {
-                hearing_id: hid.clone(),
-            },
-        ))
-        .await
-        .expect("WatchMedia")
-        .into_inner();
+    let _signals = watch_media(t.channel().await, &s.judge, &hid).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     hs.go_off_record(authed(
         &s.judge,

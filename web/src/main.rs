@@ -153,6 +153,11 @@ struct ServeArgs {
     /// node died after this long (the gap is logged).
     #[arg(long, default_value_t = 10)]
     media_lease_secs: u64,
+    /// Seconds a graceful shutdown (SIGTERM, Ctrl-C) may take: rooms are closed and their files
+    /// finalised and logged, watch streams ended, open requests drained; whatever is still
+    /// open after this long is cut off.
+    #[arg(long, env = "OPENCOURT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
     /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
     #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
     language: String,
@@ -336,6 +341,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         n.lease = std::time::Duration::from_secs(a.media_lease_secs.max(1));
                         n
                     },
+                    shutdown_grace: Some(std::time::Duration::from_secs(a.shutdown_grace_secs)),
                 },
                 app,
                 listener,

@@ -1,5 +1,5 @@
 //! One port serves gRPC (HTTP/2), health, reflection and `/metrics`.
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
 use axum::extract::Request;
@@ -42,7 +42,14 @@ pub struct Settings {
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
+    /// How long a graceful shutdown may take (closing rooms, finalising their files, ending
+    /// streams, draining requests) before what is still open is cut off; `None`:
+    /// [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Option<std::time::Duration>,
 }
+
+/// How long a graceful shutdown may take unless the settings say otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -138,16 +145,35 @@ pub async fn serve(
 
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving grpc and /metrics");
-    // On shutdown, first end every media connection (finishing the track files and ending
-    // WatchMedia streams) and every WatchHearing stream, then let the open requests drain.
+    // On shutdown, first end every media connection and stop every room (its files closed,
+    // hashed and logged; WatchMedia streams end), end every WatchHearing stream, then let the
+    // open requests drain: all within the grace, after which what is still open is cut off (a
+    // client that never finishes its request must not keep the node up).
+    let grace = settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+    let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
+        tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
+        let _ = begun.send(());
         media.close_all().await;
         hub.close();
     };
-    axum::serve(listener, router)
+    let server = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .into_future();
+    let cut_off = async move {
+        match begun_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // the server ended before any shutdown began
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = server => r?,
+        () = cut_off => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown: still open after the grace, cut off");
+        }
+    }
     Ok(())
 }
 

@@ -34,6 +34,9 @@ pub struct Media {
     app: App,
     rooms: Rooms,
     supervised: Arc<Mutex<HashSet<HearingId>>>,
+    /// One per running pump; it ends (its sender dropped) once the pump has written the
+    /// room's last file and released the lease. Shutdown waits for them.
+    pumps: Arc<Mutex<Vec<tokio::sync::oneshot::Receiver<()>>>>,
     media_dir: PathBuf,
     /// The language hearings' transcripts are made in ("en", "zh" or "auto").
     language: String,
@@ -101,6 +104,7 @@ impl Media {
             app,
             rooms,
             supervised: Arc::default(),
+            pumps: Arc::default(),
             media_dir,
             language,
             models,
@@ -143,9 +147,16 @@ impl Media {
     }
 
     /// Ends every connection and finishes every track (server shutdown).
+    /// Stops every room (every open file closed and hashed), then waits until their pumps
+    /// have put the last files into the hearings' logs (server shutdown, which bounds it).
     pub async fn close_all(&self) {
         let rooms = self.rooms.clone();
         let _ = blocking(move || rooms.close_all("the server is shutting down")).await;
+        let pumps = std::mem::take(&mut *self.pumps.lock().expect("pumps"));
+        for done in pumps {
+            // Err: the pump ended, dropping its sender: what is waited for
+            let _ = done.await;
+        }
     }
 
     /// Follows hearing `id`'s log after `after_seq` into its room (once per hearing), until the

@@ -161,9 +161,14 @@ impl Media {
                 language: self.language.clone(),
                 rt: tokio::runtime::Handle::current(),
             };
+            let (running, done) = tokio::sync::oneshot::channel::<()>();
+            self.pumps.lock().expect("pumps").push(done);
             std::thread::Builder::new()
                 .name("room-pump".into())
-                .spawn(move || pump.run(events))
+                .spawn(move || {
+                    pump.run(events);
+                    drop(running);
+                })
                 .map_err(|e| {
                     tracing::error!(error = %e, "starting the room pump");
                     Status::internal("internal error")
