@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use hearing_core::app::App;
 use hearing_core::domain::{DisplayName, Role, Username};
-use hearing_core::store::Store;
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::case_service_client::CaseServiceClient;
@@ -87,8 +86,11 @@ impl TestApp {
         dir: tempfile::TempDir,
         configure: impl FnOnce(App) -> App,
     ) -> TestApp {
-        let store = Store::connect(&database_url).await.expect("open store");
-        let app = configure(App::new(store));
+        let app = configure(
+            App::connect(&database_url)
+                .await
+                .expect("open the database"),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -202,12 +204,7 @@ impl TestApp {
 
 /// A request with `authorization: Bearer <token>`.
 pub fn authed<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    r
+    opencourt::cli::authed(token, msg).expect("ascii token")
 }
 
 /// `GetHearing` as `token`, which must succeed.
@@ -666,7 +663,7 @@ impl Drop for ServerProcess {
 
 /// A plain HTTP/1.1 GET (for `/media` and `/metrics`): returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
-    opencourt::court::http_get(&addr.to_string(), path, token)
+    opencourt::cli::court::http_get(&addr.to_string(), path, token)
         .await
         .expect("HTTP GET")
 }

@@ -34,7 +34,7 @@ const PARTY_AFTER: &str = "After the recess I confirm that the cargo was insured
 const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
 fn script(dir: &Path, name: &str, slots: &[Option<&str>]) -> PathBuf {
-    opencourt::loadtest::speech_script(dir, name, SLOT_S, slots).expect("espeak-ng and sox")
+    opencourt::cli::loadtest::speech_script(dir, name, SLOT_S, slots).expect("espeak-ng and sox")
 }
 
 async fn invite(

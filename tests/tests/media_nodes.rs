@@ -16,7 +16,7 @@ use pb::hearing_service_client::HearingServiceClient;
 const PASSWORD: &str = "pw-judge-nodes-0123456789";
 
 fn speak(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    opencourt::loadtest::speech_script(dir, name, 6, &[Some(text)]).expect("espeak-ng and sox")
+    opencourt::cli::loadtest::speech_script(dir, name, 6, &[Some(text)]).expect("espeak-ng and sox")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,7 +99,7 @@ async fn after_a_postgres_restart_mute_off_record_and_adjournment_reach_the_room
     let dir = t.dir.path().to_path_buf();
     let before = speech_wav(&dir, "before", "I saw the ship leave the harbour at dawn.");
     // Silence first: the court mutes the witness as they connect, before they speak.
-    let muted = opencourt::loadtest::speech_script(
+    let muted = opencourt::cli::loadtest::speech_script(
         &dir,
         "muted",
         5,

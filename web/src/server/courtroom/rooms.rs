@@ -84,7 +84,7 @@ impl Media {
         let started = std::thread::Builder::new()
             .name("captions".into())
             .spawn(move || match engines.get(&model) {
-                Ok(engine) => crate::captions::run(app, id, engine, language, rx, rt),
+                Ok(engine) => crate::server::captions::run(app, id, engine, language, rx, rt),
                 Err(e) => {
                     tracing::error!(hearing = %id, error = %e, "live captions: loading the model")
                 }

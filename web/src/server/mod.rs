@@ -1,4 +1,8 @@
 //! One port serves gRPC (HTTP/2), health, reflection and `/metrics`.
+//!
+//! The courtroom ([`courtroom`]: media service, rooms and leases, supervisor, pump), live
+//! captions ([`captions`]), `/media` downloads ([`downloads`]) and the browser app ([`ui`]) are
+//! its parts.
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
@@ -12,6 +16,11 @@ use http::HeaderValue;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use opencourt_proto::v1 as pb;
 use tokio::net::TcpListener;
+
+pub mod captions;
+pub mod courtroom;
+pub mod downloads;
+pub mod ui;
 
 /// Installs the Prometheus recorder once per process.
 pub fn metrics_handle() -> PrometheusHandle {
@@ -38,7 +47,7 @@ pub struct Settings {
     /// live captions (transcripts come from the worker after the hearing).
     pub models: Option<std::path::PathBuf>,
     /// This node, for the media leases.
-    pub node: crate::courtroom::Node,
+    pub node: courtroom::Node,
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
@@ -64,7 +73,7 @@ pub async fn serve(
         .media_dir
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("data/media"));
-    let media = crate::courtroom::Media::new(
+    let media = courtroom::Media::new(
         app.clone(),
         opencourt_media::Rooms::new(media_dir.clone(), settings.ice.clone()),
         media_dir,
@@ -92,7 +101,7 @@ pub async fn serve(
         .set_serving::<pb::record_service_server::RecordServiceServer<Services>>()
         .await;
     health_reporter
-        .set_serving::<pb::media_service_server::MediaServiceServer<crate::courtroom::Media>>()
+        .set_serving::<pb::media_service_server::MediaServiceServer<courtroom::Media>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(opencourt_proto::FILE_DESCRIPTOR_SET)
@@ -120,14 +129,14 @@ pub async fn serve(
         .route(
             "/media/{hearing}/{*file}",
             get(move |path, headers| {
-                crate::media::download(media_app.clone(), settings.media_dir.clone(), path, headers)
+                downloads::download(media_app.clone(), settings.media_dir.clone(), path, headers)
             }),
         )
-        .route("/", get(crate::ui::index))
+        .route("/", get(ui::index))
         .route(
             "/ui/config.json",
             get({
-                let config = crate::ui::config(&settings.ice);
+                let config = ui::config(&settings.ice);
                 move || {
                     std::future::ready(
                         ([(http::header::CONTENT_TYPE, "application/json")], config)
@@ -136,7 +145,7 @@ pub async fn serve(
                 }
             }),
         )
-        .route("/ui/{file}", get(crate::ui::asset))
+        .route("/ui/{file}", get(ui::asset))
         .route(
             "/metrics",
             get(move || std::future::ready(metrics.render())),
