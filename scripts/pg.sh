@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests and benchmarks, on a local port, owned by the
 # `postgres` system user (initdb refuses to run as root).
-#   scripts/pg.sh start DIR PORT   prints the connection URL
+#   scripts/pg.sh start DIR PORT   prints the connection URL (again after a stop: the cluster in
+#                                  DIR is kept, so a test can restart it on the same port)
 #   scripts/pg.sh stop DIR
 set -euo pipefail
 cmd=$1 dir=$2
@@ -12,7 +13,9 @@ case "$cmd" in
     port=$3
     mkdir -p "$dir"
     [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
-    as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+    if [[ ! -d "$dir/data" ]]; then
+      as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+    fi
     # The first free port from PORT on (another run may still hold one).
     for try in $(seq 0 20); do
       p=$((port + try))

@@ -82,10 +82,19 @@ impl HearingRoom {
     /// Runs `f` on the room unless it has stopped; a refusal (e.g. admitting someone already
     /// admitted, after a reconnection) is logged, since the control plane already decided.
     fn with(&self, what: &str, f: impl FnOnce(&recorder::Room) -> recorder::Result<()>) {
-        if let Some(room) = self.room.lock().expect("room lock").as_ref() {
-            if let Err(e) = f(room) {
-                tracing::debug!(error = %e, what, "room refused");
-            }
+        if let Err(e) = self.try_with(f) {
+            tracing::debug!(error = %e, what, "room refused");
+        }
+    }
+
+    /// Runs `f` on the room unless it has stopped, and says whether the room refused.
+    fn try_with(
+        &self,
+        f: impl FnOnce(&recorder::Room) -> recorder::Result<()>,
+    ) -> recorder::Result<()> {
+        match self.room.lock().expect("room lock").as_ref() {
+            Some(room) => f(room),
+            None => Ok(()),
         }
     }
 }
@@ -177,15 +186,18 @@ impl Rooms {
     }
 
     /// Goes on or off the record (off: the open files close now, nothing is written until on).
-    pub fn set_record(&self, hearing: Uuid, on: bool, reason: &str) {
-        if let Some(h) = self.hearing(hearing) {
-            h.with("record", |r| {
+    /// The room's refusal (its state does not allow it, or it could not save its manifest) is
+    /// returned: the hearing's log must say so.
+    pub fn set_record(&self, hearing: Uuid, on: bool, reason: &str) -> recorder::Result<()> {
+        match self.hearing(hearing) {
+            Some(h) => h.try_with(|r| {
                 if on {
                     r.on_record(reason)
                 } else {
                     r.off_record(reason)
                 }
-            });
+            }),
+            None => Ok(()),
         }
     }
 
@@ -210,11 +222,18 @@ impl Rooms {
 
     /// Mutes or unmutes the peer in the mix, as the hearing's log said at position `seq`
     /// (unless it said something later already).
-    pub fn set_muted(&self, hearing: Uuid, peer: &str, muted: bool, seq: u64) {
+    /// Returns the room's refusal, if any.
+    pub fn set_muted(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        muted: bool,
+        seq: u64,
+    ) -> recorder::Result<()> {
         let Some((h, id)) = self.tell(hearing, peer, seq, muted, |t| &mut t.muted) else {
-            return;
+            return Ok(());
         };
-        h.with("mute", |r| if muted { r.mute(&id) } else { r.unmute(&id) });
+        h.try_with(|r| if muted { r.mute(&id) } else { r.unmute(&id) })
     }
 
     /// The peer's place in the room, made on their first connection. On every connection,
@@ -323,21 +342,28 @@ impl Rooms {
     }
 
     /// The peer was admitted (true) or is in the waiting room (false), as the hearing's log said
-    /// at position `seq` (unless it said something later already).
-    pub fn set_admitted(&self, hearing: Uuid, peer: &str, admitted: bool, seq: u64) {
+    /// at position `seq` (unless it said something later already). Returns the room's refusal,
+    /// if any.
+    pub fn set_admitted(
+        &self,
+        hearing: Uuid,
+        peer: &str,
+        admitted: bool,
+        seq: u64,
+    ) -> recorder::Result<()> {
         let Some((h, id)) = self.tell(hearing, peer, seq, admitted, |t| &mut t.admitted) else {
-            return;
+            return Ok(());
         };
         if !h.live.lock().expect("live lock").contains_key(peer) {
-            return; // not connected yet: their first connection takes the state
+            return Ok(()); // not connected yet: their first connection takes the state
         }
-        h.with("admit", |r| {
+        h.try_with(|r| {
             if admitted {
                 r.admit(&id)
             } else {
                 r.stand_down(&id)
             }
-        });
+        })
     }
 
     /// One of the client's ICE candidates for its current connection.

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use hearing_core::app::App;
 use hearing_core::domain::{DisplayName, Role, Username};
-use hearing_core::store::Store;
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::case_service_client::CaseServiceClient;
@@ -85,8 +84,22 @@ impl TestApp {
         requests: opencourt::server::RequestLimits,
     ) -> TestApp {
         let (database_url, dir) = fresh_database(db).await;
-        let store = Store::connect(&database_url).await.expect("open store");
-        let app = configure(App::new(store));
+        Self::start_on(db, database_url, dir, configure).await
+    }
+
+    /// A `TestApp` on the database at `database_url` (e.g. on a PostgreSQL cluster the test
+    /// stops and starts itself), with its media in `dir`.
+    pub async fn start_on(
+        db: Db,
+        database_url: String,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(App) -> App,
+    ) -> TestApp {
+        let app = configure(
+            App::connect(&database_url)
+                .await
+                .expect("open the database"),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -103,6 +116,7 @@ impl TestApp {
                 rooms_open_with_hearings: false,
                 node: Default::default(),
                 requests,
+                shutdown_grace: None,
             },
             server_app,
             listener,
@@ -200,12 +214,7 @@ impl TestApp {
 
 /// A request with `authorization: Bearer <token>`.
 pub fn authed<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    r
+    opencourt::cli::authed(token, msg).expect("ascii token")
 }
 
 /// `GetHearing` as `token`, which must succeed.
@@ -273,6 +282,81 @@ pub async fn watch_from_start(
     .await
     .expect("WatchHearing")
     .into_inner()
+}
+
+/// `GoOnRecord` as `token`, which must succeed.
+pub async fn go_on_record(hs: &mut HearingServiceClient<Channel>, token: &str, hearing_id: &str) {
+    hs.go_on_record(authed(
+        token,
+        pb::GoOnRecordRequest {
+            hearing_id: hearing_id.to_owned(),
+        },
+    ))
+    .await
+    .expect("go on the record");
+}
+
+/// `WatchMedia` as `token` over `channel`, which must succeed: for a hearing's room not yet
+/// open on that node, this opens it (as a browser does before offering).
+pub async fn watch_media(
+    channel: Channel,
+    token: &str,
+    hearing_id: &str,
+) -> tonic::Streaming<pb::MediaSignal> {
+    pb::media_service_client::MediaServiceClient::new(channel)
+        .watch_media(authed(
+            token,
+            pb::WatchMediaRequest {
+                hearing_id: hearing_id.to_owned(),
+            },
+        ))
+        .await
+        .expect("WatchMedia")
+        .into_inner()
+}
+
+/// Reads the hearing's log until `want` picks an event out of it (a minute at most).
+pub async fn until_event<T>(
+    watch: &mut tonic::Streaming<pb::HearingEvent>,
+    what: &str,
+    mut want: impl FnMut(&pb::hearing_event::Payload) -> Option<T>,
+) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let e = watch.message().await.expect("watch").expect("an event");
+            if let Some(t) = e.payload.as_ref().and_then(&mut want) {
+                return t;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} on the log"))
+}
+
+/// `opencourt verify --hearing` (the CLI, as a process) on the database and data directory:
+/// whether it passed, and what it said.
+pub fn verify_hearing(
+    database_url: &str,
+    data: &std::path::Path,
+    hearing_id: &str,
+) -> (bool, String) {
+    let out = std::process::Command::new(opencourt_bin())
+        .args([
+            "verify",
+            "--hearing",
+            hearing_id,
+            "--database-url",
+            database_url,
+        ])
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("opencourt verify");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 pub fn ts_in(hours: i64) -> prost_types::Timestamp {
@@ -589,7 +673,7 @@ impl Drop for ServerProcess {
 
 /// A plain HTTP/1.1 GET (for `/media` and `/metrics`): returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
-    opencourt::court::http_get(&addr.to_string(), path, token)
+    opencourt::cli::court::http_get(&addr.to_string(), path, token)
         .await
         .expect("HTTP GET")
 }
@@ -670,9 +754,7 @@ impl TestApp {
         ))
         .await
         .expect("open the hearing");
-        hs.go_on_record(authed(&s.judge, pb::GoOnRecordRequest { hearing_id }))
-            .await
-            .expect("go on the record");
+        go_on_record(&mut hs, &s.judge, &hearing_id).await;
     }
 
     /// Writes `bytes` as hearing `hid`'s media file `file` and logs it as the room does: a track

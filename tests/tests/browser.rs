@@ -79,7 +79,8 @@ fn assert_heard(what: &str, heard: &[&str]) {
 /// The phrase, then 3 s of silence, at 48 kHz: Chromium's fake microphone plays it in a loop.
 fn microphone(dir: &Path, name: &str, phrase: Option<&str>) -> std::path::PathBuf {
     let slots: &[Option<&str>] = &[phrase, None];
-    let raw = opencourt::loadtest::speech_script(dir, name, 5, slots).expect("espeak-ng and sox");
+    let raw =
+        opencourt::cli::loadtest::speech_script(dir, name, 5, slots).expect("espeak-ng and sox");
     let out = dir.join(format!("{name}-48k.wav"));
     let st = std::process::Command::new("sox")
         .arg("-V1")

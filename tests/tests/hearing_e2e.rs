@@ -34,7 +34,7 @@ const PARTY_AFTER: &str = "After the recess I confirm that the cargo was insured
 const WITNESS: &str = "I saw the ship leave the harbor at dawn before the storm.";
 
 fn script(dir: &Path, name: &str, slots: &[Option<&str>]) -> PathBuf {
-    opencourt::loadtest::speech_script(dir, name, SLOT_S, slots).expect("espeak-ng and sox")
+    opencourt::cli::loadtest::speech_script(dir, name, SLOT_S, slots).expect("espeak-ng and sox")
 }
 
 async fn invite(
@@ -118,20 +118,6 @@ fn playable(path: &Path) -> bool {
         .output()
         .expect("gst-discoverer-1.0");
     out.status.success()
-}
-
-fn verify(server_db: &str, data: &Path, hearing: &str) -> (bool, String) {
-    let out = std::process::Command::new(opencourt_bin())
-        .args(["verify", "--hearing", hearing, "--database-url", server_db])
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -625,14 +611,14 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     assert_eq!(joins, 1, "the witness joined again instead of reconnecting");
 
     // verify: the chain, every file's hash, the transcript; one byte changed is caught.
-    let (ok, out) = verify(&t.database_url, &data, &hid);
+    let (ok, out) = verify_hearing(&t.database_url, &data, &hid);
     assert!(ok, "verify failed on an untouched record:\n{out}");
     let victim = media_dir.join(&segments[0].1);
     let mut bytes = std::fs::read(&victim).unwrap();
     let i = bytes.len() / 2;
     bytes[i] ^= 0x01;
     std::fs::write(&victim, &bytes).unwrap();
-    let (ok, out) = verify(&t.database_url, &data, &hid);
+    let (ok, out) = verify_hearing(&t.database_url, &data, &hid);
     assert!(!ok, "verify passed with a changed segment:\n{out}");
     assert!(out.contains(segments[0].1.as_str()), "{out}");
     server.kill9();

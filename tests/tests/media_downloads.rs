@@ -43,29 +43,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 async fn recording(t: &TestApp, s: &Scene) -> tonic::Streaming<pb::MediaSignal> {
     t.open_on_record(s).await;
     let hid = s.hearing.id.clone();
-    MediaServiceClient::new(t.channel().await)
-        .watch_media(authed(&s.judge, pb::WatchMediaRequest { hearing_id: hid }))
-        .await
-        .expect("WatchMedia")
-        .into_inner()
-}
-
-/// Reads the hearing's log until `want` picks an event out of it.
-async fn until_event<T>(
-    watch: &mut tonic::Streaming<pb::HearingEvent>,
-    what: &str,
-    mut want: impl FnMut(&Payload) -> Option<T>,
-) -> T {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let e = watch.message().await.expect("watch").expect("an event");
-            if let Some(t) = e.payload.as_ref().and_then(&mut want) {
-                return t;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {what} on the log"))
+    watch_media(t.channel().await, &s.judge, &hid).await
 }
 
 fn segment(p: &Payload) -> Option<pb::MediaClosed> {

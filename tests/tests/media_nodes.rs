@@ -16,7 +16,7 @@ use pb::hearing_service_client::HearingServiceClient;
 const PASSWORD: &str = "pw-judge-nodes-0123456789";
 
 fn speak(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    opencourt::loadtest::speech_script(dir, name, 6, &[Some(text)]).expect("espeak-ng and sox")
+    opencourt::cli::loadtest::speech_script(dir, name, 6, &[Some(text)]).expect("espeak-ng and sox")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,25 +270,8 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
          connected by {connected_ms} ms"
     );
 
-    let out = std::process::Command::new(opencourt_bin())
-        .args([
-            "verify",
-            "--hearing",
-            &hid,
-            "--database-url",
-            &t.database_url,
-        ])
-        .arg("--data")
-        .arg(&data)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = verify_hearing(&t.database_url, &data, &hid);
+    assert!(ok, "{said}");
     // The worker has done what the test needed; if it already exited, there is nothing to kill.
     let _ = worker.kill().await;
 }

@@ -13,6 +13,7 @@ use hearing_core::app::App;
 use hearing_core::domain::HearingId;
 use hearing_core::records::Job;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::engine::{Engine, Language};
 use crate::error::{Error, Result};
@@ -124,23 +125,33 @@ pub async fn run_one(app: &App, opts: &WorkerOptions, engines: &Engines) -> Resu
     let Some(job) = app.system().claim_job(JOB_KIND, &opts.owner, lease).await? else {
         return Ok(None);
     };
-    tracing::info!(job = %job.id, hearing = %job.hearing_id, attempt = job.attempts, "transcription job claimed");
+    // One span per job: every line about it (the worker's, the lease's, whisper's thread)
+    // carries the job and its hearing.
+    let span = tracing::info_span!("job", job = %job.id, hearing = %job.hearing_id);
+    run_claimed(app, opts, engines, &job)
+        .instrument(span)
+        .await?;
+    Ok(Some(job.id))
+}
+
+async fn run_claimed(app: &App, opts: &WorkerOptions, engines: &Engines, job: &Job) -> Result<()> {
+    tracing::info!(attempt = job.attempts, "transcription job claimed");
     let renewer = renew_lease(app.clone(), job.id.clone(), opts.owner.clone(), opts.lease);
-    let result = transcribe_job(&job, opts, engines).await;
+    let result = transcribe_job(job, opts, engines).await;
     renewer.abort();
     match result {
         Ok(t) => {
-            let tid = app.complete_transcription(&job, &opts.owner, &t).await?;
-            tracing::info!(job = %job.id, transcript = %tid, segments = t.segments.len(), "transcript stored");
+            let tid = app.complete_transcription(job, &opts.owner, &t).await?;
+            tracing::info!(transcript = %tid, segments = t.segments.len(), "transcript stored");
         }
         Err(e) => {
-            tracing::warn!(job = %job.id, error = %e, "transcription job failed");
+            tracing::warn!(error = %e, "transcription job failed");
             app.system()
                 .fail_job(&job.id, &opts.owner, &e.to_string())
                 .await?;
         }
     }
-    Ok(Some(job.id))
+    Ok(())
 }
 
 fn renew_lease(
@@ -149,21 +160,25 @@ fn renew_lease(
     owner: String,
     lease: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(lease / 3).await;
-            let until = chrono::Utc::now()
-                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-            match app.system().renew_lease(&job, &owner, until).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(job = %job, "lease lost; another worker owns the job now");
-                    return;
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let until = chrono::Utc::now()
+                    + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+                match app.system().renew_lease(&job, &owner, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("lease lost; another worker owns the job now");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew the lease"),
                 }
-                Err(e) => tracing::warn!(job = %job, error = %e, "could not renew the lease"),
             }
         }
-    })
+        .instrument(span),
+    )
 }
 
 async fn transcribe_job(job: &Job, opts: &WorkerOptions, engines: &Engines) -> Result<Transcript> {
@@ -189,7 +204,9 @@ async fn transcribe_job(job: &Job, opts: &WorkerOptions, engines: &Engines) -> R
         .collect();
     let (engines, threads) = (engines.clone(), opts.threads);
     // Decoding and inference are CPU-bound: a blocking thread, never the async executor.
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _job = span.enter();
         let engine = engines.get(&model_path)?;
         let options = Options {
             language,

@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hearing_core::app::App;
 use hearing_core::domain::{DisplayName, HearingId, Role, Username};
-use hearing_core::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -32,7 +31,8 @@ struct DbArgs {
 }
 
 impl DbArgs {
-    async fn store(&self) -> anyhow::Result<Store> {
+    /// The application on the database these arguments name.
+    async fn app(&self) -> anyhow::Result<App> {
         let url = match &self.database_url {
             Some(u) => u.clone(),
             None => {
@@ -41,7 +41,7 @@ impl DbArgs {
                 format!("sqlite://{}", self.data.join("opencourt.db").display())
             }
         };
-        Store::connect(&url)
+        App::connect(&url)
             .await
             .with_context(|| format!("opening the database at {}", redact(&url)))
     }
@@ -90,19 +90,19 @@ enum Command {
     #[command(
         after_help = "Example:\n  opencourt bench --hearings 50 --participants 10\n  opencourt bench --hearings 50 --participants 10 --database-url postgres://postgres@127.0.0.1:55432/bench"
     )]
-    Bench(opencourt::bench::BenchArgs),
+    Bench(opencourt::cli::bench::BenchArgs),
     /// The presiding judge's or a clerk's controls: open, invite, admit, record, adjourn, and
     /// the transcript and recordings on the case record.
     #[command(
         after_help = "Example:\n  export JUDGE_PW=...            # from `make run`\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID open\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID admit --all\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID transcript --format txt"
     )]
-    Hearing(opencourt::court::HearingArgs),
+    Hearing(opencourt::cli::court::HearingArgs),
     /// Whole hearings under load: a real server, N hearings of four WebRTC bots each; reports
     /// CPU per hearing, lost audio, caption delay and transcript delay.
     #[command(
         after_help = "Example:\n  opencourt model fetch tiny.en --data ./data\n  opencourt loadtest --hearings 2 --seconds 60 --data ./data\n\nExit status 1 when audio was lost or the recording fell behind real time."
     )]
-    Loadtest(opencourt::loadtest::LoadArgs),
+    Loadtest(opencourt::cli::loadtest::LoadArgs),
     /// Record a hearing room fed from files (mixed view, per-party tracks, manifest).
     Record(recorder::cli::Args),
     /// Run transcription jobs from the database (on this or another machine).
@@ -125,7 +125,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  espeak-ng -w witness.wav 'I saw the ship leave at dawn.'\n  opencourt bot --server http://127.0.0.1:7400 --invite K7Q2-MX9D --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 --audio witness.wav\n  OPENCOURT_PW=s3cret opencourt bot --user judge.wang --password-env OPENCOURT_PW --hearing 0193f4c2-7d1e-7c3a-9f00-2b1d4a6e8c10 --audio judge.wav --seconds 60\n\nPrints one line per step: joined, admitted, connected, audio sent, done."
     )]
-    Bot(opencourt::bot::BotArgs),
+    Bot(opencourt::cli::bot::BotArgs),
 }
 
 #[derive(Args)]
@@ -167,6 +167,11 @@ struct ServeArgs {
     /// node died after this long (the gap is logged).
     #[arg(long, default_value_t = 10)]
     media_lease_secs: u64,
+    /// Seconds a graceful shutdown (SIGTERM, Ctrl-C) may take: rooms are closed and their files
+    /// finalised and logged, watch streams ended, open requests drained; whatever is still
+    /// open after this long is cut off.
+    #[arg(long, env = "OPENCOURT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
     /// The language hearings are transcribed in: en (tiny.en), zh or auto (the base model).
     #[arg(long, env = "OPENCOURT_LANGUAGE", default_value = "en", value_parser = ["en", "zh", "auto"])]
     language: String,
@@ -383,12 +388,14 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(a) => {
-            let store = a.db.store().await?;
-            let app = App::new(store)
+            let app = a
+                .db
+                .app()
+                .await?
                 .with_limits(a.limits.app())
                 .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
             if a.demo {
-                opencourt::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
+                opencourt::cli::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
             }
             let listener = tokio::net::TcpListener::bind(a.listen)
                 .await
@@ -420,7 +427,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     rooms_open_with_hearings: true,
                     requests: a.limits.requests(),
                     node: {
-                        let mut n = opencourt::signalling::Node::default();
+                        let mut n = opencourt::server::courtroom::Node::default();
                         if let Some(name) = &a.node_name {
                             n.name = name.clone();
                         }
@@ -431,6 +438,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         n.lease = std::time::Duration::from_secs(a.media_lease_secs.max(1));
                         n
                     },
+                    shutdown_grace: Some(std::time::Duration::from_secs(a.shutdown_grace_secs)),
                 },
                 app,
                 listener,
@@ -449,7 +457,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 StaffRole::Clerk => Role::Clerk,
                 StaffRole::Admin => Role::Admin,
             };
-            let app = App::new(a.db.store().await?);
+            let app = a.db.app().await?;
             let user = app
                 .add_user(
                     Username::parse("username", &a.username)?,
@@ -469,10 +477,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::User(UserCommand::Disable(a)) => set_enabled(&a, false).await?,
         Command::User(UserCommand::Enable(a)) => set_enabled(&a, true).await?,
         Command::Bench(a) => bench(a).await?,
-        Command::Bot(a) => opencourt::bot::run(a).await?,
-        Command::Hearing(a) => opencourt::court::run(a).await?,
+        Command::Bot(a) => opencourt::cli::bot::run(a).await?,
+        Command::Hearing(a) => opencourt::cli::court::run(a).await?,
         Command::Loadtest(a) => {
-            let r = opencourt::loadtest::run(a).await?;
+            let r = opencourt::cli::loadtest::run(a).await?;
             println!(
                 "hearings {}  cpu/hearing {:.2} cores  recorded/on-record {:.3}  video {:.1} fps  mix audio {:.3}  track audio {:.3}  captions {} (delay p50 {} ms, p95 {} ms)  transcript {} ms after adjournment  {}",
                 r.hearings,
@@ -492,7 +500,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Worker(a) => {
-            let app = App::new(a.db.store().await?);
+            let app = a.db.app().await?;
             let opts = worker_options(&a.db.data, a.model.clone(), a.threads, a.lease_secs);
             if a.once {
                 let engines = transcriber::worker::Engines::default();
@@ -518,7 +526,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     offset_ms: t.offset_ms,
                 });
             }
-            let app = App::new(a.db.store().await?);
+            let app = a.db.app().await?;
             let spec = transcriber::worker::JobSpec {
                 tracks,
                 language: a.language.clone(),
@@ -563,7 +571,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Verify(a) => {
             let id = HearingId::parse("hearing", a.hearing.as_deref().unwrap_or_default())?;
-            let app = App::new(a.db.store().await?);
+            let app = a.db.app().await?;
             let media = a.media.clone().or_else(|| {
                 let d = a.db.data.join("media").join(id.to_string());
                 d.is_dir().then_some(d)
@@ -598,7 +606,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 
 async fn set_enabled(a: &UserNameArgs, enabled: bool) -> anyhow::Result<()> {
     let username = Username::parse("username", &a.username)?;
-    let app = App::new(a.db.store().await?);
+    let app = a.db.app().await?;
     let (user, revoked) = app
         .set_account_enabled_as("command line", &username, enabled)
         .await?;
@@ -613,13 +621,13 @@ async fn set_enabled(a: &UserNameArgs, enabled: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(a: opencourt::bench::BenchArgs) -> anyhow::Result<()> {
+async fn bench(a: opencourt::cli::bench::BenchArgs) -> anyhow::Result<()> {
     let (h, p) = (a.hearings, a.participants);
     let db = match &a.database_url {
         Some(u) if u.starts_with("postgres") => "postgresql",
         _ => "sqlite",
     };
-    let r = opencourt::bench::run(a).await?;
+    let r = opencourt::cli::bench::run(a).await?;
     let secs = r.elapsed.as_secs_f64();
     println!(
         "{db}: {h} hearings x {p} participants: {} rpcs in {secs:.2} s = {:.0} rpc/s; {} events, {} deliveries; \

@@ -116,6 +116,13 @@ fn rejection(r: Rejection) -> CoreError {
 }
 
 impl App {
+    /// Opens the database at `url` (`sqlite://PATH`, created if missing, or `postgres://…`),
+    /// runs its migrations, and the application on it: how binaries and tests start one
+    /// without reaching for the store.
+    pub async fn connect(url: &str) -> Result<App> {
+        Ok(App::new(Store::connect(url).await?))
+    }
+
     pub fn new(store: Store) -> Self {
         App {
             system: System::new(store.clone()),

@@ -62,6 +62,19 @@ impl App {
             .await
     }
 
+    /// A notice from the media node for the hearing's log, where the judge's watch shows it
+    /// (a note by the system actor "media node"): e.g. that for a while it could not read the
+    /// log, so the court's commands reached the room late.
+    pub async fn record_media_notice(
+        &self,
+        hearing: HearingId,
+        text: String,
+    ) -> Result<Vec<StoredEvent>> {
+        let note = EventPayload::Note { text };
+        self.append_events(hearing, system_actor("media node"), vec![note], Vec::new())
+            .await
+    }
+
     /// Records that a participant's media stalled (`stalled`, since `at_ms` on the hearing
     /// clock) or resumed (from `at_ms`), so the judge sees it in the hearing's log.
     /// `media_id` is the room's name for the input; `participant_id` the participant it is,

@@ -75,12 +75,7 @@ pub fn bearer<T>(req: &Request<T>) -> Result<&str, Status> {
     let token = header
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(bearer_token)
         .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
     Ok(token)
 }
@@ -94,6 +89,16 @@ fn client_addr<T>(req: &Request<T>) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientAddr>().map(|a| a.0)
 }
 
+/// The token of an `authorization` header value `Bearer <token>` (or `bearer`), trimmed;
+/// `None` when it is not one. The one parser for gRPC calls and HTTP downloads alike.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// Names the hearing on the current RPC's span (`rpc`), once the request has been checked, so
 /// that what is logged while serving it carries the hearing's id.
 fn in_hearing(id: HearingId) {
@@ -103,4 +108,18 @@ fn in_hearing(id: HearingId) {
 /// Today's UTC date, for clients that list today's hearings.
 pub fn today() -> String {
     Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn a_bearer_header_gives_its_trimmed_token_and_nothing_else_does() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
 }

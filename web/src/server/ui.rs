@@ -9,17 +9,17 @@ const FILES: &[(&str, &str, &str)] = &[
     (
         "index.html",
         "text/html; charset=utf-8",
-        include_str!("../ui/index.html"),
+        include_str!("../../ui/index.html"),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_str!("../ui/app.js"),
+        include_str!("../../ui/app.js"),
     ),
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_str!("../ui/style.css"),
+        include_str!("../../ui/style.css"),
     ),
 ];
 

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::authed;
 use anyhow::{bail, Context};
 use clap::Args;
 use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig};
@@ -17,7 +18,6 @@ use pb::hearing_service_client::HearingServiceClient;
 use pb::media_service_client::MediaServiceClient;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
-use tonic::Request;
 
 /// No `Debug`: the invitation code must never be printed.
 #[derive(Args)]
@@ -77,13 +77,6 @@ pub struct BotArgs {
     /// directory, one numbered pair of files per connection.
     #[arg(long)]
     pub save_received: Option<PathBuf>,
-}
-
-fn authed<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse()?);
-    Ok(r)
 }
 
 /// Why the bot stops.

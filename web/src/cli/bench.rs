@@ -6,12 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::authed;
 use anyhow::Context;
 use chrono::Utc;
 use futures::future::try_join_all;
 use hearing_core::app::{App, Caller};
 use hearing_core::domain::*;
-use hearing_core::store::Store;
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::hearing_service_client::HearingServiceClient;
@@ -44,26 +44,15 @@ pub struct Report {
     pub max_ms: f64,
 }
 
-fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii"),
-    );
-    r
-}
-
 pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let tmp = tempfile_dir()?;
     let url = args
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", tmp.join("bench.db").display()));
-    let app = App::new(
-        Store::connect(&url)
-            .await
-            .context("opening the bench database")?,
-    );
+    let app = App::connect(&url)
+        .await
+        .context("opening the bench database")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -233,7 +222,7 @@ async fn run_hearing(
             pb::GetHearingRequest {
                 hearing_id: hid.clone(),
             },
-        ))
+        )?)
         .await?
         .into_inner()
         .last_seq;
@@ -250,7 +239,7 @@ async fn run_hearing(
                     hearing_id: hid.clone(),
                     after_seq: start_seq,
                 },
-            ))
+            )?)
             .await?
             .into_inner();
         count();
@@ -276,7 +265,7 @@ async fn run_hearing(
                 pb::JoinHearingRequest {
                     hearing_id: hid.clone(),
                 },
-            ))
+            )?)
             .await?
             .into_inner();
         count();
@@ -287,7 +276,7 @@ async fn run_hearing(
                     hearing_id: hid.clone(),
                     participant_id: p.id,
                 },
-            ))
+            )?)
             .await?;
             count();
         }
@@ -304,7 +293,7 @@ async fn run_hearing(
                 hearing_id: hid.clone(),
                 text,
             },
-        ))
+        )?)
         .await?;
         count();
     }
@@ -314,7 +303,7 @@ async fn run_hearing(
             .context("a watcher stalled")???;
     }
     let end = hs
-        .get_hearing(authed(&jt, pb::GetHearingRequest { hearing_id: hid }))
+        .get_hearing(authed(&jt, pb::GetHearingRequest { hearing_id: hid })?)
         .await?
         .into_inner()
         .last_seq;

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use super::authed;
 use anyhow::{bail, Context};
 use hearing_core::app::App;
 use hearing_core::domain::events::MediaKind;
 use hearing_core::domain::*;
-use hearing_core::store::Store;
 use opencourt_proto::v1 as pb;
 use pb::auth_service_client::AuthServiceClient;
 use pb::case_service_client::CaseServiceClient;
@@ -167,15 +167,6 @@ fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
         + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
 }
 
-fn authed<T>(token: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii"),
-    );
-    r
-}
-
 struct Bot {
     child: tokio::process::Child,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
@@ -220,7 +211,7 @@ pub async fn run(a: LoadArgs) -> anyhow::Result<LoadReport> {
     std::fs::create_dir_all(&tmp)?;
     std::os::unix::fs::symlink(std::fs::canonicalize(&models)?, tmp.join("models"))?;
     let url = format!("sqlite://{}", tmp.join("load.db").display());
-    let app = App::new(Store::connect(&url).await.context("opening the database")?);
+    let app = App::connect(&url).await.context("opening the database")?;
     let password = "load-test-password-0123456789";
     for i in 0..a.hearings {
         app.add_user(
@@ -326,7 +317,7 @@ pub async fn run(a: LoadArgs) -> anyhow::Result<LoadReport> {
                 hearing_id: h.id.clone(),
                 reason: "load test over".into(),
             },
-        ))
+        )?)
         .await?;
     }
     for h in &mut hearings {
@@ -467,7 +458,7 @@ async fn setup(
                 title: format!("Load test {i}"),
                 visibility: pb::Visibility::Public as i32,
             },
-        ))
+        )?)
         .await?
         .into_inner();
     let mut hs = HearingServiceClient::new(channel.clone());
@@ -486,7 +477,7 @@ async fn setup(
                 ends_at: Some(ts(now + chrono::Duration::hours(2))),
                 ..Default::default()
             },
-        ))
+        )?)
         .await?
         .into_inner();
     let mut codes = Vec::new();
@@ -503,7 +494,7 @@ async fn setup(
                     display_name: format!("{name} {i}"),
                     role: role as i32,
                 },
-            ))
+            )?)
             .await?
             .into_inner()
             .code,
@@ -514,14 +505,14 @@ async fn setup(
         pb::OpenHearingRequest {
             hearing_id: h.id.clone(),
         },
-    ))
+    )?)
     .await?;
     hs.go_on_record(authed(
         &judge,
         pb::GoOnRecordRequest {
             hearing_id: h.id.clone(),
         },
-    ))
+    )?)
     .await?;
     let mut watch = hs
         .watch_hearing(authed(
@@ -530,7 +521,7 @@ async fn setup(
                 hearing_id: h.id.clone(),
                 after_seq: 0,
             },
-        ))
+        )?)
         .await?
         .into_inner();
     // Secrets reach the bots in their environment, never on their command lines.
@@ -589,7 +580,7 @@ async fn setup(
                         hearing_id: h.id.clone(),
                         participant_id: j.participant_id,
                     },
-                ))
+                )?)
                 .await?;
                 waiting -= 1;
             }

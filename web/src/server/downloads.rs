@@ -106,11 +106,11 @@ pub async fn download(
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(hearing_core::grpc::bearer_token)
             .ok_or_else(|| {
                 CoreError::Unauthenticated("missing authorization: Bearer <token>".into())
             })?;
-        let caller = app.authenticate(token.trim()).await?;
+        let caller = app.authenticate(token).await?;
         let id = HearingId::parse("hearing", &hearing)?;
         if !safe_relative(&file) {
             return Err(CoreError::invalid("file", "is not a file of this hearing"));

@@ -3,6 +3,7 @@
 //! read what landed on the case record (recordings, tracks, transcript).
 use std::path::PathBuf;
 
+use super::authed;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use opencourt_proto::v1 as pb;
@@ -76,13 +77,6 @@ pub enum Action {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-fn authed<T>(token: &str, msg: T) -> anyhow::Result<tonic::Request<T>> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse()?);
-    Ok(r)
 }
 
 fn role(s: &str) -> anyhow::Result<pb::Role> {

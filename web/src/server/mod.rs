@@ -1,5 +1,9 @@
 //! One port serves gRPC (HTTP/2), health, reflection and `/metrics`.
-use std::future::Future;
+//!
+//! The courtroom ([`courtroom`]: media service, rooms and leases, supervisor, pump), live
+//! captions ([`captions`]), `/media` downloads ([`downloads`]) and the browser app ([`ui`]) are
+//! its parts.
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
 use axum::extract::Request;
@@ -12,6 +16,11 @@ use http::HeaderValue;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use opencourt_proto::v1 as pb;
 use tokio::net::TcpListener;
+
+pub mod captions;
+pub mod courtroom;
+pub mod downloads;
+pub mod ui;
 
 /// Installs the Prometheus recorder once per process.
 pub fn metrics_handle() -> PrometheusHandle {
@@ -38,10 +47,14 @@ pub struct Settings {
     /// live captions (transcripts come from the worker after the hearing).
     pub models: Option<std::path::PathBuf>,
     /// This node, for the media leases.
-    pub node: crate::signalling::Node,
+    pub node: courtroom::Node,
     /// Start each hearing's room (and its recording) when the hearing opens, as `serve` does;
     /// otherwise at the first media connection (API tests, which need no media).
     pub rooms_open_with_hearings: bool,
+    /// How long a graceful shutdown may take (closing rooms, finalising their files, ending
+    /// streams, draining requests) before what is still open is cut off; `None`:
+    /// [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Option<std::time::Duration>,
     /// The bounds on unary RPCs (streams are exempt).
     pub requests: RequestLimits,
 }
@@ -66,6 +79,9 @@ impl Default for RequestLimits {
     }
 }
 
+/// How long a graceful shutdown may take unless the settings say otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves on `listener` until `shutdown` completes.
 pub async fn serve(
     settings: Settings,
@@ -79,7 +95,7 @@ pub async fn serve(
         .media_dir
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("data/media"));
-    let media = crate::signalling::Media::new(
+    let media = courtroom::Media::new(
         app.clone(),
         opencourt_media::Rooms::new(media_dir.clone(), settings.ice.clone()),
         media_dir,
@@ -107,7 +123,7 @@ pub async fn serve(
         .set_serving::<pb::record_service_server::RecordServiceServer<Services>>()
         .await;
     health_reporter
-        .set_serving::<pb::media_service_server::MediaServiceServer<crate::signalling::Media>>()
+        .set_serving::<pb::media_service_server::MediaServiceServer<courtroom::Media>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(opencourt_proto::FILE_DESCRIPTOR_SET)
@@ -135,14 +151,14 @@ pub async fn serve(
         .route(
             "/media/{hearing}/{*file}",
             get(move |path, headers| {
-                crate::media::download(media_app.clone(), settings.media_dir.clone(), path, headers)
+                downloads::download(media_app.clone(), settings.media_dir.clone(), path, headers)
             }),
         )
-        .route("/", get(crate::ui::index))
+        .route("/", get(ui::index))
         .route(
             "/ui/config.json",
             get({
-                let config = crate::ui::config(&settings.ice);
+                let config = ui::config(&settings.ice);
                 move || {
                     std::future::ready(
                         ([(http::header::CONTENT_TYPE, "application/json")], config)
@@ -151,7 +167,7 @@ pub async fn serve(
                 }
             }),
         )
-        .route("/ui/{file}", get(crate::ui::asset))
+        .route("/ui/{file}", get(ui::asset))
         .route(
             "/metrics",
             get(move || std::future::ready(metrics.render())),
@@ -164,19 +180,38 @@ pub async fn serve(
 
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving grpc and /metrics");
-    // On shutdown, first end every media connection (finishing the track files and ending
-    // WatchMedia streams) and every WatchHearing stream, then let the open requests drain.
+    // On shutdown, first end every media connection and stop every room (its files closed,
+    // hashed and logged; WatchMedia streams end), end every WatchHearing stream, then let the
+    // open requests drain: all within the grace, after which what is still open is cut off (a
+    // client that never finishes its request must not keep the node up).
+    let grace = settings.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+    let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
+        tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
+        let _ = begun.send(());
         media.close_all().await;
         hub.close();
     };
-    axum::serve(
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+        .with_graceful_shutdown(shutdown)
+        .into_future();
+    let cut_off = async move {
+        match begun_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // the server ended before any shutdown began
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = server => r?,
+        () = cut_off => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown: still open after the grace, cut off");
+        }
+    }
     Ok(())
 }
 
