@@ -165,9 +165,10 @@ async fn after_a_postgres_restart_mute_off_record_and_adjournment_reach_the_room
     go_on_record(&mut hs, &s.judge, &hid).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     t.adjourn(&s).await;
-    // Adjournment reached the room: it ended the witness's connection…
+    // The witness's bot sees the adjournment in the log and ends…
     w.until("done: the hearing ended").await;
-    // …and stopped the room, which gave up its lease once every file was closed and logged.
+    // …and adjournment reached the room: it stopped, and gave up its lease once every file was
+    // closed and logged (without the supervisor, it records on and keeps the lease).
     wait_until("the room to stop", Duration::from_secs(60), || async {
         t.app.system().media_lease(id).await.unwrap().is_none()
     })
