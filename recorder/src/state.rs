@@ -163,6 +163,15 @@ pub enum Event {
         id: ParticipantId,
         at: Duration,
     },
+    /// Nothing of participant `id` was kept between `from` and `to` (hearing clock) because
+    /// they were muted (`reason` says by whom): their track is cut there. Emitted when the cut
+    /// ends (unmuted, removed or the room stopped).
+    TrackGap {
+        id: ParticipantId,
+        from: Duration,
+        to: Duration,
+        reason: String,
+    },
     WentOffRecord {
         at: Duration,
         reason: String,

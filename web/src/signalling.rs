@@ -345,7 +345,9 @@ impl Media {
                         participant_id,
                         muted,
                     }) => {
-                        rooms.set_muted(id.0, &participant_id.to_string(), muted, seq);
+                        let own = e.actor_participant_id == participant_id.to_string();
+                        let reason = hearing_core::app::mute_reason(!own);
+                        rooms.set_muted(id.0, &participant_id.to_string(), muted, seq, reason);
                         false
                     }
                     Some(EventPayload::StateChanged { to, reason, .. })
@@ -460,6 +462,7 @@ impl MediaService for Media {
             role: room_role(peer.role),
             admitted: peer.admitted,
             muted: peer.muted,
+            mute_reason: peer.mute_reason.into(),
             as_of_seq: peer.as_of_seq,
         };
         let key = peer.key.clone();
@@ -475,7 +478,7 @@ impl MediaService for Media {
                 self.rooms
                     .set_admitted(id.0, &now.key, now.admitted, now.as_of_seq);
                 self.rooms
-                    .set_muted(id.0, &now.key, now.muted, now.as_of_seq);
+                    .set_muted(id.0, &now.key, now.muted, now.as_of_seq, now.mute_reason);
             }
             Err(e) => {
                 let rooms = self.rooms.clone();
@@ -643,6 +646,12 @@ impl Pump {
                     self.media_health(id.as_str(), true, at);
                 }
                 Event::Resumed { id, at } => self.media_health(id.as_str(), false, at),
+                Event::TrackGap {
+                    id,
+                    from,
+                    to,
+                    reason,
+                } => self.track_gap(id.as_str(), from, to, &reason),
                 Event::MediaError { message } => {
                     tracing::error!(hearing = %self.hearing, %message, "room media error")
                 }
@@ -706,6 +715,23 @@ impl Pump {
             at_ms,
         )) {
             tracing::error!(hearing = %self.hearing, error = %e, stalled, "logging a media stall");
+        }
+    }
+
+    /// Puts the cut in room input `id`'s own track (they were muted) on the hearing's record.
+    fn track_gap(&self, id: &str, from: std::time::Duration, to: std::time::Duration, why: &str) {
+        // staff without a participant entry have no track of their own in the record's terms
+        let Ok(participant) = ParticipantId::parse("participant_id", id) else {
+            return;
+        };
+        let (from, to) = (from.as_millis() as u64, to.as_millis() as u64);
+        if let Err(e) =
+            self.rt.block_on(
+                self.app
+                    .record_track_gap(self.hearing, participant, from, to, why),
+            )
+        {
+            tracing::error!(hearing = %self.hearing, error = %e, "logging a muted track's gap");
         }
     }
 

@@ -32,7 +32,7 @@ mod transcripts;
 mod watch;
 
 pub use cases::HearingRecord;
-pub use media::MediaPeer;
+pub use media::{mute_reason, MediaPeer};
 pub use system::System;
 pub use transcripts::snippet;
 

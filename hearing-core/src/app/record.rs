@@ -49,6 +49,7 @@ impl App {
                     from_ms: *from_ms,
                     to_ms: *to_ms,
                     reason: reason.clone(),
+                    participant_id: None,
                 }),
         );
         let side: Vec<SideWrite> = files
@@ -59,6 +60,26 @@ impl App {
             })
             .collect();
         self.append_events(hearing, system_actor("recorder"), events, side)
+            .await
+    }
+
+    /// Records that nothing of `participant` was kept between `from_ms` and `to_ms` (hearing
+    /// clock) on their own track, and why (they were muted).
+    pub async fn record_track_gap(
+        &self,
+        hearing: HearingId,
+        participant: ParticipantId,
+        from_ms: u64,
+        to_ms: u64,
+        reason: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let event = EventPayload::RecordingGap {
+            from_ms,
+            to_ms,
+            reason: reason.to_string(),
+            participant_id: Some(participant),
+        };
+        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
             .await
     }
 

@@ -92,6 +92,10 @@ pub enum EventPayload {
         from_ms: u64,
         to_ms: u64,
         reason: String,
+        /// The participant whose own track has the gap (muted, for instance); `None`: the
+        /// whole recording. Absent from events stored before it existed, so their hashes hold.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant_id: Option<ParticipantId>,
     },
     /// No media has arrived from a present participant who had been sending since `since_ms`
     /// (hearing clock): the recording holds silence for them until [`EventPayload::MediaResumed`].
@@ -531,6 +535,13 @@ mod tests {
                 from_ms: 0,
                 to_ms: 1,
                 reason: "r".into(),
+                participant_id: None,
+            },
+            EventPayload::RecordingGap {
+                from_ms: 0,
+                to_ms: 1,
+                reason: "r".into(),
+                participant_id: Some(p),
             },
             EventPayload::Caption {
                 participant_id: None,

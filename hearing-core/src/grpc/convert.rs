@@ -304,10 +304,12 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             from_ms,
             to_ms,
             reason,
+            participant_id,
         } => P::RecordingGap(pb::RecordingGap {
             from_ms,
             to_ms,
             reason,
+            participant_id: participant_id.map(pid).unwrap_or_default(),
         }),
         EventPayload::MediaStalled {
             participant_id,
