@@ -569,6 +569,15 @@ fn room_role(r: Role) -> recorder::Role {
     })
 }
 
+/// The participant whose own track a room file of `kind` is (none: the mixed recording, or
+/// a staff member's track with no participant entry).
+fn track_owner(kind: &FileKind) -> Option<ParticipantId> {
+    match kind {
+        FileKind::Track { participant } => ParticipantId::parse("participant_id", participant).ok(),
+        FileKind::Mix => None,
+    }
+}
+
 /// Carries one room's events into the hearing's record.
 struct Pump {
     /// This node's name: its media lease is released when the room has stopped.
@@ -652,6 +661,31 @@ impl Pump {
                     to,
                     reason,
                 } => self.track_gap(id.as_str(), from, to, &reason),
+                // a file could not be written: the judge is told at once, the media lost is
+                // a gap once a new file takes over
+                Event::RecordingFault {
+                    file,
+                    kind,
+                    at,
+                    message,
+                } => {
+                    let fault = self.app.record_recording_fault(
+                        self.hearing,
+                        track_owner(&kind),
+                        &file,
+                        at.as_millis() as u64,
+                        &message,
+                    );
+                    if let Err(e) = self.rt.block_on(fault) {
+                        tracing::error!(hearing = %self.hearing, error = %e, "logging a recording fault");
+                    }
+                }
+                Event::RecordingLost {
+                    kind,
+                    from,
+                    to,
+                    reason,
+                } => self.gap(track_owner(&kind), from, to, &reason),
                 Event::MediaError { message } => {
                     tracing::error!(hearing = %self.hearing, %message, "room media error")
                 }
@@ -724,6 +758,17 @@ impl Pump {
         let Ok(participant) = ParticipantId::parse("participant_id", id) else {
             return;
         };
+        self.gap(Some(participant), from, to, why);
+    }
+
+    /// Puts a gap of the recording (`participant`: of their own track) on the hearing's record.
+    fn gap(
+        &self,
+        participant: Option<ParticipantId>,
+        from: std::time::Duration,
+        to: std::time::Duration,
+        why: &str,
+    ) {
         let (from, to) = (from.as_millis() as u64, to.as_millis() as u64);
         if let Err(e) =
             self.rt.block_on(

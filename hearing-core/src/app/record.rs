@@ -63,12 +63,33 @@ impl App {
             .await
     }
 
+    /// Records at once that writing recording file `file` failed at `at_ms` (`participant`:
+    /// it was their own track), so the presiding judge sees it in the hearing's log.
+    pub async fn record_recording_fault(
+        &self,
+        hearing: HearingId,
+        participant: Option<ParticipantId>,
+        file: &str,
+        at_ms: u64,
+        message: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let event = EventPayload::RecordingFault {
+            file: file.to_string(),
+            at_ms,
+            message: message.to_string(),
+            participant_id: participant,
+        };
+        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
+            .await
+    }
+
     /// Records that nothing of `participant` was kept between `from_ms` and `to_ms` (hearing
-    /// clock) on their own track, and why (they were muted).
+    /// clock) on their own track, and why (muted, a failed file); `None`: of the mixed
+    /// recording.
     pub async fn record_track_gap(
         &self,
         hearing: HearingId,
-        participant: ParticipantId,
+        participant: Option<ParticipantId>,
         from_ms: u64,
         to_ms: u64,
         reason: &str,
@@ -77,7 +98,7 @@ impl App {
             from_ms,
             to_ms,
             reason: reason.to_string(),
-            participant_id: Some(participant),
+            participant_id: participant,
         };
         self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
             .await

@@ -126,6 +126,16 @@ pub enum EventPayload {
         sha256: String,
         segments: u64,
     },
+    /// Writing recording file `file` failed at `at_ms` (hearing clock): disk full, an I/O or
+    /// encoder error. Logged at once, so the presiding judge sees it while the hearing goes
+    /// on; the media lost is a [`EventPayload::RecordingGap`] once a new file takes over.
+    /// `participant_id`: the file was that participant's own track (else the mixed recording).
+    RecordingFault {
+        file: String,
+        at_ms: u64,
+        message: String,
+        participant_id: Option<ParticipantId>,
+    },
 }
 
 named_enum!(
@@ -160,6 +170,7 @@ impl EventPayload {
             EventPayload::MediaResumed { .. } => "media_resumed",
             EventPayload::TranscriptStored { .. } => "transcript_stored",
             EventPayload::Caption { .. } => "caption",
+            EventPayload::RecordingFault { .. } => "recording_fault",
         }
     }
 
@@ -541,6 +552,12 @@ mod tests {
                 from_ms: 0,
                 to_ms: 1,
                 reason: "r".into(),
+                participant_id: Some(p),
+            },
+            EventPayload::RecordingFault {
+                file: "f".into(),
+                at_ms: 1,
+                message: "m".into(),
                 participant_id: Some(p),
             },
             EventPayload::Caption {

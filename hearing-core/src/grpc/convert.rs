@@ -338,6 +338,17 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             sha256,
             segments,
         }),
+        EventPayload::RecordingFault {
+            file,
+            at_ms,
+            message,
+            participant_id,
+        } => P::RecordingFault(pb::RecordingFault {
+            file,
+            at_ms,
+            message,
+            participant_id: participant_id.map(pid).unwrap_or_default(),
+        }),
         EventPayload::Caption {
             participant_id,
             speaker,

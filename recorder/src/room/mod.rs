@@ -745,7 +745,7 @@ impl Room {
             .tracks
             .remove(id)
         {
-            out.finish(&inner.ctx);
+            out.finish(&inner.ctx, inner.now());
         }
         if let Some(m) = media {
             build::remove_branch(
@@ -929,9 +929,9 @@ impl Room {
         );
         {
             let mut o = inner.outputs.lock().expect("outputs lock");
-            o.mix.finish(&inner.ctx);
+            o.mix.finish(&inner.ctx, end);
             for t in o.tracks.values_mut() {
-                t.finish(&inner.ctx);
+                t.finish(&inner.ctx, end);
             }
             o.stopping = true;
         }
