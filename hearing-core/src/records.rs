@@ -34,6 +34,8 @@ pub struct Job {
     pub state: String,
     pub attempts: i64,
     pub lease_owner: Option<String>,
+    /// Why its last attempt failed (kept when it failed for good).
+    pub error: Option<String>,
 }
 
 /// A segment found by full-text search.

@@ -21,7 +21,7 @@ use crate::pipeline::{self, Options, Track};
 use crate::transcript::Transcript;
 use crate::vad::VadParams;
 
-pub const JOB_KIND: &str = "transcribe";
+pub const JOB_KIND: &str = hearing_core::app::TRANSCRIBE_JOB;
 
 /// A transcription job's input, stored as JSON in the job row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

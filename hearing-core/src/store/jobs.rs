@@ -20,6 +20,7 @@ fn job(row: &sqlx::any::AnyRow) -> Result<Job> {
         state: row.try_get("state")?,
         attempts: row.try_get("attempts")?,
         lease_owner: row.try_get("lease_owner")?,
+        error: row.try_get("error")?,
     })
 }
 
@@ -128,6 +129,19 @@ impl Store {
             .bind(job_id)
             .fetch_optional(&self.pool)
             .await?;
+        row.map(|r| job(&r)).transpose()
+    }
+
+    /// The hearing's latest job of `kind`, if it has one.
+    pub async fn latest_job(&self, hearing: HearingId, kind: &str) -> Result<Option<Job>> {
+        let row = sqlx::query(
+            "SELECT * FROM jobs WHERE hearing_id = $1 AND kind = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(hearing.to_string())
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| job(&r)).transpose()
     }
 }
