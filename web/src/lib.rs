@@ -7,6 +7,7 @@ pub mod court;
 pub mod demo;
 pub mod loadtest;
 pub mod media;
+pub mod outbox;
 pub mod server;
 pub mod signalling;
 pub mod ui;

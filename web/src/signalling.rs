@@ -97,10 +97,13 @@ impl Media {
         models: Option<PathBuf>,
         node: Node,
     ) -> Self {
+        let supervised = Arc::default();
+        // the pumps' writes into the record that failed are done later, while this server runs
+        crate::outbox::spawn_drainer(app.clone(), Arc::downgrade(&supervised));
         Media {
             app,
             rooms,
-            supervised: Arc::default(),
+            supervised,
             media_dir,
             language,
             models,
@@ -626,7 +629,8 @@ impl Pump {
                         start_ms: f.start_ms,
                         end_ms: f.end_ms,
                     };
-                    self.record(&[file], &[]);
+                    self.rt
+                        .block_on(crate::outbox::media_closed(&self.app, self.hearing, &file));
                 }
                 Event::WentOffRecord { reason, .. } => off_reason = Some(reason),
                 // the recording's gap while off the record, with its reason (not the wait before
@@ -725,15 +729,8 @@ impl Pump {
             tracks,
             language: self.language.clone(),
         };
-        match self
-            .rt
-            .block_on(transcriber::worker::enqueue(&self.app, self.hearing, &spec))
-        {
-            Ok(job) => tracing::info!(hearing = %self.hearing, %job, "transcription queued"),
-            Err(e) => {
-                tracing::error!(hearing = %self.hearing, error = %e, "queueing the transcription")
-            }
-        }
+        self.rt
+            .block_on(crate::outbox::transcription(&self.app, self.hearing, &spec));
     }
 
     /// Puts a stall (or its end) of the room's input `id` on the hearing's record.

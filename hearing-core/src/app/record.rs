@@ -30,19 +30,7 @@ impl App {
         files: &[MediaFile],
         gaps: &[(u64, u64, String)],
     ) -> Result<Vec<StoredEvent>> {
-        let mut events: Vec<EventPayload> = files
-            .iter()
-            .map(|m| EventPayload::MediaClosed {
-                kind: m.kind,
-                file: m.file.clone(),
-                participant_id: m.participant_id,
-                sha256: m.sha256.clone(),
-                size: m.size,
-                duration_ms: m.duration_ms,
-                start_ms: m.start_ms,
-                end_ms: m.end_ms,
-            })
-            .collect();
+        let mut events: Vec<EventPayload> = files.iter().map(media_closed).collect();
         events.extend(
             gaps.iter()
                 .map(|(from_ms, to_ms, reason)| EventPayload::RecordingGap {
@@ -52,13 +40,24 @@ impl App {
                     participant_id: None,
                 }),
         );
-        let side: Vec<SideWrite> = files
-            .iter()
-            .map(|m| SideWrite::InsertMedia {
-                hearing_id: hearing,
-                media: m.clone(),
-            })
-            .collect();
+        let side = media_rows(hearing, files);
+        self.append_events(hearing, system_actor("recorder"), events, side)
+            .await
+    }
+
+    /// [`App::record_media`] for `files` kept in outbox entry `outbox_id`, which goes in the
+    /// same transaction: the hashes are logged once however often this is retried.
+    pub async fn record_media_from_outbox(
+        &self,
+        hearing: HearingId,
+        files: &[MediaFile],
+        outbox_id: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let events = files.iter().map(media_closed).collect();
+        let mut side = media_rows(hearing, files);
+        side.push(SideWrite::TakeOutbox {
+            id: outbox_id.to_string(),
+        });
         self.append_events(hearing, system_actor("recorder"), events, side)
             .await
     }
@@ -196,4 +195,29 @@ impl App {
         }
         Ok((v, problems))
     }
+}
+
+/// The log's event for a closed media file.
+fn media_closed(m: &MediaFile) -> EventPayload {
+    EventPayload::MediaClosed {
+        kind: m.kind,
+        file: m.file.clone(),
+        participant_id: m.participant_id,
+        sha256: m.sha256.clone(),
+        size: m.size,
+        duration_ms: m.duration_ms,
+        start_ms: m.start_ms,
+        end_ms: m.end_ms,
+    }
+}
+
+/// The case record's rows for closed media files, written with their events.
+fn media_rows(hearing: HearingId, files: &[MediaFile]) -> Vec<SideWrite> {
+    files
+        .iter()
+        .map(|m| SideWrite::InsertMedia {
+            hearing_id: hearing,
+            media: m.clone(),
+        })
+        .collect()
 }

@@ -33,22 +33,7 @@ impl Store {
         max_attempts: i64,
     ) -> Result<String> {
         let _w = self.write_guard().await;
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = ms(Utc::now());
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, hearing_id, spec, state, attempts, max_attempts, lease_owner, \
-             lease_expires_at, error, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'queued', 0, $5, NULL, NULL, NULL, $6, $6)",
-        )
-        .bind(&id)
-        .bind(kind)
-        .bind(hearing.to_string())
-        .bind(spec)
-        .bind(max_attempts)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(id)
+        insert_job(&self.pool, kind, hearing, spec, max_attempts).await
     }
 
     /// Claims the oldest runnable job of `kind` (queued, or running with an expired lease).
@@ -166,4 +151,30 @@ pub(super) async fn complete_job(
         )));
     }
     Ok(())
+}
+
+/// Inserts a queued job of `kind` for `hearing`; returns its id.
+pub(super) async fn insert_job<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    kind: &str,
+    hearing: HearingId,
+    spec: &str,
+    max_attempts: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = ms(Utc::now());
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, hearing_id, spec, state, attempts, max_attempts, lease_owner, \
+         lease_expires_at, error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, NULL, NULL, NULL, $6, $6)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(hearing.to_string())
+    .bind(spec)
+    .bind(max_attempts)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(id)
 }
