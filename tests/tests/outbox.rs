@@ -100,7 +100,9 @@ async fn a_failed_write_into_the_record_is_retried_until_it_lands(db: Db) {
     for (attempts, error) in &kept {
         assert!(*attempts >= 1, "{kept:?}");
         assert!(
-            error.as_deref().is_some_and(|e| e.contains("injected failure")),
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("injected failure")),
             "{kept:?}"
         );
     }

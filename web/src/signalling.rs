@@ -252,17 +252,16 @@ impl Media {
                 self.start_captions(id, path, language, rx);
             }
             self.renew_lease(id, opened);
-            let pump = Pump {
-                app: self.app.clone(),
-                node: self.node.name.clone(),
-                hearing: id,
-                dir: self.media_dir.join(id.0.to_string()),
-                language: self.language.clone(),
-                rt: tokio::runtime::Handle::current(),
-            };
+            let (app, node, dir) = (
+                self.app.clone(),
+                self.node.name.clone(),
+                self.media_dir.join(id.0.to_string()),
+            );
+            let language = self.language.clone();
+            let rt = tokio::runtime::Handle::current();
             std::thread::Builder::new()
                 .name("room-pump".into())
-                .spawn(move || pump.run(events))
+                .spawn(move || pump(app, &node, id, dir, language, rt, events))
                 .map_err(|e| {
                     tracing::error!(error = %e, "starting the room pump");
                     Status::internal("internal error")
@@ -579,6 +578,30 @@ fn track_owner(kind: &FileKind) -> Option<ParticipantId> {
         FileKind::Track { participant } => ParticipantId::parse("participant_id", participant).ok(),
         FileKind::Mix => None,
     }
+}
+
+/// Carries the events of hearing `hearing`'s room (writing into `dir`) into the hearing's
+/// record until the room stops, then releases node `node`'s media lease and queues the
+/// transcription (in `language`). Blocks: run it on a thread of its own, with `rt` the
+/// runtime the record is written from.
+pub fn pump(
+    app: App,
+    node: &str,
+    hearing: HearingId,
+    dir: PathBuf,
+    language: String,
+    rt: tokio::runtime::Handle,
+    events: std::sync::mpsc::Receiver<recorder::Event>,
+) {
+    let pump = Pump {
+        app,
+        node: node.to_string(),
+        hearing,
+        dir,
+        language,
+        rt,
+    };
+    pump.run(events)
 }
 
 /// Carries one room's events into the hearing's record.
