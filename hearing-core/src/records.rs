@@ -11,7 +11,7 @@ pub struct ListPage<T> {
 }
 
 /// A closed media file as the case record lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MediaFile {
     pub file: String,
     pub kind: MediaKind,
@@ -34,6 +34,8 @@ pub struct Job {
     pub state: String,
     pub attempts: i64,
     pub lease_owner: Option<String>,
+    /// Why its last attempt failed (kept when it failed for good).
+    pub error: Option<String>,
 }
 
 /// A segment found by full-text search.
@@ -65,4 +67,18 @@ pub enum LeaseOutcome {
     Held { from: Option<MediaLease> },
     /// Another node holds it, and its lease has not expired.
     Elsewhere(MediaLease),
+}
+
+/// A write into the record kept in the outbox until it succeeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: String,
+    /// What to write (the server that delivers it knows the kinds).
+    pub kind: String,
+    pub hearing_id: HearingId,
+    /// The write's input as JSON.
+    pub payload: String,
+    /// Failed tries so far.
+    pub attempts: i64,
+    pub last_error: Option<String>,
 }

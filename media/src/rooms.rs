@@ -108,6 +108,8 @@ pub struct PeerInfo {
     /// seen or kept.
     pub admitted: bool,
     pub muted: bool,
+    /// Why they are muted (when `muted`), for the cut in their track.
+    pub mute_reason: String,
     /// The hearing log's position `admitted` and `muted` were read at.
     pub as_of_seq: u64,
 }
@@ -220,20 +222,28 @@ impl Rooms {
         news.then_some((h, id))
     }
 
-    /// Mutes or unmutes the peer in the mix, as the hearing's log said at position `seq`
-    /// (unless it said something later already).
-    /// Returns the room's refusal, if any.
+    /// Mutes or unmutes the peer (the mix, the captions and their own track), as the
+    /// hearing's log said at position `seq` (unless it said something later already); a mute
+    /// is for `reason`, which the cut in their track is logged with. Returns the room's
+    /// refusal, if any.
     pub fn set_muted(
         &self,
         hearing: Uuid,
         peer: &str,
         muted: bool,
         seq: u64,
+        reason: &str,
     ) -> recorder::Result<()> {
         let Some((h, id)) = self.tell(hearing, peer, seq, muted, |t| &mut t.muted) else {
             return Ok(());
         };
-        h.try_with(|r| if muted { r.mute(&id) } else { r.unmute(&id) })
+        h.try_with(|r| {
+            if muted {
+                r.mute_because(&id, reason)
+            } else {
+                r.unmute(&id)
+            }
+        })
     }
 
     /// The peer's place in the room, made on their first connection. On every connection,
@@ -283,7 +293,7 @@ impl Rooms {
             apply("stand down", room.stand_down(&id));
         }
         if muted {
-            apply("mute", room.mute(&id));
+            apply("mute", room.mute_because(&id, &info.mute_reason));
         } else if !new {
             apply("unmute", room.unmute(&id));
         }

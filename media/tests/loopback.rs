@@ -30,6 +30,7 @@ async fn speak(dir: &std::path::Path, admitted: bool) -> Vec<std::path::PathBuf>
         role: recorder::Role::Party,
         admitted,
         muted: false,
+        mute_reason: String::new(),
         as_of_seq: 0,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -171,6 +172,7 @@ async fn join(
         role: recorder::Role::Party,
         admitted,
         muted: false,
+        mute_reason: String::new(),
         as_of_seq: 0,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

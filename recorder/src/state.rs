@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::manifest::FileEntry;
+use crate::manifest::{FileEntry, FileKind};
 
 /// A participant's id; also used in file names, so restricted to `[A-Za-z0-9_-]{1,40}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,6 +163,15 @@ pub enum Event {
         id: ParticipantId,
         at: Duration,
     },
+    /// Nothing of participant `id` was kept between `from` and `to` (hearing clock) because
+    /// they were muted (`reason` says by whom): their track is cut there. Emitted when the cut
+    /// ends (unmuted, removed or the room stopped).
+    TrackGap {
+        id: ParticipantId,
+        from: Duration,
+        to: Duration,
+        reason: String,
+    },
     WentOffRecord {
         at: Duration,
         reason: String,
@@ -204,6 +213,24 @@ pub enum Event {
     },
     Stopped {
         at: Duration,
+    },
+    /// Writing `file` (of output `kind`) failed at `at` (hearing clock): disk full, an I/O or
+    /// muxer error. Said at once; the room stops writing it and opens a new file as soon as
+    /// it can ([`Event::RecordingLost`] then says what is missing).
+    RecordingFault {
+        file: String,
+        kind: FileKind,
+        at: Duration,
+        message: String,
+    },
+    /// Media of output `kind` between `from` and `to` (hearing clock) is not in the record: a
+    /// file failed ([`Event::RecordingFault`], `reason`) and a new one took over at `to` (or
+    /// the room stopped, or the participant left, before one could).
+    RecordingLost {
+        kind: FileKind,
+        from: Duration,
+        to: Duration,
+        reason: String,
     },
     /// A media error; the room carries on where it can.
     MediaError {

@@ -85,6 +85,9 @@ impl FileWriter {
     }
 
     /// Writes `buffer` of stream `i` at `rel` (its time in the file), with `caps` set first.
+    /// Fails with the writer's error once writing the file has failed (disk full, an I/O
+    /// error, the muxer refusing): the failure is seen at the next buffer, not when the file
+    /// closes, and nothing more is written to it.
     pub fn push(
         &mut self,
         i: usize,
@@ -92,7 +95,10 @@ impl FileWriter {
         buffer: &gst::Buffer,
         rel: Duration,
         end: Duration,
-    ) {
+    ) -> std::result::Result<(), String> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
         let rel = match &mut self.zero_at_first {
             Some(first) => {
                 let zero = *first.get_or_insert_with(|| {
@@ -118,6 +124,20 @@ impl FileWriter {
         // a flushing or stopped appsrc refuses: the file is being closed and the error is moot
         let _ = src.push_buffer(b);
         self.end = self.end.max(end);
+        Ok(())
+    }
+
+    /// The error writing this file met, if it met one.
+    fn failure(&self) -> Option<String> {
+        let bus = self.pipeline.bus()?;
+        let msg = bus.pop_filtered(&[gst::MessageType::Error])?;
+        match msg.view() {
+            gst::MessageView::Error(e) => Some(match e.debug() {
+                Some(d) => format!("{} ({d})", e.error()),
+                None => e.error().to_string(),
+            }),
+            _ => None,
+        }
     }
 
     /// Ends every stream, waits for the muxer to write its index, and releases the file.

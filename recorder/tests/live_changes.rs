@@ -88,7 +88,7 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     room.add(&late, "Late", Role::Party, &late_src)?;
     room.admit(&late)?;
     wait_until(&room, 3.0);
-    room.mute(&counsel)?;
+    room.mute_because(&counsel, "muted by the court")?;
     wait_until(&room, 4.0);
     room.show_exhibit("A1", &exhibit)?;
     wait_until(&room, 5.0);
@@ -235,8 +235,35 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     };
     let c = track("counsel", 660.0)?;
     assert!(
-        all_present(since(&c, heard_from(&c, added(&counsel)), stopped)),
-        "muting keeps counsel's own track"
+        all_present(since(&c, heard_from(&c, added(&counsel)), muted))
+            && all_present(between(&c, unmuted, stopped)),
+        "counsel's own track has them while unmuted: {c:?}"
+    );
+    assert!(
+        all_absent(between(&c, muted, unmuted)),
+        "nothing of muted counsel is kept on their own track: {c:?}"
+    );
+    let gaps: Vec<_> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::TrackGap {
+                id,
+                from,
+                to,
+                reason,
+            } => Some((
+                id.as_str(),
+                from.as_secs_f64(),
+                to.as_secs_f64(),
+                reason.as_str(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        gaps,
+        [("counsel", muted, unmuted, "muted by the court")],
+        "the mute is one cut on counsel's track, with its reason"
     );
     let w = track("witness", 880.0)?;
     assert!(

@@ -84,7 +84,7 @@ impl TestApp {
         requests: opencourt::server::RequestLimits,
     ) -> TestApp {
         let (database_url, dir) = fresh_database(db).await;
-        Self::start_on(db, database_url, dir, configure).await
+        Self::start_on_with_requests(db, database_url, dir, configure, requests).await
     }
 
     /// A `TestApp` on the database at `database_url` (e.g. on a PostgreSQL cluster the test
@@ -94,6 +94,17 @@ impl TestApp {
         database_url: String,
         dir: tempfile::TempDir,
         configure: impl FnOnce(App) -> App,
+    ) -> TestApp {
+        Self::start_on_with_requests(db, database_url, dir, configure, Default::default()).await
+    }
+
+    /// As `start_on`, with the server's bounds on unary calls set to `requests`.
+    async fn start_on_with_requests(
+        db: Db,
+        database_url: String,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(App) -> App,
+        requests: opencourt::server::RequestLimits,
     ) -> TestApp {
         let app = configure(
             App::connect(&database_url)

@@ -399,7 +399,7 @@ async fn a_whole_hearing_over_webrtc_lands_on_the_case_record() {
     // the recess is a gap in the recording, with its reason, in the log
     assert!(
         events.iter().any(|e| matches!(e.payload(),
-            Some(EventPayload::RecordingGap { from_ms, to_ms, reason })
+            Some(EventPayload::RecordingGap { from_ms, to_ms, reason, .. })
                 if reason == "recess" && (from_ms as i64 - off).abs() <= 500 && (to_ms as i64 - on2).abs() <= 500)),
         "no RecordingGap for the recess"
     );

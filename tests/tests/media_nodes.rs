@@ -201,6 +201,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
             from_ms,
             to_ms,
             reason,
+            participant_id: None,
         }) => Some((from_ms, to_ms, reason)),
         _ => None,
     });

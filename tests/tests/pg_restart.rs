@@ -187,7 +187,7 @@ async fn after_a_postgres_restart_mute_off_record_and_adjournment_reach_the_room
     // Off the record reached the room: the recording has the recess as a gap, with its reason.
     assert!(
         payloads.iter().any(
-            |p| matches!(p, EventPayload::RecordingGap { reason, from_ms, to_ms }
+            |p| matches!(p, EventPayload::RecordingGap { reason, from_ms, to_ms, participant_id: None }
             if reason == "recess after the restart" && to_ms > from_ms)
         ),
         "no recess gap in the log"

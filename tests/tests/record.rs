@@ -116,6 +116,7 @@ async fn jobs_and_transcripts(db: Db) {
         hearing_core::records::Job {
             state: "running".into(),
             lease_owner: Some("worker-b".into()),
+            error: None,
             ..b.clone()
         },
         "the job is still B's"

@@ -255,6 +255,27 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
         }
     };
     assert_eq!(row(&t).await, ("queued".into(), 0, 5, None));
+    // The clerk sees what became of the transcription: waiting, then failed and why.
+    let get_transcript = || {
+        let (channel, token) = (t.channel(), s.judge.clone());
+        let hearing_id = s.hearing.id.clone();
+        async move {
+            pb::record_service_client::RecordServiceClient::new(channel.await)
+                .get_transcript(authed(
+                    &token,
+                    pb::GetTranscriptRequest {
+                        hearing_id,
+                        format: 0,
+                    },
+                ))
+                .await
+        }
+    };
+    assert_status(
+        get_transcript().await,
+        tonic::Code::NotFound,
+        "its transcription is queued",
+    );
     let worker_once = || {
         let out = Command::new(&bin)
             .args(["worker", "--once", "--threads", "1"])
@@ -296,6 +317,14 @@ async fn a_job_that_keeps_failing_ends_failed(db: Db) {
     assert_eq!(worker_once(), "no job to run\n");
     let (state, attempts, _, _) = row(&t).await;
     assert_eq!((state.as_str(), attempts), ("failed", 5));
+    assert_status(
+        get_transcript().await,
+        tonic::Code::FailedPrecondition,
+        &format!(
+            "transcription failed after 5 attempts: {}: cannot decode audio",
+            bogus.display()
+        ),
+    );
     let hid = HearingId::parse("h", &s.hearing.id).unwrap();
     assert_eq!(t.app.system().transcript(hid).await.unwrap(), None);
     let logged = t

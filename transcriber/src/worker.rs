@@ -22,7 +22,9 @@ use crate::pipeline::{self, Options, Track};
 use crate::transcript::Transcript;
 use crate::vad::VadParams;
 
-pub const JOB_KIND: &str = "transcribe";
+pub const JOB_KIND: &str = hearing_core::app::TRANSCRIBE_JOB;
+/// How many times a transcription job is tried before it is marked failed.
+pub const MAX_ATTEMPTS: i64 = 5;
 
 /// A transcription job's input, stored as JSON in the job row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +67,7 @@ pub async fn enqueue(app: &App, hearing: HearingId, spec: &JobSpec) -> Result<St
     let json = serde_json::to_string(spec).expect("job specs serialise");
     Ok(app
         .system()
-        .enqueue_job(JOB_KIND, hearing, &json, 5)
+        .enqueue_job(JOB_KIND, hearing, &json, MAX_ATTEMPTS)
         .await?)
 }
 

@@ -388,12 +388,11 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(a) => {
-            let app = a
-                .db
-                .app()
-                .await?
-                .with_limits(a.limits.app())
-                .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
+            let app =
+                a.db.app()
+                    .await?
+                    .with_limits(a.limits.app())
+                    .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
             if a.demo {
                 opencourt::cli::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
             }

@@ -20,6 +20,9 @@ pub struct MediaPeer {
     pub display_name: String,
     pub role: Role,
     pub muted: bool,
+    /// Why they are muted, for the gap on their track: "muted by the court" or "muted
+    /// themselves".
+    pub mute_reason: &'static str,
     /// The hearing clock's zero (the room's too).
     pub opened_at: chrono::DateTime<chrono::Utc>,
     /// The log's last sequence number when this was read: `admitted` and `muted` are as of it.
@@ -83,8 +86,19 @@ impl App {
             display_name,
             role: me.map_or(caller.role(), |p| p.role),
             muted: me.is_some_and(|p| p.muted),
+            mute_reason: mute_reason(me.is_some_and(|p| p.court_muted)),
             opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
             as_of_seq,
         })
+    }
+}
+
+/// Why a participant is muted, as the gap on their track gives it: the court muted them
+/// (`by_court`), or they muted themselves.
+pub fn mute_reason(by_court: bool) -> &'static str {
+    if by_court {
+        "muted by the court"
+    } else {
+        "muted themselves"
     }
 }

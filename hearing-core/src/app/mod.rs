@@ -37,9 +37,9 @@ mod watch;
 
 pub use cases::HearingRecord;
 pub use limits::Limits;
-pub use media::MediaPeer;
+pub use media::{mute_reason, MediaPeer};
 pub use system::System;
-pub use transcripts::snippet;
+pub use transcripts::{snippet, TRANSCRIBE_JOB};
 
 pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const PARTICIPANT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);

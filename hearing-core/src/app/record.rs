@@ -30,34 +30,17 @@ impl App {
         files: &[MediaFile],
         gaps: &[(u64, u64, String)],
     ) -> Result<Vec<StoredEvent>> {
-        let mut events: Vec<EventPayload> = files
-            .iter()
-            .map(|m| EventPayload::MediaClosed {
-                kind: m.kind,
-                file: m.file.clone(),
-                participant_id: m.participant_id,
-                sha256: m.sha256.clone(),
-                size: m.size,
-                duration_ms: m.duration_ms,
-                start_ms: m.start_ms,
-                end_ms: m.end_ms,
-            })
-            .collect();
+        let mut events: Vec<EventPayload> = files.iter().map(media_closed).collect();
         events.extend(
             gaps.iter()
                 .map(|(from_ms, to_ms, reason)| EventPayload::RecordingGap {
                     from_ms: *from_ms,
                     to_ms: *to_ms,
                     reason: reason.clone(),
+                    participant_id: None,
                 }),
         );
-        let side: Vec<SideWrite> = files
-            .iter()
-            .map(|m| SideWrite::InsertMedia {
-                hearing_id: hearing,
-                media: m.clone(),
-            })
-            .collect();
+        let side = media_rows(hearing, files);
         self.append_events(hearing, system_actor("recorder"), events, side)
             .await
     }
@@ -72,6 +55,64 @@ impl App {
     ) -> Result<Vec<StoredEvent>> {
         let note = EventPayload::Note { text };
         self.append_events(hearing, system_actor("media node"), vec![note], Vec::new())
+            .await
+    }
+
+    /// [`App::record_media`] for `files` kept in outbox entry `outbox_id`, which goes in the
+    /// same transaction: the hashes are logged once however often this is retried.
+    pub async fn record_media_from_outbox(
+        &self,
+        hearing: HearingId,
+        files: &[MediaFile],
+        outbox_id: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let events = files.iter().map(media_closed).collect();
+        let mut side = media_rows(hearing, files);
+        side.push(SideWrite::TakeOutbox {
+            id: outbox_id.to_string(),
+        });
+        self.append_events(hearing, system_actor("recorder"), events, side)
+            .await
+    }
+
+    /// Records at once that writing recording file `file` failed at `at_ms` (`participant`:
+    /// it was their own track), so the presiding judge sees it in the hearing's log.
+    pub async fn record_recording_fault(
+        &self,
+        hearing: HearingId,
+        participant: Option<ParticipantId>,
+        file: &str,
+        at_ms: u64,
+        message: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let event = EventPayload::RecordingFault {
+            file: file.to_string(),
+            at_ms,
+            message: message.to_string(),
+            participant_id: participant,
+        };
+        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
+            .await
+    }
+
+    /// Records that nothing of `participant` was kept between `from_ms` and `to_ms` (hearing
+    /// clock) on their own track, and why (muted, a failed file); `None`: of the mixed
+    /// recording.
+    pub async fn record_track_gap(
+        &self,
+        hearing: HearingId,
+        participant: Option<ParticipantId>,
+        from_ms: u64,
+        to_ms: u64,
+        reason: &str,
+    ) -> Result<Vec<StoredEvent>> {
+        let event = EventPayload::RecordingGap {
+            from_ms,
+            to_ms,
+            reason: reason.to_string(),
+            participant_id: participant,
+        };
+        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
             .await
     }
 
@@ -167,4 +208,29 @@ impl App {
         }
         Ok((v, problems))
     }
+}
+
+/// The log's event for a closed media file.
+fn media_closed(m: &MediaFile) -> EventPayload {
+    EventPayload::MediaClosed {
+        kind: m.kind,
+        file: m.file.clone(),
+        participant_id: m.participant_id,
+        sha256: m.sha256.clone(),
+        size: m.size,
+        duration_ms: m.duration_ms,
+        start_ms: m.start_ms,
+        end_ms: m.end_ms,
+    }
+}
+
+/// The case record's rows for closed media files, written with their events.
+fn media_rows(hearing: HearingId, files: &[MediaFile]) -> Vec<SideWrite> {
+    files
+        .iter()
+        .map(|m| SideWrite::InsertMedia {
+            hearing_id: hearing,
+            media: m.clone(),
+        })
+        .collect()
 }

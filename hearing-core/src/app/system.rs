@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::transcript::Transcript;
 use crate::domain::*;
 use crate::error::Result;
-use crate::records::{Job, LeaseOutcome, MediaLease};
+use crate::records::{Job, LeaseOutcome, MediaLease, OutboxItem};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -119,6 +119,43 @@ impl System {
     /// Sets `key` if it has no value yet; returns whether this call set it.
     pub async fn set_setting_once(&self, key: &str, value: &str) -> Result<bool> {
         self.store.set_setting_once(key, value).await
+    }
+
+    // ---- the outbox: writes into the record retried until they succeed ----
+
+    /// Keeps a write of `kind` for `hearing` (`payload`: its input as JSON) until it is done.
+    pub async fn add_outbox(
+        &self,
+        kind: &str,
+        hearing: HearingId,
+        payload: &str,
+    ) -> Result<String> {
+        self.store.add_outbox(kind, hearing, payload).await
+    }
+
+    /// The kept writes due at `now`, oldest first, at most `limit`.
+    pub async fn due_outbox(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxItem>> {
+        self.store.due_outbox(now, limit).await
+    }
+
+    /// A kept write failed with `error`: it is tried again at `next_at`.
+    pub async fn retry_outbox(&self, id: &str, next_at: DateTime<Utc>, error: &str) -> Result<()> {
+        self.store.retry_outbox(id, next_at, error).await
+    }
+
+    /// Does kept write `outbox_id`, a job of `kind` to queue, and forgets it, at once; `None`
+    /// when it was done already.
+    pub async fn enqueue_job_from_outbox(
+        &self,
+        outbox_id: &str,
+        kind: &str,
+        hearing: HearingId,
+        spec: &str,
+        max_attempts: i64,
+    ) -> Result<Option<String>> {
+        self.store
+            .enqueue_job_from_outbox(outbox_id, kind, hearing, spec, max_attempts)
+            .await
     }
 
     /// The database itself, for tools and tests that inspect (or deliberately tamper with) it

@@ -9,6 +9,9 @@ use crate::error::{CoreError, Result};
 use crate::records::{Job, SearchHit};
 use crate::store::{SearchScope, SideWrite};
 
+/// The kind of job that makes a hearing's transcript (the transcriber's worker claims it).
+pub const TRANSCRIBE_JOB: &str = "transcribe";
+
 impl App {
     /// A hearing's transcript with the case number and hearing title for its heading.
     pub async fn transcript(
@@ -20,10 +23,22 @@ impl App {
             .read_hearing(caller, id, ReadPath::Transcript)
             .await?
             .hearing;
-        let t =
-            self.store.transcript(id).await?.ok_or_else(|| {
-                CoreError::NotFound(format!("hearing {id} has no transcript yet"))
-            })?;
+        let Some(t) = self.store.transcript(id).await? else {
+            // a transcription that failed for good says so, with its last error, so the clerk
+            // knows to act instead of waiting
+            return Err(match self.store.latest_job(id, TRANSCRIBE_JOB).await? {
+                Some(j) if j.state == "failed" => CoreError::FailedPrecondition(format!(
+                    "hearing {id}'s transcription failed after {} attempts: {}",
+                    j.attempts,
+                    j.error.as_deref().unwrap_or("no error was recorded")
+                )),
+                Some(j) => CoreError::NotFound(format!(
+                    "hearing {id} has no transcript yet (its transcription is {})",
+                    j.state
+                )),
+                None => CoreError::NotFound(format!("hearing {id} has no transcript yet")),
+            });
+        };
         let case = self.store.case(h.case_id).await?;
         let heading = Heading {
             case: case.map(|c| format!("{} {}", c.case_number.as_str(), c.title)),

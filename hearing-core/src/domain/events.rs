@@ -96,6 +96,10 @@ pub enum EventPayload {
         from_ms: u64,
         to_ms: u64,
         reason: String,
+        /// The participant whose own track has the gap (muted, for instance); `None`: the
+        /// whole recording. Absent from events stored before it existed, so their hashes hold.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant_id: Option<ParticipantId>,
     },
     /// No media has arrived from a present participant who had been sending since `since_ms`
     /// (hearing clock): the recording holds silence for them until [`EventPayload::MediaResumed`].
@@ -125,6 +129,16 @@ pub enum EventPayload {
         transcript_id: String,
         sha256: String,
         segments: u64,
+    },
+    /// Writing recording file `file` failed at `at_ms` (hearing clock): disk full, an I/O or
+    /// encoder error. Logged at once, so the presiding judge sees it while the hearing goes
+    /// on; the media lost is a [`EventPayload::RecordingGap`] once a new file takes over.
+    /// `participant_id`: the file was that participant's own track (else the mixed recording).
+    RecordingFault {
+        file: String,
+        at_ms: u64,
+        message: String,
+        participant_id: Option<ParticipantId>,
     },
 }
 
@@ -161,6 +175,7 @@ impl EventPayload {
             EventPayload::MediaResumed { .. } => "media_resumed",
             EventPayload::TranscriptStored { .. } => "transcript_stored",
             EventPayload::Caption { .. } => "caption",
+            EventPayload::RecordingFault { .. } => "recording_fault",
         }
     }
 
@@ -537,6 +552,19 @@ mod tests {
                 from_ms: 0,
                 to_ms: 1,
                 reason: "r".into(),
+                participant_id: None,
+            },
+            EventPayload::RecordingGap {
+                from_ms: 0,
+                to_ms: 1,
+                reason: "r".into(),
+                participant_id: Some(p),
+            },
+            EventPayload::RecordingFault {
+                file: "f".into(),
+                at_ms: 1,
+                message: "m".into(),
+                participant_id: Some(p),
             },
             EventPayload::Caption {
                 participant_id: None,

@@ -307,10 +307,12 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             from_ms,
             to_ms,
             reason,
+            participant_id,
         } => P::RecordingGap(pb::RecordingGap {
             from_ms,
             to_ms,
             reason,
+            participant_id: participant_id.map(pid).unwrap_or_default(),
         }),
         EventPayload::MediaStalled {
             participant_id,
@@ -338,6 +340,17 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             transcript_id,
             sha256,
             segments,
+        }),
+        EventPayload::RecordingFault {
+            file,
+            at_ms,
+            message,
+            participant_id,
+        } => P::RecordingFault(pb::RecordingFault {
+            file,
+            at_ms,
+            message,
+            participant_id: participant_id.map(pid).unwrap_or_default(),
         }),
         EventPayload::Caption {
             participant_id,

@@ -20,6 +20,7 @@ fn job(row: &sqlx::any::AnyRow) -> Result<Job> {
         state: row.try_get("state")?,
         attempts: row.try_get("attempts")?,
         lease_owner: row.try_get("lease_owner")?,
+        error: row.try_get("error")?,
     })
 }
 
@@ -32,22 +33,7 @@ impl Store {
         max_attempts: i64,
     ) -> Result<String> {
         let _w = self.write_guard().await;
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = ms(Utc::now());
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, hearing_id, spec, state, attempts, max_attempts, lease_owner, \
-             lease_expires_at, error, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'queued', 0, $5, NULL, NULL, NULL, $6, $6)",
-        )
-        .bind(&id)
-        .bind(kind)
-        .bind(hearing.to_string())
-        .bind(spec)
-        .bind(max_attempts)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(id)
+        insert_job(&self.pool, kind, hearing, spec, max_attempts).await
     }
 
     /// Claims the oldest runnable job of `kind` (queued, or running with an expired lease).
@@ -130,6 +116,19 @@ impl Store {
             .await?;
         row.map(|r| job(&r)).transpose()
     }
+
+    /// The hearing's latest job of `kind`, if it has one.
+    pub async fn latest_job(&self, hearing: HearingId, kind: &str) -> Result<Option<Job>> {
+        let row = sqlx::query(
+            "SELECT * FROM jobs WHERE hearing_id = $1 AND kind = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(hearing.to_string())
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| job(&r)).transpose()
+    }
 }
 
 pub(super) async fn complete_job(
@@ -152,4 +151,30 @@ pub(super) async fn complete_job(
         )));
     }
     Ok(())
+}
+
+/// Inserts a queued job of `kind` for `hearing`; returns its id.
+pub(super) async fn insert_job<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    kind: &str,
+    hearing: HearingId,
+    spec: &str,
+    max_attempts: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = ms(Utc::now());
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, hearing_id, spec, state, attempts, max_attempts, lease_owner, \
+         lease_expires_at, error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, NULL, NULL, NULL, $6, $6)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(hearing.to_string())
+    .bind(spec)
+    .bind(max_attempts)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(id)
 }

@@ -58,6 +58,11 @@ pub enum SideWrite {
         hearing_id: HearingId,
         media: MediaFile,
     },
+    /// Deletes an outbox row: the append is the write it was kept for. Fails the whole
+    /// append if the row is gone (the write was done already).
+    TakeOutbox {
+        id: String,
+    },
 }
 
 impl Store {
@@ -208,6 +213,7 @@ async fn side_write(tx: &mut Transaction<'_, Any>, w: &SideWrite) -> Result<()> 
             session,
         } => insert_session(tx, token_hash, session).await?,
         SideWrite::CompleteJob { job_id, owner } => jobs::complete_job(tx, job_id, owner).await?,
+        SideWrite::TakeOutbox { id } => super::outbox::take(tx, id).await?,
         SideWrite::InsertTranscript {
             transcript_id,
             job_id,

@@ -15,6 +15,7 @@
 //! - `transcripts`: stored transcripts and full-text search over them;
 //! - `search`: a search query as SQL that finds the same rows on both databases;
 //! - `leases`: which node runs a hearing's media;
+//! - `outbox`: writes into the record retried until they succeed;
 //! - `settings`: write-once settings;
 //! - `rows`: row ↔ domain mapping.
 mod cases;
@@ -23,6 +24,7 @@ mod jobs;
 mod leases;
 mod log;
 mod media;
+mod outbox;
 mod rows;
 mod search;
 mod settings;

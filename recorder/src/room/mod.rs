@@ -127,6 +127,45 @@ struct Control {
     /// Each live participant's N-1 mix, and every (source, listener) feed into them.
     n1: BTreeMap<ParticipantId, N1Mix>,
     feeds: BTreeMap<(ParticipantId, ParticipantId), Feed>,
+    /// Each muted participant: since when (hearing time) and why. Their track is cut meanwhile.
+    muted_since: BTreeMap<ParticipantId, (Duration, String)>,
+}
+
+impl Control {
+    /// Follows mutes in `ev` (a mute said for `reason`): a muted participant's track is cut
+    /// (nothing of theirs is kept) from their mute to their unmute, removal or the room's stop;
+    /// returns each cut that ended, as a [`Event::TrackGap`] for the hearing's log.
+    fn track_gaps(&mut self, ev: &[Event], reason: &str) -> Vec<Event> {
+        let mut gaps = Vec::new();
+        let mut gap = |id: &ParticipantId, (from, reason): (Duration, String), to: Duration| {
+            gaps.push(Event::TrackGap {
+                id: id.clone(),
+                from,
+                to,
+                reason,
+            })
+        };
+        for e in ev {
+            match e {
+                Event::Muted { id, at } => {
+                    self.muted_since
+                        .insert(id.clone(), (*at, reason.to_string()));
+                }
+                Event::Unmuted { id, at } | Event::Removed { id, at } => {
+                    if let Some(since) = self.muted_since.remove(id) {
+                        gap(id, since, *at);
+                    }
+                }
+                Event::Stopped { at } => {
+                    for (id, since) in std::mem::take(&mut self.muted_since) {
+                        gap(&id, since, *at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        gaps
+    }
 }
 
 /// Label colours (ARGB): white, and gold for the current speaker.
@@ -209,7 +248,8 @@ impl Inner {
                     Ordering::Relaxed,
                 );
             }
-            m.bin.track.set_open(p.admitted);
+            // muted, nothing of theirs is kept either: the court does not hear them
+            m.bin.track.set_open(p.admitted && !p.muted);
         }
         // a source is heard in a listener's N-1 mix as in the main mix, and only while the
         // listener is in the hearing: the waiting room hears nothing of it
@@ -446,6 +486,7 @@ impl Room {
                 levels: BTreeMap::new(),
                 n1: BTreeMap::new(),
                 feeds: BTreeMap::new(),
+                muted_since: BTreeMap::new(),
             }),
             sends: Sends::default(),
             cfg,
@@ -630,9 +671,16 @@ impl Room {
     }
 
     fn simple(&self, cmd: Command) -> Result<()> {
+        self.simple_because(cmd, "muted")
+    }
+
+    /// [`Room::simple`]; a mute among its events is for `reason`.
+    fn simple_because(&self, cmd: Command, reason: &str) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
-        let ev = inner.transition(&mut c, cmd)?;
+        let mut ev = inner.transition(&mut c, cmd)?;
+        let gaps = c.track_gaps(&ev, reason);
+        ev.extend(gaps);
         inner.apply_layout(&c);
         drop(c);
         inner.emit_all(ev);
@@ -646,7 +694,12 @@ impl Room {
         self.simple(Command::StandDown(id.clone()))
     }
     pub fn mute(&self, id: &ParticipantId) -> Result<()> {
-        self.simple(Command::Mute(id.clone()))
+        self.mute_because(id, "muted")
+    }
+    /// Mutes `id`: out of the mix, the captions and their own track (cut until they are
+    /// unmuted, which then emits the cut as [`Event::TrackGap`] with `reason`).
+    pub fn mute_because(&self, id: &ParticipantId, reason: &str) -> Result<()> {
+        self.simple_because(Command::Mute(id.clone()), reason)
     }
     pub fn unmute(&self, id: &ParticipantId) -> Result<()> {
         self.simple(Command::Unmute(id.clone()))
@@ -656,7 +709,9 @@ impl Room {
     pub fn remove(&self, id: &ParticipantId) -> Result<()> {
         let inner = &self.inner;
         let mut c = inner.control.lock().expect("control lock");
-        let ev = inner.transition(&mut c, Command::Remove(id.clone()))?;
+        let mut ev = inner.transition(&mut c, Command::Remove(id.clone()))?;
+        let gaps = c.track_gaps(&ev, "");
+        ev.extend(gaps);
         c.health.forget(id);
         c.levels.remove(id);
         let media = c.media.remove(id);
@@ -690,7 +745,7 @@ impl Room {
             .tracks
             .remove(id)
         {
-            out.finish(&inner.ctx);
+            out.finish(&inner.ctx, inner.now());
         }
         if let Some(m) = media {
             build::remove_branch(
@@ -851,7 +906,11 @@ impl Room {
         }
         let ev = {
             let mut c = inner.control.lock().expect("control lock");
-            inner.transition(&mut c, Command::Stop)?
+            let mut ev = inner.transition(&mut c, Command::Stop)?;
+            let gaps = c.track_gaps(&ev, "");
+            // the cuts come before `Stopped`, which is the last event
+            ev.splice(0..0, gaps);
+            ev
         };
         // nothing after this moment is on the record, however long the drain takes
         let end = inner.now();
@@ -870,9 +929,9 @@ impl Room {
         );
         {
             let mut o = inner.outputs.lock().expect("outputs lock");
-            o.mix.finish(&inner.ctx);
+            o.mix.finish(&inner.ctx, end);
             for t in o.tracks.values_mut() {
-                t.finish(&inner.ctx);
+                t.finish(&inner.ctx, end);
             }
             o.stopping = true;
         }

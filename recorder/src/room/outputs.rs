@@ -38,7 +38,22 @@ pub(crate) struct Output {
     seg: Segmenter,
     caps: Vec<Option<gst::Caps>>,
     writers: BTreeMap<Duration, FileWriter>,
+    /// Writing failed and no new file has taken over yet.
+    fault: Option<Fault>,
 }
+
+/// A failed file of an output, until a new file takes over.
+struct Fault {
+    /// Hearing time from which nothing of the output is kept (the failed file's start: what
+    /// it holds is not hashed or logged).
+    lost_from: Duration,
+    reason: String,
+    /// The hearing time after which opening a new file is tried again.
+    retry_at: Duration,
+}
+
+/// How often a new file is tried while an output cannot write.
+const RETRY: Duration = Duration::from_secs(1);
 
 impl Output {
     pub fn new(kind: FileKind, kinds: Vec<StreamKind>, len: Duration) -> Self {
@@ -49,7 +64,12 @@ impl Output {
             kinds,
             seg: Segmenter::new(len, needs_key),
             writers: BTreeMap::new(),
+            fault: None,
         }
+    }
+
+    fn has_video(&self) -> bool {
+        self.kinds.contains(&StreamKind::Video)
     }
 
     fn file_name(&self, start: Duration) -> String {
@@ -67,10 +87,75 @@ impl Output {
         }
     }
 
-    /// Closes every open file (the participant left or the room stops).
-    pub fn finish(&mut self, ctx: &std::sync::Arc<Ctx>) {
+    /// Closes every open file (the participant left or the room stops at `now`).
+    pub fn finish(&mut self, ctx: &std::sync::Arc<Ctx>, now: Duration) {
         let all = self.seg.finish();
         self.close(ctx, all);
+        self.recovered(ctx, now);
+    }
+
+    /// The writer of file `start` failed at `at` with `message`: said at once; the file is
+    /// closed and the output writes nothing until a new file opens.
+    fn failed(
+        &mut self,
+        ctx: &std::sync::Arc<Ctx>,
+        start: Duration,
+        at: Duration,
+        message: String,
+    ) {
+        let Some(w) = self.writers.remove(&start) else {
+            return;
+        };
+        let file = rel_name(&ctx.dir, &w.path);
+        tracing::error!(%file, %message, "writing a recording file failed");
+        let lost_from = self.fault.as_ref().map_or(w.start, |f| f.lost_from);
+        self.fault = Some(Fault {
+            lost_from,
+            reason: format!("writing {file} failed: {message}"),
+            retry_at: at,
+        });
+        ctx.emit(Event::RecordingFault {
+            file,
+            kind: self.kind.clone(),
+            at,
+            message,
+        });
+        spawn_closer(ctx.clone(), w, self.kind.clone());
+    }
+
+    /// A new file took over at `at` (or the output ended then): what was lost is said.
+    fn recovered(&mut self, ctx: &Ctx, at: Duration) {
+        if let Some(f) = self.fault.take() {
+            ctx.emit(Event::RecordingLost {
+                kind: self.kind.clone(),
+                from: f.lost_from,
+                to: at.max(f.lost_from),
+                reason: f.reason,
+            });
+        }
+    }
+
+    /// Opens a file for the span starting at `start`, to take its first buffer at `t`; `None`
+    /// (said as a media error) when it cannot. A file replacing a failed one is named after
+    /// `t` and starts there.
+    fn open(&mut self, ctx: &Ctx, start: Duration, t: Duration) -> Option<FileWriter> {
+        // a track's zero is its first buffer, and its name says so, which is what crash
+        // recovery reads its start from; so is a file replacing a failed one
+        let zero_at_first = matches!(self.kind, FileKind::Track { .. }) || self.fault.is_some();
+        let name_at = if zero_at_first { t.max(start) } else { start };
+        let path = ctx.dir.join(self.file_name(name_at));
+        match FileWriter::open(&path, start, &self.kinds, zero_at_first) {
+            Ok(w) => {
+                tracing::info!(file = %path.display(), "opened");
+                Some(w)
+            }
+            Err(e) => {
+                ctx.emit(Event::MediaError {
+                    message: format!("opening {}: {e}", path.display()),
+                });
+                None
+            }
+        }
     }
 }
 
@@ -120,28 +205,40 @@ impl Outputs {
             Which::Track(id) => self.tracks.get_mut(id)?,
         };
         out.caps[stream] = Some(caps.clone());
-        let d = out.seg.route(switches, stream, t, key);
+        let mut d = out.seg.route(switches, stream, t, key);
         out.close(ctx, d.close);
         if let Some(start) = d.open {
-            // a track's zero is its first buffer (this one), and its name says so, which is
-            // what crash recovery reads its start from
-            let is_track = matches!(out.kind, FileKind::Track { .. });
-            let path = ctx
-                .dir
-                .join(out.file_name(if is_track { t.max(start) } else { start }));
-            match FileWriter::open(&path, start, &out.kinds, is_track) {
-                Ok(w) => {
-                    tracing::info!(file = %path.display(), "opened");
-                    out.writers.insert(start, w);
-                }
-                Err(e) => ctx.emit(Event::MediaError {
-                    message: format!("opening {}: {e}", path.display()),
-                }),
+            if let Some(w) = out.open(ctx, start, t) {
+                out.writers.insert(start, w);
+                out.recovered(ctx, t);
             }
         }
         if let Some((start, rel)) = d.write {
+            if !out.writers.contains_key(&start) {
+                // the span's file failed: a new one takes over once it can (for video, at a
+                // keyframe, asked for now)
+                let video = out.kinds[stream] == StreamKind::Video;
+                let retry = out.fault.as_ref().is_some_and(|f| t >= f.retry_at);
+                if retry && video && !key {
+                    d.keyframe_at = d.keyframe_at.or(Some(t));
+                } else if retry && (key || !video) && (!out.has_video() || video) {
+                    match out.open(ctx, start, t) {
+                        Some(w) => {
+                            out.writers.insert(start, w);
+                            out.recovered(ctx, t);
+                        }
+                        None => {
+                            if let Some(f) = out.fault.as_mut() {
+                                f.retry_at = t + RETRY;
+                            }
+                        }
+                    }
+                }
+            }
             if let Some(w) = out.writers.get_mut(&start) {
-                w.push(stream, &caps, &buffer, rel, t + dur);
+                if let Err(message) = w.push(stream, &caps, &buffer, rel, t + dur) {
+                    out.failed(ctx, start, t, message);
+                }
             }
         }
         d.keyframe_at

@@ -197,8 +197,8 @@ pub async fn serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown)
-        .into_future();
+    .with_graceful_shutdown(shutdown)
+    .into_future();
     let cut_off = async move {
         match begun_rx.await {
             Ok(()) => tokio::time::sleep(grace).await,

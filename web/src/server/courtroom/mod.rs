@@ -24,6 +24,7 @@ use pb::media_service_server::MediaServiceServer;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::Status;
 
+pub mod outbox;
 pub mod pump;
 mod rooms;
 mod service;
@@ -100,10 +101,13 @@ impl Media {
         models: Option<PathBuf>,
         node: Node,
     ) -> Self {
+        let supervised = Arc::default();
+        // the pumps' writes into the record that failed are done later, while this server runs
+        outbox::spawn_drainer(app.clone(), Arc::downgrade(&supervised));
         Media {
             app,
             rooms,
-            supervised: Arc::default(),
+            supervised,
             pumps: Arc::default(),
             media_dir,
             language,

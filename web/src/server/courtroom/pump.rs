@@ -42,11 +42,21 @@ pub struct ClosedTrack {
 pub enum RecordAction {
     /// A closed, hashed file goes into the log.
     File(MediaFile),
-    /// Nothing was recorded between these hearing-clock times, for this reason.
+    /// Nothing was recorded between these hearing-clock times, for this reason: of the whole
+    /// recording, or (`participant`) of that participant's own track.
     Gap {
+        participant: Option<ParticipantId>,
         from_ms: u64,
         to_ms: u64,
         reason: String,
+    },
+    /// Writing a recording file failed (of `participant`'s own track, else of the mix): the
+    /// presiding judge is told at once; the media lost follows as a `Gap`.
+    Fault {
+        file: String,
+        participant: Option<ParticipantId>,
+        at_ms: u64,
+        message: String,
     },
     /// A room input stopped sending (`stalled`) or sends again.
     Health {
@@ -111,6 +121,7 @@ pub fn record_actions(ev: &Event, state: &mut PumpState) -> Vec<RecordAction> {
             ..
         } => match state.off_reason.take() {
             Some(reason) => vec![RecordAction::Gap {
+                participant: None,
                 from_ms: ms(*from),
                 to_ms: ms(*to),
                 reason,
@@ -119,12 +130,51 @@ pub fn record_actions(ev: &Event, state: &mut PumpState) -> Vec<RecordAction> {
         },
         Event::WentOnRecord { gap: None, .. } => vec![],
         Event::Restarted { gap_from, at } => vec![RecordAction::Gap {
+            participant: None,
             from_ms: ms(*gap_from),
             to_ms: ms(*at),
             reason: "the media node restarted".into(),
         }],
         Event::Stalled { id, at } => vec![health(id, true, *at)],
         Event::Resumed { id, at } => vec![health(id, false, *at)],
+        // a muted participant's own track was cut (staff without a participant entry have no
+        // track of their own in the record's terms)
+        Event::TrackGap {
+            id,
+            from,
+            to,
+            reason,
+        } => match ParticipantId::parse("participant_id", id.as_str()) {
+            Ok(p) => vec![RecordAction::Gap {
+                participant: Some(p),
+                from_ms: ms(*from),
+                to_ms: ms(*to),
+                reason: reason.clone(),
+            }],
+            Err(_) => vec![],
+        },
+        Event::RecordingFault {
+            file,
+            kind,
+            at,
+            message,
+        } => vec![RecordAction::Fault {
+            file: file.clone(),
+            participant: track_owner(kind),
+            at_ms: ms(*at),
+            message: message.clone(),
+        }],
+        Event::RecordingLost {
+            kind,
+            from,
+            to,
+            reason,
+        } => vec![RecordAction::Gap {
+            participant: track_owner(kind),
+            from_ms: ms(*from),
+            to_ms: ms(*to),
+            reason: reason.clone(),
+        }],
         Event::MediaError { message } => vec![RecordAction::Warn(message.clone())],
         // every file is closed (and announced above) before the room says it stopped
         Event::Stopped { .. } => vec![RecordAction::Finish(std::mem::take(&mut state.tracks))],
@@ -136,6 +186,15 @@ pub fn record_actions(ev: &Event, state: &mut PumpState) -> Vec<RecordAction> {
         | Event::ExhibitShown { .. }
         | Event::ExhibitHidden { .. }
         | Event::Speaking { .. } => vec![],
+    }
+}
+
+/// The participant whose own track a room file of `kind` is (none: the mixed recording, or
+/// a staff member's track with no participant entry).
+fn track_owner(kind: &FileKind) -> Option<ParticipantId> {
+    match kind {
+        FileKind::Track { participant } => ParticipantId::parse("participant_id", participant).ok(),
+        FileKind::Mix => None,
     }
 }
 
@@ -151,6 +210,30 @@ fn health(id: &recorder::ParticipantId, stalled: bool, at: std::time::Duration) 
         stalled,
         at_ms: ms(at),
     }
+}
+
+/// Carries the events of hearing `hearing`'s room (writing into `dir`) into the hearing's
+/// record until the room stops, then releases node `node`'s media lease and queues the
+/// transcription (in `language`). Blocks: run it on a thread of its own, with `rt` the runtime
+/// the record is written from.
+pub fn run(
+    app: App,
+    node: &str,
+    hearing: HearingId,
+    dir: PathBuf,
+    language: String,
+    rt: tokio::runtime::Handle,
+    events: std::sync::mpsc::Receiver<Event>,
+) {
+    Pump {
+        app,
+        node: node.to_string(),
+        hearing,
+        dir,
+        language,
+        rt,
+    }
+    .run(events)
 }
 
 /// Carries one room's events into the hearing's record: the IO around [`record_actions`].
@@ -181,12 +264,36 @@ impl Pump {
     fn apply(&self, action: RecordAction) -> bool {
         let h = self.hearing;
         match action {
-            RecordAction::File(f) => self.record(&[f], &[]),
+            // through the outbox: a hash the database cannot take now is logged later
+            RecordAction::File(f) => self
+                .rt
+                .block_on(super::outbox::media_closed(&self.app, h, &f)),
             RecordAction::Gap {
+                participant,
                 from_ms,
                 to_ms,
                 reason,
-            } => self.record(&[], &[(from_ms, to_ms, reason)]),
+            } => {
+                let write = self
+                    .app
+                    .record_track_gap(h, participant, from_ms, to_ms, &reason);
+                if let Err(e) = self.rt.block_on(write) {
+                    tracing::error!(hearing = %h, error = %e, "logging a recording gap");
+                }
+            }
+            RecordAction::Fault {
+                file,
+                participant,
+                at_ms,
+                message,
+            } => {
+                let write = self
+                    .app
+                    .record_recording_fault(h, participant, &file, at_ms, &message);
+                if let Err(e) = self.rt.block_on(write) {
+                    tracing::error!(hearing = %h, error = %e, "logging a recording fault");
+                }
+            }
             RecordAction::Health {
                 media_id,
                 participant,
@@ -258,21 +365,9 @@ impl Pump {
             tracks,
             language: self.language.clone(),
         };
-        match self
-            .rt
-            .block_on(transcriber::worker::enqueue(&self.app, h, &spec))
-        {
-            Ok(job) => tracing::info!(hearing = %h, %job, "transcription queued"),
-            Err(e) => tracing::error!(hearing = %h, error = %e, "queueing the transcription"),
-        }
-    }
-
-    fn record(&self, files: &[MediaFile], gaps: &[(u64, u64, String)]) {
-        let h = self.hearing;
-        if let Err(e) = self.rt.block_on(self.app.record_media(h, files, gaps)) {
-            // the file and the room's manifest keep the hash; the log lacks it: loud, not fatal
-            tracing::error!(hearing = %h, error = %e, "logging closed media");
-        }
+        // through the outbox: a job the database cannot take now is queued later
+        self.rt
+            .block_on(super::outbox::transcription(&self.app, h, &spec));
     }
 }
 
@@ -404,6 +499,7 @@ mod tests {
         assert_eq!(
             record_actions(&on, &mut s),
             vec![RecordAction::Gap {
+                participant: None,
                 from_ms: 10_000,
                 to_ms: 20_000,
                 reason: "lunch".into()
@@ -443,6 +539,7 @@ mod tests {
                 &mut s
             ),
             vec![RecordAction::Gap {
+                participant: None,
                 from_ms: 4000,
                 to_ms: 6000,
                 reason: "the media node restarted".into()
@@ -481,6 +578,70 @@ mod tests {
                 participant: None,
                 stalled: false,
                 at_ms: 6000
+            }]
+        );
+    }
+
+    #[test]
+    fn a_muted_participants_cut_is_a_gap_on_their_own_track() {
+        let mut s = PumpState::default();
+        let cut = |id: &str| Event::TrackGap {
+            id: pid(id),
+            from: secs(3),
+            to: secs(8),
+            reason: "muted by the court".into(),
+        };
+        assert_eq!(
+            record_actions(&cut(P), &mut s),
+            vec![RecordAction::Gap {
+                participant: Some(ParticipantId::parse("p", P).unwrap()),
+                from_ms: 3000,
+                to_ms: 8000,
+                reason: "muted by the court".into()
+            }]
+        );
+        // staff with no participant entry have no track in the record's terms
+        assert_eq!(record_actions(&cut("u0123abcd"), &mut s), vec![]);
+    }
+
+    #[test]
+    fn a_failed_file_is_a_fault_at_once_then_the_media_lost_a_gap() {
+        let mut s = PumpState::default();
+        let owner = FileKind::Track {
+            participant: P.into(),
+        };
+        assert_eq!(
+            record_actions(
+                &Event::RecordingFault {
+                    file: "track-a-1.mka".into(),
+                    kind: owner.clone(),
+                    at: secs(4),
+                    message: "No space left on device".into(),
+                },
+                &mut s
+            ),
+            vec![RecordAction::Fault {
+                file: "track-a-1.mka".into(),
+                participant: Some(ParticipantId::parse("p", P).unwrap()),
+                at_ms: 4000,
+                message: "No space left on device".into()
+            }]
+        );
+        assert_eq!(
+            record_actions(
+                &Event::RecordingLost {
+                    kind: FileKind::Mix,
+                    from: secs(2),
+                    to: secs(5),
+                    reason: "disk full".into(),
+                },
+                &mut s
+            ),
+            vec![RecordAction::Gap {
+                participant: None,
+                from_ms: 2000,
+                to_ms: 5000,
+                reason: "disk full".into()
             }]
         );
     }

@@ -55,6 +55,7 @@ impl MediaService for Media {
             role: room_role(peer.role),
             admitted: peer.admitted,
             muted: peer.muted,
+            mute_reason: peer.mute_reason.into(),
             as_of_seq: peer.as_of_seq,
         };
         let key = peer.key.clone();
@@ -71,9 +72,9 @@ impl MediaService for Media {
                 let admitted = self
                     .rooms
                     .set_admitted(id.0, &now.key, now.admitted, now.as_of_seq);
-                let muted = self
-                    .rooms
-                    .set_muted(id.0, &now.key, now.muted, now.as_of_seq);
+                let muted =
+                    self.rooms
+                        .set_muted(id.0, &now.key, now.muted, now.as_of_seq, now.mute_reason);
                 for e in [admitted, muted].into_iter().filter_map(Result::err) {
                     tracing::debug!(hearing = %id, error = %e, "room refused");
                 }

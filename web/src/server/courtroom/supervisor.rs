@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use hearing_core::app::App;
+use hearing_core::app::{mute_reason, App};
 use hearing_core::domain::{EventPayload, HearingId, HearingState, Presence};
 use opencourt_media::Rooms;
 
@@ -27,7 +27,13 @@ pub enum RoomAction {
         seq: u64,
     },
     /// The peer is muted or not, as the log said at `seq`.
-    Mute { peer: String, muted: bool, seq: u64 },
+    Mute {
+        peer: String,
+        muted: bool,
+        seq: u64,
+        /// Why, as the cut in their own track is logged.
+        reason: &'static str,
+    },
     /// Go on or off the record, for this reason.
     Record { on: bool, reason: String },
     /// End the peer's connection; `last` when they leave the room for good (removed).
@@ -40,9 +46,10 @@ pub enum RoomAction {
     CloseHearing { reason: &'static str },
 }
 
-/// The room actions event `e` (at log position `seq`) calls for, in order. Every event kind is
+/// The room actions event `e` (at log position `seq`, taken by the participant whose id is
+/// `actor_participant`, empty for staff without one) calls for, in order. Every event kind is
 /// named, so a new one needs a decision here.
-pub fn room_actions(e: &EventPayload, seq: u64) -> Vec<RoomAction> {
+pub fn room_actions(e: &EventPayload, seq: u64, actor_participant: &str) -> Vec<RoomAction> {
     use RoomAction::*;
     match e {
         EventPayload::Admitted { participant_id } => vec![Admit {
@@ -62,6 +69,8 @@ pub fn room_actions(e: &EventPayload, seq: u64) -> Vec<RoomAction> {
             peer: participant_id.to_string(),
             muted: *muted,
             seq,
+            // muting oneself is private; anyone else's mute is the court's
+            reason: mute_reason(actor_participant != participant_id.to_string()),
         }],
         EventPayload::StateChanged { to, reason, .. }
             if matches!(to, HearingState::OnRecord | HearingState::OffRecord) =>
@@ -117,10 +126,12 @@ pub fn room_actions(e: &EventPayload, seq: u64) -> Vec<RoomAction> {
         EventPayload::Scheduled { .. }
         | EventPayload::Invited { .. }
         | EventPayload::InviteRedeemed { .. }
+        | EventPayload::InviteReissued { .. }
         | EventPayload::Note { .. }
         | EventPayload::Denied { .. }
         | EventPayload::MediaClosed { .. }
         | EventPayload::RecordingGap { .. }
+        | EventPayload::RecordingFault { .. }
         | EventPayload::MediaStalled { .. }
         | EventPayload::MediaResumed { .. }
         | EventPayload::Caption { .. }
@@ -151,7 +162,12 @@ pub fn apply(rooms: &Rooms, id: HearingId, action: RoomAction) -> Option<String>
             }
             _ => None,
         },
-        RoomAction::Mute { peer, muted, seq } => match rooms.set_muted(h, &peer, muted, seq) {
+        RoomAction::Mute {
+            peer,
+            muted,
+            seq,
+            reason,
+        } => match rooms.set_muted(h, &peer, muted, seq, reason) {
             Err(e) if !expected(&e) => {
                 let what = if muted { "mute" } else { "unmute" };
                 refused(&format!("{what} participant {peer}"), e)
@@ -252,7 +268,7 @@ pub async fn run(
             last = e.seq;
             let Some(payload) = e.payload() else { continue };
             let mut end = false;
-            for action in room_actions(&payload, e.seq) {
+            for action in room_actions(&payload, e.seq, &e.actor_participant_id) {
                 end |= matches!(action, RoomAction::CloseHearing { .. });
                 let rooms = rooms.clone();
                 let refusal = tokio::task::spawn_blocking(move || apply(&rooms, id, action)).await;
@@ -311,7 +327,8 @@ mod tests {
                 &EventPayload::Admitted {
                     participant_id: pid()
                 },
-                7
+                7,
+                ""
             ),
             vec![Admit {
                 peer: peer(),
@@ -325,7 +342,8 @@ mod tests {
                     participant_id: pid(),
                     reason: Some("done".into())
                 },
-                8
+                8,
+                ""
             ),
             vec![Admit {
                 peer: peer(),
@@ -344,43 +362,66 @@ mod tests {
                         participant_id: pid(),
                         muted
                     },
-                    3
+                    3,
+                    ""
                 ),
                 vec![Mute {
                     peer: peer(),
                     muted,
-                    seq: 3
+                    seq: 3,
+                    reason: "muted by the court"
                 }]
             );
         }
     }
 
     #[test]
+    fn a_participant_who_mutes_themselves_is_cut_for_that_reason() {
+        let own = peer();
+        assert_eq!(
+            room_actions(
+                &EventPayload::Muted {
+                    participant_id: pid(),
+                    muted: true
+                },
+                4,
+                &own
+            ),
+            vec![Mute {
+                peer: peer(),
+                muted: true,
+                seq: 4,
+                reason: "muted themselves"
+            }]
+        );
+    }
+
+    #[test]
     fn going_on_and_off_the_record_switches_the_recording_with_the_reason() {
         use HearingState::*;
         assert_eq!(
-            room_actions(&state(Open, OnRecord, None), 1),
+            room_actions(&state(Open, OnRecord, None), 1, ""),
             vec![Record {
                 on: true,
                 reason: "on the record".into()
             }]
         );
         assert_eq!(
-            room_actions(&state(OnRecord, OffRecord, Some("lunch")), 2),
+            room_actions(&state(OnRecord, OffRecord, Some("lunch")), 2, ""),
             vec![Record {
                 on: false,
                 reason: "lunch".into()
             }]
         );
         assert_eq!(
-            room_actions(&state(OnRecord, OffRecord, None), 2),
+            room_actions(&state(OnRecord, OffRecord, None), 2, ""),
             vec![Record {
                 on: false,
                 reason: "off the record".into()
             }]
         );
         assert_eq!(
-            room_actions(&state(OffRecord, OnRecord, Some("back")), 3),
+            room_actions(&state(OffRecord, OnRecord, Some("back")), 3, ""),
             vec![Record {
                 on: true,
                 reason: "back".into()
@@ -392,13 +433,13 @@ mod tests {
     fn adjournment_and_cancellation_close_the_hearing() {
         use HearingState::*;
         assert_eq!(
-            room_actions(&state(OnRecord, Adjourned, None), 9),
+            room_actions(&state(OnRecord, Adjourned, None), 9, ""),
             vec![CloseHearing {
                 reason: "the hearing was adjourned"
             }]
         );
         assert_eq!(
-            room_actions(&state(Open, Cancelled, Some("ill")), 9),
+            room_actions(&state(Open, Cancelled, Some("ill")), 9, ""),
             vec![CloseHearing {
                 reason: "the hearing was cancelled"
             }]
@@ -408,7 +449,7 @@ mod tests {
     #[test]
     fn opening_and_scheduling_do_nothing_to_the_room() {
         use HearingState::*;
-        assert_eq!(room_actions(&state(Scheduled, Open, None), 1), vec![]);
+        assert_eq!(room_actions(&state(Scheduled, Open, None), 1, ""), vec![]);
     }
 
     #[test]
@@ -424,7 +465,8 @@ mod tests {
                         participant_id: pid(),
                         presence
                     },
-                    4
+                    4,
+                    ""
                 ),
                 vec![Admit {
                     peer: peer(),
@@ -445,7 +487,8 @@ mod tests {
                     reason: None,
                     disconnected: true
                 },
-                5
+                5,
+                ""
             ),
             vec![
                 Admit {
@@ -470,7 +513,8 @@ mod tests {
                     participant_id: pid(),
                     reason: "disruptive".into()
                 },
-                6
+                6,
+                ""
             ),
             vec![ClosePeer {
                 peer: peer(),
@@ -499,6 +543,9 @@ mod tests {
             EventPayload::InviteRedeemed {
                 participant_id: pid(),
             },
+            EventPayload::InviteReissued {
+                participant_id: pid(),
+            },
             EventPayload::Note { text: "n".into() },
             EventPayload::Denied {
                 action: "mute".into(),
@@ -519,6 +566,13 @@ mod tests {
                 from_ms: 0,
                 to_ms: 1,
                 reason: "r".into(),
+                participant_id: p,
+            },
+            EventPayload::RecordingFault {
+                file: "f".into(),
+                at_ms: 0,
+                message: "m".into(),
+                participant_id: p,
             },
             EventPayload::MediaStalled {
                 participant_id: p,
@@ -543,7 +597,7 @@ mod tests {
                 segments: 1,
             },
         ] {
-            assert_eq!(room_actions(&e, 1), vec![], "{}", e.kind());
+            assert_eq!(room_actions(&e, 1, ""), vec![], "{}", e.kind());
         }
     }
 
