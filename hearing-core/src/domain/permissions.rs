@@ -1,5 +1,6 @@
 //! Who may do what: one table, deny by default. `machine` adds the rules that depend on the
-//! hearing (the presiding judge, the target of an action); `visibility` covers reading cases.
+//! hearing (the presiding judge, the target of an action); `may_read_case` here is the rule for
+//! a case's visibility, and `read_policy` decides every read of a hearing by role and presence.
 use super::model::{Presence, Role, Visibility};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
