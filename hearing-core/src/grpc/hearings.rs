@@ -38,20 +38,22 @@ struct OwnCommand {
     command: Command,
 }
 
-/// The table of hearing commands: request → command.
-macro_rules! hearing_commands {
-    ($($req:ident($r:ident) => $command:expr;)+) => {$(
-        impl TryFrom<pb::$req> for HearingCommand {
+/// A table of commands on a hearing: request → `$into` (the hearing and the command).
+macro_rules! commands_on_a_hearing {
+    ($into:ident: $($req:ident($r:ident) => $command:expr;)+) => {$(
+        impl TryFrom<pb::$req> for $into {
             type Error = CoreError;
 
             fn try_from($r: pb::$req) -> Result<Self> {
-                Ok(HearingCommand { id: hearing_id(&$r.hearing_id)?, command: $command })
+                Ok($into { id: hearing_id(&$r.hearing_id)?, command: $command })
             }
         }
     )+};
 }
 
-hearing_commands! {
+// The court's commands on the hearing itself.
+commands_on_a_hearing! {
+    HearingCommand:
     OpenHearingRequest(r) => Command::Open;
     GoOnRecordRequest(r) => Command::GoOnRecord;
     GoOffRecordRequest(r) => Command::GoOffRecord { reason: Reason::parse("reason", &r.reason)? };
@@ -90,20 +92,9 @@ participant_commands! {
     ReissueInviteRequest(r, target) => Command::ReissueInvite { target };
 }
 
-/// The table of commands a caller runs on themselves.
-macro_rules! own_commands {
-    ($($req:ident($r:ident) => $command:expr;)+) => {$(
-        impl TryFrom<pb::$req> for OwnCommand {
-            type Error = CoreError;
-
-            fn try_from($r: pb::$req) -> Result<Self> {
-                Ok(OwnCommand { id: hearing_id(&$r.hearing_id)?, command: $command })
-            }
-        }
-    )+};
-}
-
-own_commands! {
+// The commands a caller runs on themselves.
+commands_on_a_hearing! {
+    OwnCommand:
     JoinHearingRequest(r) => Command::Join { staff_participant_id: ParticipantId::new() };
     LeaveHearingRequest(r) => Command::Leave {
         reason: Reason::parse_optional("reason", &r.reason)?,
@@ -286,203 +277,153 @@ impl Services {
     }
 }
 
-#[tonic::async_trait]
-impl HearingService for Services {
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
-    async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
-        let caller = self.caller(&req).await?;
-        let r = NewHearing::try_from(req.into_inner())?;
-        let h = self
-            .app
-            .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
-            .await?;
-        in_hearing(h.id);
-        let (h, last, head) = self
-            .app
-            .system()
-            .hearing(h.id)
-            .await?
-            .ok_or_else(|| Status::internal("internal error"))?;
-        Ok(Response::new(convert::hearing(&h, last, &head)))
+// Every command RPC is its request converted and handed to one of the three command shapes
+// above: one line each, and one span per call carrying the hearing.
+delegating_service! {
+    impl HearingService for Services;
+    delegate {
+        "OpenHearing" open_hearing(pb::OpenHearingRequest) -> pb::Hearing => hearing_command;
+        "JoinHearing" join_hearing(pb::JoinHearingRequest) -> pb::Participant => own_command;
+        "LeaveHearing" leave_hearing(pb::LeaveHearingRequest) -> pb::Participant => own_command;
+        "AdmitParticipant" admit_participant(pb::AdmitParticipantRequest) -> pb::Participant => participant_command;
+        "StandDownParticipant" stand_down_participant(pb::StandDownParticipantRequest) -> pb::Participant => participant_command;
+        "RemoveParticipant" remove_participant(pb::RemoveParticipantRequest) -> pb::Participant => participant_command;
+        "MuteParticipant" mute_participant(pb::MuteParticipantRequest) -> pb::Participant => participant_command;
+        "GoOnRecord" go_on_record(pb::GoOnRecordRequest) -> pb::Hearing => hearing_command;
+        "GoOffRecord" go_off_record(pb::GoOffRecordRequest) -> pb::Hearing => hearing_command;
+        "AdjournHearing" adjourn_hearing(pb::AdjournHearingRequest) -> pb::Hearing => hearing_command;
+        "CancelHearing" cancel_hearing(pb::CancelHearingRequest) -> pb::Hearing => hearing_command;
     }
+    rest {
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
+        async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
+            let caller = self.caller(&req).await?;
+            let r = NewHearing::try_from(req.into_inner())?;
+            let h = self
+                .app
+                .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
+                .await?;
+            in_hearing(h.id);
+            let (h, last, head) = self
+                .app
+                .system()
+                .hearing(h.id)
+                .await?
+                .ok_or_else(|| Status::internal("internal error"))?;
+            Ok(Response::new(convert::hearing(&h, last, &head)))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetHearing", hearing = tracing::field::Empty))]
-    async fn get_hearing(&self, req: Request<pb::GetHearingRequest>) -> Res<pb::Hearing> {
-        let caller = self.caller(&req).await?;
-        let id = hearing_id(&req.get_ref().hearing_id)?;
-        in_hearing(id);
-        let (h, last, head) = self.app.get_hearing(&caller, id).await?;
-        Ok(Response::new(convert::hearing(&h, last, &head)))
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "GetHearing", hearing = tracing::field::Empty))]
+        async fn get_hearing(&self, req: Request<pb::GetHearingRequest>) -> Res<pb::Hearing> {
+            let caller = self.caller(&req).await?;
+            let id = hearing_id(&req.get_ref().hearing_id)?;
+            in_hearing(id);
+            let (h, last, head) = self.app.get_hearing(&caller, id).await?;
+            Ok(Response::new(convert::hearing(&h, last, &head)))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ListHearings", hearing = tracing::field::Empty))]
-    async fn list_hearings(
-        &self,
-        req: Request<pb::ListHearingsRequest>,
-    ) -> Res<pb::ListHearingsResponse> {
-        let caller = self.caller(&req).await?;
-        let r = HearingQuery::try_from(req.into_inner())?;
-        let page = self
-            .app
-            .list_hearings(&caller, r.case_id, r.day, r.judge, r.size, r.after)
-            .await?;
-        Ok(Response::new(pb::ListHearingsResponse {
-            hearings: page
-                .items
-                .iter()
-                .map(|h| convert::hearing(h, 0, ""))
-                .collect(),
-            next_page_token: convert::page_token(page.next),
-        }))
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "ListHearings", hearing = tracing::field::Empty))]
+        async fn list_hearings(
+            &self,
+            req: Request<pb::ListHearingsRequest>,
+        ) -> Res<pb::ListHearingsResponse> {
+            let caller = self.caller(&req).await?;
+            let r = HearingQuery::try_from(req.into_inner())?;
+            let page = self
+                .app
+                .list_hearings(&caller, r.case_id, r.day, r.judge, r.size, r.after)
+                .await?;
+            Ok(Response::new(pb::ListHearingsResponse {
+                hearings: page
+                    .items
+                    .iter()
+                    .map(|h| convert::hearing(h, 0, ""))
+                    .collect(),
+                next_page_token: convert::page_token(page.next),
+            }))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "InviteParticipant", hearing = tracing::field::Empty))]
-    async fn invite_participant(
-        &self,
-        req: Request<pb::InviteParticipantRequest>,
-    ) -> Res<pb::InviteParticipantResponse> {
-        let caller = self.caller(&req).await?;
-        let r = Invitation::try_from(req.into_inner())?;
-        in_hearing(r.id);
-        let (p, code) = self.app.invite(&caller, r.id, r.name, r.role).await?;
-        Ok(Response::new(pb::InviteParticipantResponse {
-            participant: Some(convert::participant(r.id, &p)),
-            code,
-        }))
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "InviteParticipant", hearing = tracing::field::Empty))]
+        async fn invite_participant(
+            &self,
+            req: Request<pb::InviteParticipantRequest>,
+        ) -> Res<pb::InviteParticipantResponse> {
+            let caller = self.caller(&req).await?;
+            let r = Invitation::try_from(req.into_inner())?;
+            in_hearing(r.id);
+            let (p, code) = self.app.invite(&caller, r.id, r.name, r.role).await?;
+            Ok(Response::new(pb::InviteParticipantResponse {
+                participant: Some(convert::participant(r.id, &p)),
+                code,
+            }))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ReissueInvite", hearing = tracing::field::Empty))]
-    async fn reissue_invite(
-        &self,
-        req: Request<pb::ReissueInviteRequest>,
-    ) -> Res<pb::InviteParticipantResponse> {
-        let caller = self.caller(&req).await?;
-        let r = ParticipantCommand::try_from(req.into_inner())?;
-        in_hearing(r.id);
-        let (p, code) = self.app.reissue_invite(&caller, r.id, r.target).await?;
-        Ok(Response::new(pb::InviteParticipantResponse {
-            participant: Some(convert::participant(r.id, &p)),
-            code,
-        }))
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "ReissueInvite", hearing = tracing::field::Empty))]
+        async fn reissue_invite(
+            &self,
+            req: Request<pb::ReissueInviteRequest>,
+        ) -> Res<pb::InviteParticipantResponse> {
+            let caller = self.caller(&req).await?;
+            let r = ParticipantCommand::try_from(req.into_inner())?;
+            in_hearing(r.id);
+            let (p, code) = self.app.reissue_invite(&caller, r.id, r.target).await?;
+            Ok(Response::new(pb::InviteParticipantResponse {
+                participant: Some(convert::participant(r.id, &p)),
+                code,
+            }))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "OpenHearing", hearing = tracing::field::Empty))]
-    async fn open_hearing(&self, req: Request<pb::OpenHearingRequest>) -> Res<pb::Hearing> {
-        self.hearing_command(req).await
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "AddNote", hearing = tracing::field::Empty))]
+        async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
+            let caller = self.caller(&req).await?;
+            let Note { id, text } = req.into_inner().try_into()?;
+            in_hearing(id);
+            let (_, events) = self
+                .app
+                .command(&caller, id, |_| Command::AddNote { text: text.clone() })
+                .await?;
+            let e = events
+                .first()
+                .ok_or_else(|| Status::internal("internal error"))?;
+            Ok(Response::new(convert::event(e)))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "JoinHearing", hearing = tracing::field::Empty))]
-    async fn join_hearing(&self, req: Request<pb::JoinHearingRequest>) -> Res<pb::Participant> {
-        self.own_command(req).await
-    }
+        type WatchHearingStream = EventStream;
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "LeaveHearing", hearing = tracing::field::Empty))]
-    async fn leave_hearing(&self, req: Request<pb::LeaveHearingRequest>) -> Res<pb::Participant> {
-        self.own_command(req).await
-    }
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "WatchHearing", hearing = tracing::field::Empty))]
+        async fn watch_hearing(
+            &self,
+            req: Request<pb::WatchHearingRequest>,
+        ) -> Res<Self::WatchHearingStream> {
+            let caller = self.caller(&req).await?;
+            let token = super::bearer(&req)?.to_string();
+            let r = req.into_inner();
+            let id = hearing_id(&r.hearing_id)?;
+            in_hearing(id);
+            let stream = self
+                .app
+                .watch_limited(&caller, &token, id, r.after_seq)
+                .await?;
+            let stream = stream.map(|item| item.map(|e| convert::event(&e)).map_err(to_status));
+            Ok(Response::new(Box::pin(stream)))
+        }
 
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AdmitParticipant", hearing = tracing::field::Empty))]
-    async fn admit_participant(
-        &self,
-        req: Request<pb::AdmitParticipantRequest>,
-    ) -> Res<pb::Participant> {
-        self.participant_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "StandDownParticipant", hearing = tracing::field::Empty))]
-    async fn stand_down_participant(
-        &self,
-        req: Request<pb::StandDownParticipantRequest>,
-    ) -> Res<pb::Participant> {
-        self.participant_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "RemoveParticipant", hearing = tracing::field::Empty))]
-    async fn remove_participant(
-        &self,
-        req: Request<pb::RemoveParticipantRequest>,
-    ) -> Res<pb::Participant> {
-        self.participant_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "MuteParticipant", hearing = tracing::field::Empty))]
-    async fn mute_participant(
-        &self,
-        req: Request<pb::MuteParticipantRequest>,
-    ) -> Res<pb::Participant> {
-        self.participant_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GoOnRecord", hearing = tracing::field::Empty))]
-    async fn go_on_record(&self, req: Request<pb::GoOnRecordRequest>) -> Res<pb::Hearing> {
-        self.hearing_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "GoOffRecord", hearing = tracing::field::Empty))]
-    async fn go_off_record(&self, req: Request<pb::GoOffRecordRequest>) -> Res<pb::Hearing> {
-        self.hearing_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AdjournHearing", hearing = tracing::field::Empty))]
-    async fn adjourn_hearing(&self, req: Request<pb::AdjournHearingRequest>) -> Res<pb::Hearing> {
-        self.hearing_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "CancelHearing", hearing = tracing::field::Empty))]
-    async fn cancel_hearing(&self, req: Request<pb::CancelHearingRequest>) -> Res<pb::Hearing> {
-        self.hearing_command(req).await
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "AddNote", hearing = tracing::field::Empty))]
-    async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
-        let caller = self.caller(&req).await?;
-        let Note { id, text } = req.into_inner().try_into()?;
-        in_hearing(id);
-        let (_, events) = self
-            .app
-            .command(&caller, id, |_| Command::AddNote { text: text.clone() })
-            .await?;
-        let e = events
-            .first()
-            .ok_or_else(|| Status::internal("internal error"))?;
-        Ok(Response::new(convert::event(e)))
-    }
-
-    type WatchHearingStream = EventStream;
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "WatchHearing", hearing = tracing::field::Empty))]
-    async fn watch_hearing(
-        &self,
-        req: Request<pb::WatchHearingRequest>,
-    ) -> Res<Self::WatchHearingStream> {
-        let caller = self.caller(&req).await?;
-        let token = super::bearer(&req)?.to_string();
-        let r = req.into_inner();
-        let id = hearing_id(&r.hearing_id)?;
-        in_hearing(id);
-        let stream = self
-            .app
-            .watch_limited(&caller, &token, id, r.after_seq)
-            .await?;
-        let stream = stream.map(|item| item.map(|e| convert::event(&e)).map_err(to_status));
-        Ok(Response::new(Box::pin(stream)))
-    }
-
-    #[tracing::instrument(name = "rpc", skip_all, fields(method = "VerifyHearingLog", hearing = tracing::field::Empty))]
-    async fn verify_hearing_log(
-        &self,
-        req: Request<pb::VerifyHearingLogRequest>,
-    ) -> Res<pb::VerifyHearingLogResponse> {
-        let caller = self.caller(&req).await?;
-        let id = hearing_id(&req.get_ref().hearing_id)?;
-        in_hearing(id);
-        let v = self.app.verify_log(&caller, id).await?;
-        Ok(Response::new(pb::VerifyHearingLogResponse {
-            ok: v.ok,
-            events_checked: v.events_checked,
-            first_bad_seq: v.first_bad_seq.unwrap_or(0),
-            head_hash: v.head_hash,
-            problem: v.problem.unwrap_or_default(),
-        }))
+        #[tracing::instrument(name = "rpc", skip_all, fields(method = "VerifyHearingLog", hearing = tracing::field::Empty))]
+        async fn verify_hearing_log(
+            &self,
+            req: Request<pb::VerifyHearingLogRequest>,
+        ) -> Res<pb::VerifyHearingLogResponse> {
+            let caller = self.caller(&req).await?;
+            let id = hearing_id(&req.get_ref().hearing_id)?;
+            in_hearing(id);
+            let v = self.app.verify_log(&caller, id).await?;
+            Ok(Response::new(pb::VerifyHearingLogResponse {
+                ok: v.ok,
+                events_checked: v.events_checked,
+                first_bad_seq: v.first_bad_seq.unwrap_or(0),
+                head_hash: v.head_hash,
+                problem: v.problem.unwrap_or_default(),
+            }))
+        }
     }
 }

@@ -2,6 +2,29 @@
 //! MediaService is the media node's): authenticate, convert the request once (`TryFrom`, which
 //! checks every field), call the application, convert back. Proto ↔ domain conversion lives in
 //! `convert`, the error → status mapping in `status`.
+/// A tonic service impl whose command RPCs only hand their request to one method of the
+/// services: a line `"Method" rpc_name(Request) -> Response => handler;` each, expanded into the
+/// RPC with its tracing span (the handler records the hearing); the other methods as written,
+/// after `rest`.
+macro_rules! delegating_service {
+    (
+        impl $service:ident for $ty:ty;
+        delegate { $($method:literal $name:ident($req:ty) -> $resp:ty => $via:ident;)* }
+        rest { $($rest:tt)* }
+    ) => {
+        #[tonic::async_trait]
+        impl $service for $ty {
+            $(
+                #[tracing::instrument(name = "rpc", skip_all, fields(method = $method, hearing = tracing::field::Empty))]
+                async fn $name(&self, req: Request<$req>) -> Res<$resp> {
+                    self.$via(req).await
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+
 mod auth;
 mod cases;
 mod convert;
