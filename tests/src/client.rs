@@ -161,7 +161,7 @@ pub fn code_of<T>(r: &Result<T, Status>) -> Code {
 
 /// A plain HTTP/1.1 GET (for `/media` and `/metrics`): returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
-    opencourt::cli::court::http_get(&addr.to_string(), path, token)
+    opencourt::cli::hearing::http_get(&addr.to_string(), path, token)
         .await
         .expect("HTTP GET")
 }
