@@ -8,8 +8,21 @@ use opencourt_tests::*;
 use sqlx::Row;
 use tonic::{Code, Status};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Rpc {
+/// Declares `Rpc` and `Rpc::SEQUENCE`, every call in the order the matrix makes them.
+macro_rules! rpcs {
+    ($($rpc:ident,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        enum Rpc {
+            $($rpc,)*
+        }
+
+        impl Rpc {
+            const SEQUENCE: &[Rpc] = &[$(Rpc::$rpc,)*];
+        }
+    };
+}
+
+rpcs! {
     CreateCase,
     ScheduleHearing,
     ListHearings,
@@ -27,6 +40,7 @@ enum Rpc {
     AddNote,
     GoOnRecord,
     GoOffRecord,
+    // From here on the removed participants' tokens are revoked.
     Remove,
     Leave,
     Adjourn,
@@ -106,214 +120,142 @@ fn state_refusal(rpc: Rpc) -> Option<(Code, &'static str)> {
     }
 }
 
+/// `client.method(request)` as `token`: whether it succeeded, or the refusal.
+macro_rules! as_token {
+    ($token:expr, $client:ident.$method:ident($req:expr)) => {
+        $client.$method(authed($token, $req)).await.map(|_| ())
+    };
+}
+
 async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, who: Who, token: &str) -> Result<(), Status> {
     let mut hs = t.hearings().await;
     let mut cases = t.cases().await;
     let s = &c.scene;
-    let hid = s.hearing.id.clone();
+    let hearing_id = s.hearing.id.clone();
     let addressed = || s.participant(target(rpc, who)).id.clone();
     match rpc {
-        Rpc::CreateCase => outcome(
-            &cases
-                .create_case(authed(
-                    token,
-                    pb::CreateCaseRequest {
-                        case_number: format!("P-{}", uuid::Uuid::new_v4().simple()),
-                        title: "t".into(),
-                        visibility: pb::Visibility::Public as i32,
-                    },
-                ))
-                .await,
+        Rpc::CreateCase => as_token!(
+            token,
+            cases.create_case(pb::CreateCaseRequest {
+                case_number: format!("P-{}", uuid::Uuid::new_v4().simple()),
+                title: "t".into(),
+                visibility: pb::Visibility::Public as i32,
+            })
         ),
-        Rpc::ScheduleHearing => outcome(
-            &hs.schedule_hearing(authed(
-                token,
-                pb::ScheduleHearingRequest {
-                    case_id: s.case.id.clone(),
-                    title: "t".into(),
-                    // A slot of its own: the judge cannot preside twice at once.
-                    starts_at: Some(ts_in(100 + 2 * slot())),
-                    ends_at: Some(ts_in(101 + 2 * slot())),
-                    judge_id: s.judge_user.id.clone(),
+        Rpc::ScheduleHearing => as_token!(
+            token,
+            hs.schedule_hearing(pb::ScheduleHearingRequest {
+                case_id: s.case.id.clone(),
+                title: "t".into(),
+                // A slot of its own: the judge cannot preside twice at once.
+                starts_at: Some(ts_in(100 + 2 * slot())),
+                ends_at: Some(ts_in(101 + 2 * slot())),
+                judge_id: s.judge_user.id.clone(),
+            })
+        ),
+        Rpc::ListHearings => as_token!(token, hs.list_hearings(pb::ListHearingsRequest::default())),
+        Rpc::GetCase => as_token!(
+            token,
+            cases.get_case(pb::GetCaseRequest {
+                id: s.case.id.clone(),
+            })
+        ),
+        Rpc::GetHearing => as_token!(token, hs.get_hearing(pb::GetHearingRequest { hearing_id })),
+        Rpc::Watch => as_token!(
+            token,
+            hs.watch_hearing(pb::WatchHearingRequest {
+                hearing_id,
+                after_seq: 0,
+            })
+        ),
+        Rpc::Verify => as_token!(
+            token,
+            hs.verify_hearing_log(pb::VerifyHearingLogRequest { hearing_id })
+        ),
+        Rpc::Invite => as_token!(
+            token,
+            hs.invite_participant(pb::InviteParticipantRequest {
+                hearing_id,
+                display_name: "x".into(),
+                role: pb::Role::Party as i32,
+            })
+        ),
+        Rpc::Join => as_token!(
+            token,
+            hs.join_hearing(pb::JoinHearingRequest { hearing_id })
+        ),
+        Rpc::Leave => as_token!(
+            token,
+            hs.leave_hearing(pb::LeaveHearingRequest {
+                hearing_id,
+                reason: String::new(),
+                disconnected: false,
+            })
+        ),
+        Rpc::Admit => as_token!(
+            token,
+            hs.admit_participant(pb::AdmitParticipantRequest {
+                hearing_id,
+                participant_id: addressed(),
+            })
+        ),
+        Rpc::MuteOther | Rpc::MutePresidingJudge | Rpc::UnmuteObserver => as_token!(
+            token,
+            hs.mute_participant(pb::MuteParticipantRequest {
+                hearing_id,
+                participant_id: match rpc {
+                    Rpc::MutePresidingJudge => s.hearing.presiding_participant_id.clone(),
+                    _ => addressed(),
                 },
-            ))
-            .await,
+                muted: rpc != Rpc::UnmuteObserver,
+            })
         ),
-        Rpc::ListHearings => outcome(
-            &hs.list_hearings(authed(token, pb::ListHearingsRequest::default()))
-                .await,
+        Rpc::StandDown => as_token!(
+            token,
+            hs.stand_down_participant(pb::StandDownParticipantRequest {
+                hearing_id,
+                participant_id: addressed(),
+                reason: String::new(),
+            })
         ),
-        Rpc::GetCase => outcome(
-            &cases
-                .get_case(authed(
-                    token,
-                    pb::GetCaseRequest {
-                        id: s.case.id.clone(),
-                    },
-                ))
-                .await,
+        Rpc::AddNote => as_token!(
+            token,
+            hs.add_note(pb::AddNoteRequest {
+                hearing_id,
+                text: "n".into(),
+            })
         ),
-        Rpc::GetHearing => outcome(
-            &hs.get_hearing(authed(token, pb::GetHearingRequest { hearing_id: hid }))
-                .await,
+        Rpc::GoOnRecord => as_token!(token, hs.go_on_record(pb::GoOnRecordRequest { hearing_id })),
+        Rpc::GoOffRecord => as_token!(
+            token,
+            hs.go_off_record(pb::GoOffRecordRequest {
+                hearing_id,
+                reason: "r".into(),
+            })
         ),
-        Rpc::Watch => outcome(
-            &hs.watch_hearing(authed(
-                token,
-                pb::WatchHearingRequest {
-                    hearing_id: hid,
-                    after_seq: 0,
-                },
-            ))
-            .await,
+        Rpc::Remove => as_token!(
+            token,
+            hs.remove_participant(pb::RemoveParticipantRequest {
+                hearing_id,
+                participant_id: addressed(),
+                reason: "r".into(),
+            })
         ),
-        Rpc::Verify => outcome(
-            &hs.verify_hearing_log(authed(
-                token,
-                pb::VerifyHearingLogRequest { hearing_id: hid },
-            ))
-            .await,
+        Rpc::Adjourn => as_token!(
+            token,
+            hs.adjourn_hearing(pb::AdjournHearingRequest {
+                hearing_id,
+                reason: String::new(),
+            })
         ),
-        Rpc::Invite => outcome(
-            &hs.invite_participant(authed(
-                token,
-                pb::InviteParticipantRequest {
-                    hearing_id: hid,
-                    display_name: "x".into(),
-                    role: pb::Role::Party as i32,
-                },
-            ))
-            .await,
-        ),
-        Rpc::Join => outcome(
-            &hs.join_hearing(authed(token, pb::JoinHearingRequest { hearing_id: hid }))
-                .await,
-        ),
-        Rpc::Leave => outcome(
-            &hs.leave_hearing(authed(
-                token,
-                pb::LeaveHearingRequest {
-                    hearing_id: hid,
-                    reason: String::new(),
-                    disconnected: false,
-                },
-            ))
-            .await,
-        ),
-        Rpc::Admit => outcome(
-            &hs.admit_participant(authed(
-                token,
-                pb::AdmitParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: addressed(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::MuteOther => outcome(
-            &hs.mute_participant(authed(
-                token,
-                pb::MuteParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: addressed(),
-                    muted: true,
-                },
-            ))
-            .await,
-        ),
-        Rpc::MutePresidingJudge => outcome(
-            &hs.mute_participant(authed(
-                token,
-                pb::MuteParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: s.hearing.presiding_participant_id.clone(),
-                    muted: true,
-                },
-            ))
-            .await,
-        ),
-        Rpc::UnmuteObserver => outcome(
-            &hs.mute_participant(authed(
-                token,
-                pb::MuteParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: addressed(),
-                    muted: false,
-                },
-            ))
-            .await,
-        ),
-        Rpc::StandDown => outcome(
-            &hs.stand_down_participant(authed(
-                token,
-                pb::StandDownParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: addressed(),
-                    reason: String::new(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::AddNote => outcome(
-            &hs.add_note(authed(
-                token,
-                pb::AddNoteRequest {
-                    hearing_id: hid,
-                    text: "n".into(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::GoOnRecord => outcome(
-            &hs.go_on_record(authed(token, pb::GoOnRecordRequest { hearing_id: hid }))
-                .await,
-        ),
-        Rpc::GoOffRecord => outcome(
-            &hs.go_off_record(authed(
-                token,
-                pb::GoOffRecordRequest {
-                    hearing_id: hid,
-                    reason: "r".into(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::Remove => outcome(
-            &hs.remove_participant(authed(
-                token,
-                pb::RemoveParticipantRequest {
-                    hearing_id: hid,
-                    participant_id: addressed(),
-                    reason: "r".into(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::Adjourn => outcome(
-            &hs.adjourn_hearing(authed(
-                token,
-                pb::AdjournHearingRequest {
-                    hearing_id: hid,
-                    reason: String::new(),
-                },
-            ))
-            .await,
-        ),
-        Rpc::Cancel => outcome(
-            &hs.cancel_hearing(authed(
-                token,
-                pb::CancelHearingRequest {
-                    hearing_id: hid,
-                    reason: "r".into(),
-                },
-            ))
-            .await,
+        Rpc::Cancel => as_token!(
+            token,
+            hs.cancel_hearing(pb::CancelHearingRequest {
+                hearing_id,
+                reason: "r".into(),
+            })
         ),
     }
-}
-
-fn outcome<T>(r: &Result<T, Status>) -> Result<(), Status> {
-    r.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 /// A new hour for each scheduled hearing.
@@ -349,15 +291,8 @@ async fn every_rpc_against_every_role(db: Db) {
         other_judge,
         admin,
     };
+    t.open(&c.scene).await;
     let mut hs = t.hearings().await;
-    hs.open_hearing(authed(
-        &c.scene.judge,
-        pb::OpenHearingRequest {
-            hearing_id: c.scene.hearing.id.clone(),
-        },
-    ))
-    .await
-    .unwrap();
     for (role, _, token) in &c.scene.people {
         if *role != Role::Expert {
             hs.join_hearing(authed(
@@ -380,35 +315,11 @@ async fn every_rpc_against_every_role(db: Db) {
         callers.push((Who::Invited(*role), token.clone()));
     }
     use Rpc::*;
-    let rpcs = [
-        CreateCase,
-        ScheduleHearing,
-        ListHearings,
-        GetCase,
-        GetHearing,
-        Watch,
-        Verify,
-        Invite,
-        Join,
-        Admit,
-        MuteOther,
-        MutePresidingJudge,
-        UnmuteObserver,
-        StandDown,
-        AddNote,
-        GoOnRecord,
-        GoOffRecord,
-        // From here on the removed participants' tokens are revoked.
-        Remove,
-        Leave,
-        Adjourn,
-        Cancel,
-    ];
     let hearing_scoped =
         |r: Rpc| !matches!(r, CreateCase | ScheduleHearing | ListHearings | GetCase);
     let mut revoked: Vec<Who> = Vec::new();
     let mut checked = 0;
-    for rpc in rpcs {
+    for &rpc in Rpc::SEQUENCE {
         // Denied callers first, while the hearing is in the state the call is about.
         let mut order = callers.clone();
         order.sort_by_key(|(w, _)| allowed(rpc, *w));
@@ -416,6 +327,9 @@ async fn every_rpc_against_every_role(db: Db) {
             let before = snapshot(&t, &c).await;
             let denials_before = denials_logged(&t).await;
             let result = call(&t, &c, rpc, *who, token).await;
+            let answer = result
+                .clone()
+                .map_err(|s| (s.code(), s.message().to_string()));
             let unchanged = |after: &pb::Hearing| {
                 assert_eq!(
                     after.state, before.state,
@@ -427,9 +341,8 @@ async fn every_rpc_against_every_role(db: Db) {
                 );
             };
             if revoked.contains(who) {
-                let r = result.map_err(|s| (s.code(), s.message().to_string()));
                 assert_eq!(
-                    r,
+                    answer,
                     Err((Code::Unauthenticated, "the token was revoked".to_string())),
                     "{rpc:?} by removed {who:?}"
                 );
@@ -440,12 +353,13 @@ async fn every_rpc_against_every_role(db: Db) {
                     "{rpc:?} by removed {who:?}"
                 );
             } else if allowed(rpc, *who) {
-                let r = result.map_err(|s| (s.code(), s.message().to_string()));
                 match state_refusal(rpc) {
-                    None => assert_eq!(r, Ok(()), "{rpc:?} by {who:?} should succeed"),
-                    Some((code, message)) => {
-                        assert_eq!(r, Err((code, message.to_string())), "{rpc:?} by {who:?}")
-                    }
+                    None => assert_eq!(answer, Ok(()), "{rpc:?} by {who:?} should succeed"),
+                    Some((code, message)) => assert_eq!(
+                        answer,
+                        Err((code, message.to_string())),
+                        "{rpc:?} by {who:?}"
+                    ),
                 }
             } else {
                 assert_eq!(
@@ -488,7 +402,7 @@ async fn every_rpc_against_every_role(db: Db) {
             revoked.extend(REMOVED.map(Who::Invited));
         }
     }
-    assert_eq!(checked, rpcs.len() * callers.len());
+    assert_eq!(checked, Rpc::SEQUENCE.len() * callers.len());
     t.stop().await;
 }
 
@@ -647,14 +561,7 @@ async fn the_court_cancels_hearings(db: Db) {
             },
         )
     };
-    hs.open_hearing(authed(
-        &open.judge,
-        pb::OpenHearingRequest {
-            hearing_id: open.hearing.id.clone(),
-        },
-    ))
-    .await
-    .expect("open");
+    t.open(&open).await;
     assert_status(
         hs.cancel_hearing(cancel(open.token(Role::Counsel), &open, "no"))
             .await,

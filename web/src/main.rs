@@ -96,7 +96,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  export JUDGE_PW=...            # from `make run`\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID open\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID admit --all\n  opencourt hearing --user judge --password-env JUDGE_PW --hearing HEARING_ID transcript --format txt"
     )]
-    Hearing(opencourt::cli::court::HearingArgs),
+    Hearing(opencourt::cli::hearing::HearingArgs),
     /// Whole hearings under load: a real server, N hearings of four WebRTC bots each; reports
     /// CPU per hearing, lost audio, caption delay and transcript delay.
     #[command(
@@ -477,7 +477,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::User(UserCommand::Enable(a)) => set_enabled(&a, true).await?,
         Command::Bench(a) => bench(a).await?,
         Command::Bot(a) => opencourt::cli::bot::run(a).await?,
-        Command::Hearing(a) => opencourt::cli::court::run(a).await?,
+        Command::Hearing(a) => opencourt::cli::hearing::run(a).await?,
         Command::Loadtest(a) => {
             let r = opencourt::cli::loadtest::run(a).await?;
             println!(

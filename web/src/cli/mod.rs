@@ -1,8 +1,8 @@
 //! The command-line clients: one module per subcommand.
 pub mod bench;
 pub mod bot;
-pub mod court;
 pub mod demo;
+pub mod hearing;
 pub mod loadtest;
 
 /// `msg` as a request carrying `authorization: Bearer <token>`: the one way every client here
