@@ -22,7 +22,7 @@ fn quick_recheck(app: hearing_core::app::App) -> hearing_core::app::App {
 }
 
 /// Reads `watch` until it ends with an error, which is returned.
-async fn until_ended(watch: &mut tonic::Streaming<pb::HearingEvent>) -> tonic::Status {
+async fn until_ended<T>(watch: &mut tonic::Streaming<T>) -> tonic::Status {
     tokio::time::timeout(PATIENCE, async {
         loop {
             match watch.message().await {
@@ -431,6 +431,22 @@ async fn an_expired_token_ends_its_stream(db: Db) {
     t.stop().await;
 }
 
+async fn a_media_stream_ends_when_its_token_is_revoked(db: Db) {
+    let t = TestApp::start_with(db, quick_recheck).await;
+    let s = t.scene("media-logout", pb::Visibility::Public).await;
+    t.open_on_record(&s).await;
+    let mut signals = watch_media(t.channel().await, &s.judge, &s.hearing.id).await;
+    t.auth()
+        .await
+        .logout(authed(&s.judge, pb::LogoutRequest {}))
+        .await
+        .expect("logout");
+    let ended = until_ended(&mut signals).await;
+    assert_eq!(ended.code(), Code::Unauthenticated, "{}", ended.message());
+    assert!(ended.message().contains("revoked"), "{}", ended.message());
+    t.stop().await;
+}
+
 /// The value of counter `name` on the server's `/metrics` (0 before its first increment).
 async fn counter(t: &TestApp, name: &str) -> f64 {
     let (_, body) = http_get(t.addr, "/metrics", None).await;
@@ -513,4 +529,5 @@ both_dbs!(
     logout_revokes_the_token_and_ends_its_streams,
     disabling_an_account_revokes_every_session_and_refuses_sign_in,
     an_expired_token_ends_its_stream,
+    a_media_stream_ends_when_its_token_is_revoked,
 );
