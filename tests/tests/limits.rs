@@ -359,6 +359,15 @@ async fn disabling_an_account_revokes_every_session_and_refuses_sign_in(db: Db) 
         "administrator",
     );
     get_hearing(&mut hs, &s.judge, &s.hearing.id).await;
+    // The refusal is in the access log, like other denials outside a hearing.
+    let denied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_denials WHERE action = 'set_account_enabled' AND target = $1",
+    )
+    .bind(username)
+    .fetch_one(t.app.system().pool())
+    .await
+    .unwrap();
+    assert_eq!(denied, 1);
 
     let r = auth
         .set_account_enabled(authed(
