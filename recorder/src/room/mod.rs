@@ -181,6 +181,9 @@ struct Inner {
     sends: Sends,
     control: Mutex<Control>,
     stop: AtomicBool,
+    /// When the room's own pipeline (its mixers or encoders) first failed, and how: the mixed
+    /// recording from then to the stop is lost ([`Event::RecordingLost`] at the stop).
+    failed: Mutex<Option<(Duration, String)>>,
 }
 
 pub struct Room {
@@ -340,20 +343,35 @@ impl Inner {
         while let Some(msg) =
             bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
         {
-            let message = match msg.view() {
-                gst::MessageView::Error(e) => format!(
-                    "{}: {}",
-                    msg.src().map(|s| s.path_string()).unwrap_or_default(),
-                    e.error()
-                ),
-                gst::MessageView::Warning(w) => {
+            let gst::MessageView::Error(e) = msg.view() else {
+                if let gst::MessageView::Warning(w) = msg.view() {
                     tracing::warn!(warning = %w.error(), "media warning");
-                    continue;
                 }
-                _ => continue,
+                continue;
             };
+            let src = msg.src();
+            let message = format!(
+                "the room's pipeline failed at {}: {}",
+                src.map(|s| s.path_string()).unwrap_or_default(),
+                e.error()
+            );
             tracing::error!(%message, "media error");
-            self.ctx.emit(Event::MediaError { message });
+            // The mixers and encoders sit at the pipeline's top level (a participant's own
+            // elements are in their bin): when one of them fails, the mixed recording stops.
+            let core = src
+                .and_then(|s| s.parent())
+                .is_some_and(|p| &p == self.core.pipeline.upcast_ref::<gst::Object>());
+            if core {
+                let mut failed = self.failed.lock().expect("failed lock");
+                failed.get_or_insert((now, message.clone()));
+            }
+            // the presiding judge is told at once, in the hearing's log
+            self.ctx.emit(Event::RecordingFault {
+                file: String::new(),
+                kind: FileKind::Mix,
+                at: now,
+                message,
+            });
         }
     }
 }
@@ -494,6 +512,7 @@ impl Room {
             ctx,
             outputs,
             stop: AtomicBool::new(false),
+            failed: Mutex::new(None),
         });
         connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
         connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
@@ -883,6 +902,14 @@ impl Room {
         Ok(())
     }
 
+    /// Posts an error on the room's pipeline from its audio mixer, as a failing mixer would:
+    /// for tests of what an error in the room's own pipeline leads to.
+    #[doc(hidden)]
+    pub fn fail_mixer_for_test(&self, why: &str) {
+        let mixer = &self.inner.core.audiomixer;
+        gst::element_error!(mixer, gst::CoreError::Failed, ("{}", why));
+    }
+
     /// Ends the hearing: drains the encoders, closes and hashes every open file.
     pub fn stop(mut self) -> Result<()> {
         self.shutdown()
@@ -904,7 +931,7 @@ impl Room {
         {
             self.hide_exhibit()?;
         }
-        let ev = {
+        let mut ev = {
             let mut c = inner.control.lock().expect("control lock");
             let mut ev = inner.transition(&mut c, Command::Stop)?;
             let gaps = c.track_gaps(&ev, "");
@@ -914,6 +941,20 @@ impl Room {
         };
         // nothing after this moment is on the record, however long the drain takes
         let end = inner.now();
+        let lost = inner.failed.lock().expect("failed lock").take();
+        if let Some((from, reason)) = lost {
+            // before `Stopped`, the last event
+            let last = ev.len().saturating_sub(1);
+            ev.insert(
+                last,
+                Event::RecordingLost {
+                    kind: FileKind::Mix,
+                    from,
+                    to: end.max(from),
+                    reason,
+                },
+            );
+        }
         inner
             .outputs
             .lock()
