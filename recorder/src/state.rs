@@ -216,7 +216,9 @@ pub enum Event {
     },
     /// Writing `file` (of output `kind`) failed at `at` (hearing clock): disk full, an I/O or
     /// muxer error. Said at once; the room stops writing it and opens a new file as soon as
-    /// it can ([`Event::RecordingLost`] then says what is missing).
+    /// it can ([`Event::RecordingLost`] then says what is missing). `file` empty: the room's
+    /// own pipeline failed (`message` names the element); when that was a mixer or an encoder,
+    /// the mixed recording from `at` to the stop is lost ([`Event::RecordingLost`] at the stop).
     RecordingFault {
         file: String,
         kind: FileKind,

@@ -107,7 +107,7 @@ fn changes_while_running_do_not_disturb_the_others() -> Result<()> {
     let evs: Vec<Event> = events.try_iter().collect();
     let errors: Vec<_> = evs
         .iter()
-        .filter(|e| matches!(e, Event::MediaError { .. }))
+        .filter(|e| matches!(e, Event::MediaError { .. } | Event::RecordingFault { .. }))
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let stalled: Vec<_> = evs

@@ -30,3 +30,35 @@ where
     .await;
     assert!(waited.is_ok(), "waited {patience:?} for {what}");
 }
+
+/// Each recording gap among `events` (a hearing's log): (whose track, `None`: the whole mixed
+/// recording; from ms; to ms; reason).
+pub fn recording_gaps(
+    events: &[hearing_core::domain::StoredEvent],
+) -> Vec<(
+    Option<hearing_core::domain::ParticipantId>,
+    u64,
+    u64,
+    String,
+)> {
+    events
+        .iter()
+        .filter_map(|e| match e.payload() {
+            Some(hearing_core::domain::EventPayload::RecordingGap {
+                from_ms,
+                to_ms,
+                reason,
+                participant_id,
+            }) => Some((participant_id, from_ms, to_ms, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The gaps of the whole (mixed) recording among `events`: (from ms, to ms, reason).
+pub fn mix_gaps(events: &[hearing_core::domain::StoredEvent]) -> Vec<(u64, u64, String)> {
+    recording_gaps(events)
+        .into_iter()
+        .filter_map(|(p, from, to, reason)| p.is_none().then_some((from, to, reason)))
+        .collect()
+}

@@ -22,7 +22,7 @@ fn quick_recheck(app: hearing_core::app::App) -> hearing_core::app::App {
 }
 
 /// Reads `watch` until it ends with an error, which is returned.
-async fn until_ended(watch: &mut tonic::Streaming<pb::HearingEvent>) -> tonic::Status {
+async fn until_ended<T>(watch: &mut tonic::Streaming<T>) -> tonic::Status {
     tokio::time::timeout(PATIENCE, async {
         loop {
             match watch.message().await {
@@ -359,6 +359,15 @@ async fn disabling_an_account_revokes_every_session_and_refuses_sign_in(db: Db) 
         "administrator",
     );
     get_hearing(&mut hs, &s.judge, &s.hearing.id).await;
+    // The refusal is in the access log, like other denials outside a hearing.
+    let denied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_denials WHERE action = 'set_account_enabled' AND target = $1",
+    )
+    .bind(username)
+    .fetch_one(t.app.system().pool())
+    .await
+    .unwrap();
+    assert_eq!(denied, 1);
 
     let r = auth
         .set_account_enabled(authed(
@@ -428,6 +437,22 @@ async fn an_expired_token_ends_its_stream(db: Db) {
     let ended = until_ended(&mut watch).await;
     assert_eq!(ended.code(), Code::Unauthenticated, "{}", ended.message());
     assert!(ended.message().contains("expired"), "{}", ended.message());
+    t.stop().await;
+}
+
+async fn a_media_stream_ends_when_its_token_is_revoked(db: Db) {
+    let t = TestApp::start_with(db, quick_recheck).await;
+    let s = t.scene("media-logout", pb::Visibility::Public).await;
+    t.open_on_record(&s).await;
+    let mut signals = watch_media(t.channel().await, &s.judge, &s.hearing.id).await;
+    t.auth()
+        .await
+        .logout(authed(&s.judge, pb::LogoutRequest {}))
+        .await
+        .expect("logout");
+    let ended = until_ended(&mut signals).await;
+    assert_eq!(ended.code(), Code::Unauthenticated, "{}", ended.message());
+    assert!(ended.message().contains("revoked"), "{}", ended.message());
     t.stop().await;
 }
 
@@ -513,4 +538,5 @@ both_dbs!(
     logout_revokes_the_token_and_ends_its_streams,
     disabling_an_account_revokes_every_session_and_refuses_sign_in,
     an_expired_token_ends_its_stream,
+    a_media_stream_ends_when_its_token_is_revoked,
 );

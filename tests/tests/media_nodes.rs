@@ -196,15 +196,7 @@ async fn a_dead_media_nodes_hearing_is_taken_over_by_another() {
     drop(watch);
 
     let events = t.app.system().events_after(id, 0, u32::MAX).await.unwrap();
-    let gap = events.iter().find_map(|e| match e.payload() {
-        Some(EventPayload::RecordingGap {
-            from_ms,
-            to_ms,
-            reason,
-            participant_id: None,
-        }) => Some((from_ms, to_ms, reason)),
-        _ => None,
-    });
+    let gap = mix_gaps(&events).into_iter().next();
     let (from_ms, to_ms, reason) = gap.expect("the takeover's gap in the log");
     assert!(reason.contains("restarted"), "{reason}");
     assert!(to_ms > from_ms, "{from_ms}-{to_ms}");

@@ -12,20 +12,24 @@ use opencourt_tests::*;
 /// Generous bound for steps that take seconds here; never asserted as a time.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost() {
-    let t = TestApp::start(Db::Sqlite).await;
-    let s = t.scene("fault", pb::Visibility::Public).await;
+/// A hearing on the record, and its presiding judge's watch of it.
+async fn on_record(t: &TestApp, tag: &str) -> (HearingId, tonic::Streaming<pb::HearingEvent>) {
+    let s = t.scene(tag, pb::Visibility::Public).await;
     t.open_on_record(&s).await;
     let hid = HearingId::parse("hearing_id", &s.hearing.id).unwrap();
     let mut hs = t.hearings().await;
-    let mut watch = watch_from_start(&mut hs, &s.judge, &s.hearing.id).await;
+    let watch = watch_from_start(&mut hs, &s.judge, &s.hearing.id).await;
+    (hid, watch)
+}
 
-    let dir = t.dir.path().join("room");
-    std::fs::create_dir_all(&dir).unwrap();
-    // the room's clock starts at zero, so its first mixed segment is this file: the full disk
-    std::os::unix::fs::symlink("/dev/full", dir.join("mix-0000000000.mkv")).unwrap();
-    let mut cfg = recorder::RoomConfig::new(&dir);
+/// A room recording into `dir` (30 s segments), and the pump carrying its events into hearing
+/// `hid`'s record.
+async fn room_with_pump(
+    t: &TestApp,
+    hid: HearingId,
+    dir: &std::path::Path,
+) -> (recorder::Room, std::thread::JoinHandle<()>) {
+    let mut cfg = recorder::RoomConfig::new(dir);
     cfg.segment = Duration::from_secs(30);
     let (room, events) = tokio::task::spawn_blocking(move || recorder::Room::start(cfg))
         .await
@@ -34,7 +38,7 @@ async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost()
     let (app, rt, room_dir) = (
         t.app.clone(),
         tokio::runtime::Handle::current(),
-        dir.clone(),
+        dir.to_path_buf(),
     );
     let pump = std::thread::spawn(move || {
         opencourt::server::courtroom::pump::run(
@@ -47,6 +51,19 @@ async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost()
             events,
         )
     });
+    (room, pump)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let (hid, mut watch) = on_record(&t, "fault").await;
+
+    let dir = t.dir.path().join("room");
+    std::fs::create_dir_all(&dir).unwrap();
+    // the room's clock starts at zero, so its first mixed segment is this file: the full disk
+    std::os::unix::fs::symlink("/dev/full", dir.join("mix-0000000000.mkv")).unwrap();
+    let (room, pump) = room_with_pump(&t, hid, &dir).await;
 
     // The judge is told while the hearing goes on.
     let fault = tokio::time::timeout(PATIENCE, async {
@@ -64,25 +81,10 @@ async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost()
     assert!(!fault.message.is_empty());
 
     // A new file takes over: the loss is a gap in the log, from the failed file's start.
-    let app = t.app.clone();
-    let gap = || {
-        let app = app.clone();
-        async move {
-            app.system()
-                .events_after(hid, 0, u32::MAX)
-                .await
-                .unwrap()
-                .iter()
-                .find_map(|e| match e.payload() {
-                    Some(EventPayload::RecordingGap {
-                        from_ms,
-                        to_ms,
-                        reason,
-                        participant_id: None,
-                    }) => Some((from_ms, to_ms, reason)),
-                    _ => None,
-                })
-        }
+    let gap = || async {
+        mix_gaps(&t.app.system().events_after(hid, 0, u32::MAX).await.unwrap())
+            .into_iter()
+            .next()
     };
     wait_until("the RecordingGap", PATIENCE, || async {
         gap().await.is_some()
@@ -116,5 +118,44 @@ async fn a_recording_fault_is_logged_at_once_for_the_judge_with_the_media_lost()
         closed[0].1 >= to_ms,
         "{closed:?} starts before the loss ends ({to_ms} ms)"
     );
+    t.stop().await;
+}
+
+/// An error in the room's own pipeline (here its audio mixer fails) is a RecordingFault on the
+/// judge's watch at once, naming the element; the mixed recording from then to the stop is a
+/// RecordingGap with that reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixer_failure_is_a_fault_for_the_judge_and_a_gap_to_the_stop() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let (hid, mut watch) = on_record(&t, "mixer").await;
+    let dir = t.dir.path().join("room");
+    let (room, pump) = room_with_pump(&t, hid, &dir).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    room.fail_mixer_for_test("injected mixer failure");
+
+    let fault = until_event(&mut watch, "the mixer's fault", |p| match p {
+        pb::hearing_event::Payload::RecordingFault(f) => Some(f.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(fault.file, "", "not a file: the room's pipeline");
+    assert!(fault.message.contains("amix"), "{}", fault.message);
+    assert!(
+        fault.message.contains("injected mixer failure"),
+        "{}",
+        fault.message
+    );
+
+    tokio::task::spawn_blocking(move || room.stop())
+        .await
+        .unwrap()
+        .expect("stop");
+    pump.join().unwrap();
+    let gaps = mix_gaps(&t.app.system().events_after(hid, 0, u32::MAX).await.unwrap());
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (from_ms, to_ms, reason) = &gaps[0];
+    assert_eq!(*from_ms, fault.at_ms);
+    assert!(to_ms >= from_ms, "{gaps:?}");
+    assert!(reason.contains("amix"), "{reason}");
     t.stop().await;
 }

@@ -373,17 +373,9 @@ async fn a_muted_witness_is_neither_heard_kept_nor_transcribed() {
         )
         .await
         .unwrap();
-    let cuts: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e.payload() {
-            Some(hearing_core::domain::EventPayload::RecordingGap {
-                from_ms,
-                to_ms,
-                reason,
-                participant_id: Some(p),
-            }) => Some((p.to_string(), from_ms, to_ms, reason)),
-            _ => None,
-        })
+    let cuts: Vec<_> = recording_gaps(&events)
+        .into_iter()
+        .filter_map(|(p, from, to, reason)| Some((p?.to_string(), from, to, reason)))
         .collect();
     assert_eq!(cuts.len(), 1, "one cut in the witness's track: {cuts:?}");
     let (who, from, to, reason) = &cuts[0];

@@ -7,6 +7,7 @@ use super::limits::{self, AttemptKind};
 use super::{actor_of_participant, rejection, App, Caller};
 use crate::auth;
 use crate::domain::machine::{self, Command};
+use crate::domain::permissions::role_may;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
 use crate::store::{Decision, Session, SideWrite};
@@ -182,16 +183,16 @@ impl App {
         username: &Username,
         enabled: bool,
     ) -> Result<(User, u64)> {
-        let Caller::Staff(admin) = caller else {
-            return Err(CoreError::PermissionDenied(
-                "only an administrator may enable or disable accounts".into(),
-            ));
+        let admin = match caller {
+            Caller::Staff(u) if role_may(u.role, Action::SetAccountEnabled) => u,
+            _ => {
+                // Refused outside any hearing: kept in the access log like other such denials.
+                let why = "only an administrator may enable or disable accounts".to_string();
+                return Err(self
+                    .deny_outside_hearing(caller, Action::SetAccountEnabled, username.as_str(), why)
+                    .await);
+            }
         };
-        if admin.role != Role::Admin {
-            return Err(CoreError::PermissionDenied(
-                "only an administrator may enable or disable accounts".into(),
-            ));
-        }
         if admin.username == *username && !enabled {
             return Err(CoreError::invalid(
                 "username",

@@ -330,13 +330,15 @@ impl App {
         Ok(self.while_token_valid(token, permit, events))
     }
 
-    /// Passes `inner` through while `token` stays valid; checks it every `stream_recheck`.
-    fn while_token_valid<T: Send + 'static>(
+    /// Passes `inner` through while `token` stays valid; checks it every `stream_recheck` and
+    /// ends with the refusal (UNAUTHENTICATED) once it is not. Every server stream opened with a
+    /// token goes through this (WatchHearing, WatchMedia), so none outlives its session.
+    pub fn while_token_valid<T: Send + 'static, E: From<CoreError> + Send + 'static>(
         &self,
         token: &str,
         hold: impl Send + 'static,
-        inner: impl Stream<Item = Result<T>> + Send + 'static,
-    ) -> impl Stream<Item = Result<T>> + Send + 'static {
+        inner: impl Stream<Item = std::result::Result<T, E>> + Send + 'static,
+    ) -> impl Stream<Item = std::result::Result<T, E>> + Send + 'static {
         let app = self.clone();
         let token = token.to_string();
         let every = self.guards.limits.stream_recheck;
@@ -353,7 +355,7 @@ impl App {
                         // Only a refused token ends the stream: a database hiccup is not the
                         // caller's fault, so it is checked again at the next tick.
                         if let Err(e @ CoreError::Unauthenticated(_)) = app.authenticate(&token).await {
-                            yield Err(e);
+                            yield Err(e.into());
                             break;
                         }
                     }

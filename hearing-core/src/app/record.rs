@@ -75,74 +75,32 @@ impl App {
             .await
     }
 
-    /// Records at once that writing recording file `file` failed at `at_ms` (`participant`:
-    /// it was their own track), so the presiding judge sees it in the hearing's log.
-    pub async fn record_recording_fault(
+    /// Appends `event`, a recorder's event kept in outbox entry `outbox_id`, to the hearing's
+    /// log; the entry goes in the same transaction, so the event is logged once however often
+    /// this is retried. Only what a room reports is taken: a recording gap or fault, a stalled
+    /// or resumed input.
+    pub async fn record_event_from_outbox(
         &self,
         hearing: HearingId,
-        participant: Option<ParticipantId>,
-        file: &str,
-        at_ms: u64,
-        message: &str,
+        event: EventPayload,
+        outbox_id: &str,
     ) -> Result<Vec<StoredEvent>> {
-        let event = EventPayload::RecordingFault {
-            file: file.to_string(),
-            at_ms,
-            message: message.to_string(),
-            participant_id: participant,
-        };
-        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
-            .await
-    }
-
-    /// Records that nothing of `participant` was kept between `from_ms` and `to_ms` (hearing
-    /// clock) on their own track, and why (muted, a failed file); `None`: of the mixed
-    /// recording.
-    pub async fn record_track_gap(
-        &self,
-        hearing: HearingId,
-        participant: Option<ParticipantId>,
-        from_ms: u64,
-        to_ms: u64,
-        reason: &str,
-    ) -> Result<Vec<StoredEvent>> {
-        let event = EventPayload::RecordingGap {
-            from_ms,
-            to_ms,
-            reason: reason.to_string(),
-            participant_id: participant,
-        };
-        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
-            .await
-    }
-
-    /// Records that a participant's media stalled (`stalled`, since `at_ms` on the hearing
-    /// clock) or resumed (from `at_ms`), so the judge sees it in the hearing's log.
-    /// `media_id` is the room's name for the input; `participant_id` the participant it is,
-    /// when it is one (staff may have no participant entry).
-    pub async fn record_media_health(
-        &self,
-        hearing: HearingId,
-        participant_id: Option<ParticipantId>,
-        media_id: &str,
-        stalled: bool,
-        at_ms: u64,
-    ) -> Result<Vec<StoredEvent>> {
-        let media_id = media_id.to_string();
-        let event = if stalled {
-            EventPayload::MediaStalled {
-                participant_id,
-                media_id,
-                since_ms: at_ms,
+        match event {
+            EventPayload::RecordingGap { .. }
+            | EventPayload::RecordingFault { .. }
+            | EventPayload::MediaStalled { .. }
+            | EventPayload::MediaResumed { .. } => {}
+            other => {
+                return Err(crate::error::CoreError::Internal(format!(
+                    "outbox entry {outbox_id}: a {} is not a recorder's event",
+                    other.kind()
+                )))
             }
-        } else {
-            EventPayload::MediaResumed {
-                participant_id,
-                media_id,
-                at_ms,
-            }
-        };
-        self.append_events(hearing, system_actor("recorder"), vec![event], Vec::new())
+        }
+        let side = vec![SideWrite::TakeOutbox {
+            id: outbox_id.to_string(),
+        }];
+        self.append_events(hearing, system_actor("recorder"), vec![event], side)
             .await
     }
 

@@ -262,9 +262,18 @@ pub fn apply(
             if state.is_final() {
                 return precondition("reissue an invitation");
             }
-            if participant_mut(&mut next, target)?.presence == Presence::Removed {
+            let p = participant_mut(&mut next, target)?;
+            if p.presence == Presence::Removed {
                 return Err(Rejection::Precondition(
                     "the participant was removed: invite them again instead".into(),
+                ));
+            }
+            // A judge or clerk takes part with their own account: a code would give them a
+            // participant session that disabling the account does not end.
+            if p.user_id.is_some() {
+                return Err(Rejection::Precondition(
+                    "judges and clerks take part with their own accounts and have no invitation"
+                        .into(),
                 ));
             }
             events.push(EventPayload::InviteReissued {

@@ -199,7 +199,7 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
                 return Err(Refusal::Precondition);
             }
             let i = find(h, *target).ok_or(Refusal::NotFound)?;
-            if h.participants[i].presence == P::Removed {
+            if h.participants[i].presence == P::Removed || h.participants[i].user_id.is_some() {
                 return Err(Refusal::Precondition);
             }
             events.push(EventPayload::InviteReissued {

@@ -142,6 +142,43 @@ fn joining_without_a_participant_is_for_clerks_only() {
 }
 
 #[test]
+fn staff_participants_get_no_invitation_code() {
+    // A code for the judge's own participant would be a session outside their account, which
+    // disabling the account would not end.
+    let h = hearing();
+    let clerk = clerk_actor();
+    let target = h.presiding_participant;
+    let err = apply(&h, &clerk, Command::ReissueInvite { target }, Utc::now()).unwrap_err();
+    assert_eq!(
+        err,
+        Rejection::Precondition(
+            "judges and clerks take part with their own accounts and have no invitation".into()
+        )
+    );
+    // An invited party's code is still reissued.
+    let party = ParticipantId::new();
+    let invited = apply(
+        &h,
+        &clerk,
+        Command::Invite {
+            participant_id: party,
+            display_name: DisplayName::parse("d", "Witness Zhao").unwrap(),
+            role: Role::Witness,
+        },
+        Utc::now(),
+    )
+    .unwrap()
+    .hearing;
+    apply(
+        &invited,
+        &clerk,
+        Command::ReissueInvite { target: party },
+        Utc::now(),
+    )
+    .unwrap();
+}
+
+#[test]
 fn participants_are_found_by_user_and_the_clock_starts_at_opening() {
     let mut h = hearing();
     let judge = h.participants[0].clone();

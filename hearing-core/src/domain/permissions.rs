@@ -29,6 +29,8 @@ pub enum Action {
     VerifyLog,
     /// Connect one's own audio and video to the hearing (WebRTC).
     ConnectMedia,
+    /// Enable or disable a staff account (outside any hearing).
+    SetAccountEnabled,
 }
 
 impl Action {
@@ -56,6 +58,7 @@ impl Action {
             Action::ReadHearing => "get_hearing",
             Action::VerifyLog => "verify_hearing_log",
             Action::ConnectMedia => "connect_media",
+            Action::SetAccountEnabled => "set_account_enabled",
         }
     }
 
@@ -69,6 +72,7 @@ impl Action {
                 | Action::Watch
                 | Action::ReadHearing
                 | Action::VerifyLog
+                | Action::SetAccountEnabled
         )
     }
 }
@@ -87,6 +91,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
         UnmuteSelf => !matches!(role, Admin | Observer | System),
         VerifyLog => matches!(role, Judge | Clerk | Admin),
         ConnectMedia => !matches!(role, Admin | System),
+        SetAccountEnabled => role == Admin,
     }
 }
 
@@ -121,6 +126,13 @@ mod tests {
         }
         assert!(!role_may(Role::Admin, Action::Join));
         assert!(role_may(Role::Admin, Action::VerifyLog));
+        for role in Role::ALL.iter().copied() {
+            assert_eq!(
+                role_may(role, Action::SetAccountEnabled),
+                role == Role::Admin,
+                "{role}"
+            );
+        }
     }
 
     /// The names are stored in denial events and access logs: they never change.

@@ -88,6 +88,7 @@ impl Room {
             ctx,
             outputs,
             stop: AtomicBool::new(false),
+            failed: Mutex::new(None),
         });
         connect_sink(&inner, &inner.core.video_sink, Which::Mix, 0);
         connect_sink(&inner, &inner.core.audio_sink, Which::Mix, 1);
@@ -121,6 +122,14 @@ impl Room {
         ))
     }
 
+    /// Posts an error on the room's pipeline from its audio mixer, as a failing mixer would:
+    /// for tests of what an error in the room's own pipeline leads to.
+    #[doc(hidden)]
+    pub fn fail_mixer_for_test(&self, why: &str) {
+        let mixer = &self.inner.core.audiomixer;
+        gst::element_error!(mixer, gst::CoreError::Failed, ("{}", why));
+    }
+
     /// Ends the hearing: drains the encoders, closes and hashes every open file.
     pub fn stop(mut self) -> Result<()> {
         self.shutdown()
@@ -142,7 +151,7 @@ impl Room {
         {
             self.hide_exhibit()?;
         }
-        let ev = {
+        let mut ev = {
             let mut c = inner.control.lock().expect("control lock");
             let mut ev = inner.transition(&mut c, Command::Stop)?;
             let gaps = c.track_gaps(&ev, "");
@@ -152,6 +161,20 @@ impl Room {
         };
         // nothing after this moment is on the record, however long the drain takes
         let end = inner.now();
+        let lost = inner.failed.lock().expect("failed lock").take();
+        if let Some((from, reason)) = lost {
+            // before `Stopped`, the last event
+            let last = ev.len().saturating_sub(1);
+            ev.insert(
+                last,
+                Event::RecordingLost {
+                    kind: FileKind::Mix,
+                    from,
+                    to: end.max(from),
+                    reason,
+                },
+            );
+        }
         inner
             .outputs
             .lock()

@@ -48,6 +48,9 @@ struct Inner {
     sends: Sends,
     control: Mutex<Control>,
     stop: AtomicBool,
+    /// When the room's own pipeline (its mixers or encoders) first failed, and how: the mixed
+    /// recording from then to the stop is lost ([`Event::RecordingLost`] at the stop).
+    failed: Mutex<Option<(Duration, String)>>,
 }
 
 pub struct Room {

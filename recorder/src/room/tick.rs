@@ -8,6 +8,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 use super::Inner;
+use crate::manifest::FileKind;
 use crate::speaker::{db, smooth};
 use crate::state::Event;
 
@@ -65,20 +66,35 @@ impl Inner {
         while let Some(msg) =
             bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning])
         {
-            let message = match msg.view() {
-                gst::MessageView::Error(e) => format!(
-                    "{}: {}",
-                    msg.src().map(|s| s.path_string()).unwrap_or_default(),
-                    e.error()
-                ),
-                gst::MessageView::Warning(w) => {
+            let gst::MessageView::Error(e) = msg.view() else {
+                if let gst::MessageView::Warning(w) = msg.view() {
                     tracing::warn!(warning = %w.error(), "media warning");
-                    continue;
                 }
-                _ => continue,
+                continue;
             };
+            let src = msg.src();
+            let message = format!(
+                "the room's pipeline failed at {}: {}",
+                src.map(|s| s.path_string()).unwrap_or_default(),
+                e.error()
+            );
             tracing::error!(%message, "media error");
-            self.ctx.emit(Event::MediaError { message });
+            // The mixers and encoders sit at the pipeline's top level (a participant's own
+            // elements are in their bin): when one of them fails, the mixed recording stops.
+            let core = src
+                .and_then(|s| s.parent())
+                .is_some_and(|p| &p == self.core.pipeline.upcast_ref::<gst::Object>());
+            if core {
+                let mut failed = self.failed.lock().expect("failed lock");
+                failed.get_or_insert((now, message.clone()));
+            }
+            // the presiding judge is told at once, in the hearing's log
+            self.ctx.emit(Event::RecordingFault {
+                file: String::new(),
+                kind: FileKind::Mix,
+                at: now,
+                message,
+            });
         }
     }
 }

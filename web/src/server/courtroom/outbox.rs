@@ -1,5 +1,6 @@
-//! Writes into the record that must not be lost after a room's file closes: its hash into the
-//! hearing's log, and once the room stops the transcription of the participants' tracks. Each
+//! Writes into the record that must not be lost: a closed file's hash into the hearing's log,
+//! what the room reports (a recording gap or fault, an input that stalled or resumed), and once
+//! the room stops the transcription of the participants' tracks. Each
 //! is kept in the database's outbox first, then done; a write that fails (the database
 //! restarting, a pool timeout) stays there and a drainer does it later, with backoff, across
 //! restarts. Doing a write deletes its outbox entry in the same transaction, so it happens once.
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hearing_core::app::App;
-use hearing_core::domain::HearingId;
+use hearing_core::domain::{EventPayload, HearingId};
 use hearing_core::records::{MediaFile, OutboxItem};
 use transcriber::worker::JobSpec;
 
@@ -15,6 +16,9 @@ use transcriber::worker::JobSpec;
 pub const MEDIA_CLOSED: &str = "media_closed";
 /// A hearing's transcription job, to queue (payload: the `JobSpec`).
 pub const TRANSCRIBE: &str = "transcribe";
+/// A recorder's event for the hearing's log: a gap, a fault, a stall or a resumption
+/// (payload: the `EventPayload`).
+pub const RECORDER_EVENT: &str = "recorder_event";
 
 /// How often the drainer looks for writes that are due.
 pub const DRAIN_EVERY: Duration = Duration::from_secs(2);
@@ -28,6 +32,13 @@ pub fn backoff(attempts: i64) -> Duration {
 pub async fn media_closed(app: &App, hearing: HearingId, file: &MediaFile) {
     let payload = serde_json::to_string(file).expect("media files serialise");
     keep_and_do(app, MEDIA_CLOSED, hearing, payload).await;
+}
+
+/// Logs `event` (a recording gap or fault, a stall or resumption) in `hearing`'s log, through
+/// the outbox.
+pub async fn recorder_event(app: &App, hearing: HearingId, event: &EventPayload) {
+    let payload = serde_json::to_string(event).expect("events serialise");
+    keep_and_do(app, RECORDER_EVENT, hearing, payload).await;
 }
 
 /// Queues `hearing`'s transcription, through the outbox.
@@ -97,6 +108,16 @@ async fn attempt(app: &App, item: &OutboxItem, now: DateTime<Utc>) -> bool {
         MEDIA_CLOSED => match serde_json::from_str::<MediaFile>(&item.payload) {
             Ok(f) => app
                 .record_media_from_outbox(item.hearing_id, &[f], &item.id)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(hearing_core::error::CoreError::Internal(format!(
+                "outbox entry {}: {e}",
+                item.id
+            ))),
+        },
+        RECORDER_EVENT => match serde_json::from_str::<EventPayload>(&item.payload) {
+            Ok(event) => app
+                .record_event_from_outbox(item.hearing_id, event, &item.id)
                 .await
                 .map(|_| ()),
             Err(e) => Err(hearing_core::error::CoreError::Internal(format!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use hearing_core::app::App;
 use hearing_core::domain::events::MediaKind;
-use hearing_core::domain::{HearingId, ParticipantId};
+use hearing_core::domain::{EventPayload, HearingId, ParticipantId};
 use hearing_core::records::MediaFile;
 use recorder::manifest::FileKind;
 use recorder::Event;
@@ -268,18 +268,21 @@ impl Pump {
             RecordAction::File(f) => self
                 .rt
                 .block_on(super::outbox::media_closed(&self.app, h, &f)),
+            // through the outbox: what the database cannot take now is logged later, once
             RecordAction::Gap {
                 participant,
                 from_ms,
                 to_ms,
                 reason,
             } => {
-                let write = self
-                    .app
-                    .record_track_gap(h, participant, from_ms, to_ms, &reason);
-                if let Err(e) = self.rt.block_on(write) {
-                    tracing::error!(hearing = %h, error = %e, "logging a recording gap");
-                }
+                let event = EventPayload::RecordingGap {
+                    from_ms,
+                    to_ms,
+                    reason,
+                    participant_id: participant,
+                };
+                self.rt
+                    .block_on(super::outbox::recorder_event(&self.app, h, &event));
             }
             RecordAction::Fault {
                 file,
@@ -287,12 +290,14 @@ impl Pump {
                 at_ms,
                 message,
             } => {
-                let write = self
-                    .app
-                    .record_recording_fault(h, participant, &file, at_ms, &message);
-                if let Err(e) = self.rt.block_on(write) {
-                    tracing::error!(hearing = %h, error = %e, "logging a recording fault");
-                }
+                let event = EventPayload::RecordingFault {
+                    file,
+                    at_ms,
+                    message,
+                    participant_id: participant,
+                };
+                self.rt
+                    .block_on(super::outbox::recorder_event(&self.app, h, &event));
             }
             RecordAction::Health {
                 media_id,
@@ -300,15 +305,22 @@ impl Pump {
                 stalled,
                 at_ms,
             } => {
-                if stalled {
+                let event = if stalled {
                     tracing::warn!(hearing = %h, input = %media_id, at_ms, "no media: silence filled in");
-                }
-                let write = self
-                    .app
-                    .record_media_health(h, participant, &media_id, stalled, at_ms);
-                if let Err(e) = self.rt.block_on(write) {
-                    tracing::error!(hearing = %h, error = %e, stalled, "logging a media stall");
-                }
+                    EventPayload::MediaStalled {
+                        participant_id: participant,
+                        media_id,
+                        since_ms: at_ms,
+                    }
+                } else {
+                    EventPayload::MediaResumed {
+                        participant_id: participant,
+                        media_id,
+                        at_ms,
+                    }
+                };
+                self.rt
+                    .block_on(super::outbox::recorder_event(&self.app, h, &event));
             }
             RecordAction::Warn(message) => {
                 tracing::error!(hearing = %h, %message, "room media error")

@@ -127,6 +127,7 @@ impl MediaService for Media {
         req: Request<pb::WatchMediaRequest>,
     ) -> Result<Response<Self::WatchMediaStream>, Status> {
         let caller = caller(&self.app, &req).await?;
+        let token = hearing_core::grpc::bearer(&req)?.to_string();
         let id = hearing_id(&req.get_ref().hearing_id)?;
         let peer = self.app.media_peer(&caller, id).await?;
         self.open_room(id, peer.opened_at).await?;
@@ -156,6 +157,8 @@ impl MediaService for Media {
                 }
             }
         };
+        // Ends with UNAUTHENTICATED once the token is revoked, its account disabled or it expires.
+        let stream = self.app.while_token_valid(&token, (), stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }
