@@ -1,6 +1,7 @@
-//! A recording file that cannot be written (here: the disk is full, as writing to `/dev/full`
-//! is) is noticed at once, not when the file would have closed: the room says so, stops
-//! writing it, opens a new file at once, and says which stretch of the recording is missing.
+//! A recording file that cannot be written (the disk is full, as writing to `/dev/full` is) or
+//! cannot be opened (a directory stands where it goes) is noticed at once, not when the file
+//! would have closed: the room says so, stops writing it, opens a new file at once, and says
+//! which stretch of the recording is missing.
 mod common;
 
 use std::time::Duration;
@@ -15,11 +16,27 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_full_disk_is_reported_at_once_and_the_recording_goes_on_in_a_new_file() -> Result<()> {
+    // the room's first mixed segment starts at hearing time zero: its file is the full disk
+    broken_first_segment_is_reported_and_replaced(|first| {
+        std::os::unix::fs::symlink("/dev/full", first)
+    })
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_is_reported_at_once_and_another_takes_over() -> Result<()> {
+    // a directory where the first segment goes: opening it fails, for root too
+    broken_first_segment_is_reported_and_replaced(|first| std::fs::create_dir(first))
+}
+
+/// Runs a room whose first mixed segment's path was broken by `break_it`, and checks the
+/// fault, the loss and the file that took over.
+fn broken_first_segment_is_reported_and_replaced(
+    break_it: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("rec");
     std::fs::create_dir_all(&out)?;
-    // the room's first mixed segment starts at hearing time zero: its file is the full disk
-    std::os::unix::fs::symlink("/dev/full", out.join("mix-0000000000.mkv"))?;
+    break_it(&out.join("mix-0000000000.mkv"))?;
     let mut cfg = RoomConfig::new(&out);
     cfg.segment = Duration::from_secs(30);
     let (room, events) = room_with_a_judge(tmp.path(), cfg, 30.0)?;

@@ -136,8 +136,9 @@ impl Output {
     }
 
     /// Opens a file for the span starting at `start`, to take its first buffer at `t`; `None`
-    /// (said as a media error) when it cannot. A file replacing a failed one is named after
-    /// `t` and starts there.
+    /// when it cannot, which is a fault like a failed write: said at once (the first failure of
+    /// a run), retried, and the media lost said when a file opens. A file replacing a failed
+    /// one is named after `t` and starts there.
     fn open(&mut self, ctx: &Ctx, start: Duration, t: Duration) -> Option<FileWriter> {
         // a track's zero is its first buffer, and its name says so, which is what crash
         // recovery reads its start from; so is a file replacing a failed one
@@ -150,9 +151,26 @@ impl Output {
                 Some(w)
             }
             Err(e) => {
-                ctx.emit(Event::MediaError {
-                    message: format!("opening {}: {e}", path.display()),
-                });
+                let file = rel_name(&ctx.dir, &path);
+                let message = format!("opening {file} failed: {e}");
+                tracing::error!(%file, %message, "opening a recording file failed");
+                match self.fault.as_mut() {
+                    // still failing: tried again later, already said
+                    Some(f) => f.retry_at = t + RETRY,
+                    None => {
+                        self.fault = Some(Fault {
+                            lost_from: start.min(t),
+                            reason: message.clone(),
+                            retry_at: t + RETRY,
+                        });
+                        ctx.emit(Event::RecordingFault {
+                            file,
+                            kind: self.kind.clone(),
+                            at: t,
+                            message,
+                        });
+                    }
+                }
                 None
             }
         }
@@ -222,16 +240,10 @@ impl Outputs {
                 if retry && video && !key {
                     d.keyframe_at = d.keyframe_at.or(Some(t));
                 } else if retry && (key || !video) && (!out.has_video() || video) {
-                    match out.open(ctx, start, t) {
-                        Some(w) => {
-                            out.writers.insert(start, w);
-                            out.recovered(ctx, t);
-                        }
-                        None => {
-                            if let Some(f) = out.fault.as_mut() {
-                                f.retry_at = t + RETRY;
-                            }
-                        }
+                    // a failure sets the next try itself
+                    if let Some(w) = out.open(ctx, start, t) {
+                        out.writers.insert(start, w);
+                        out.recovered(ctx, t);
                     }
                 }
             }
