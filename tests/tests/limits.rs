@@ -456,6 +456,33 @@ async fn a_media_stream_ends_when_its_token_is_revoked(db: Db) {
     t.stop().await;
 }
 
+/// WatchMedia streams count with WatchHearing streams against the token's limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_streams_count_against_the_token_limit() {
+    let t = TestApp::start_with(Db::Sqlite, |app| {
+        app.with_limits(Limits {
+            watch_streams_per_token: 2,
+            ..Limits::default()
+        })
+    })
+    .await;
+    let s = t.scene("media-limit", pb::Visibility::Public).await;
+    t.open_on_record(&s).await;
+    let mut hs = t.hearings().await;
+    let _events = watch_from_start(&mut hs, &s.judge, &s.hearing.id).await;
+    let _signals = watch_media(t.channel().await, &s.judge, &s.hearing.id).await;
+    let over = pb::media_service_client::MediaServiceClient::new(t.channel().await)
+        .watch_media(authed(
+            &s.judge,
+            pb::WatchMediaRequest {
+                hearing_id: s.hearing.id.clone(),
+            },
+        ))
+        .await;
+    assert_status(over, Code::ResourceExhausted, "watch-streams-per-token = 2");
+    t.stop().await;
+}
+
 /// The value of counter `name` on the server's `/metrics` (0 before its first increment).
 async fn counter(t: &TestApp, name: &str) -> f64 {
     let (_, body) = http_get(t.addr, "/metrics", None).await;

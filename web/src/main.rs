@@ -199,10 +199,10 @@ struct LimitArgs {
     /// Argon2 password hashes (19 MiB each) computed at once.
     #[arg(long, default_value_t = 2)]
     password_hash_concurrency: usize,
-    /// Open WatchHearing streams per bearer token.
+    /// Open WatchHearing and WatchMedia streams per bearer token.
     #[arg(long, default_value_t = 16)]
     watch_streams_per_token: usize,
-    /// Open WatchHearing streams per hearing on this node.
+    /// Open WatchHearing and WatchMedia streams per hearing on this node.
     #[arg(long, default_value_t = 1000)]
     watch_streams_per_hearing: usize,
     /// How often an open stream re-checks its token (logout, disabled account, expiry), in

@@ -217,7 +217,7 @@ impl Guards {
         for (key, (name, limit)) in keys.iter().zip(limits) {
             if map.get(key).copied().unwrap_or(0) >= limit {
                 return Err(CoreError::ResourceExhausted(format!(
-                    "too many open WatchHearing streams (limit {name} = {limit}): close one first"
+                    "too many open WatchHearing and WatchMedia streams (limit {name} = {limit}): close one first"
                 )));
             }
         }
@@ -328,6 +328,13 @@ impl App {
         let permit = self.guards.watch_permit(&auth::secret_hash(token), id)?;
         let events = self.watch(caller, id, after_seq).await?;
         Ok(self.while_token_valid(token, permit, events))
+    }
+
+    /// A place for one more server stream of `token` in hearing `id` (`WatchMedia`; WatchHearing
+    /// takes its own in `watch_limited`), counted against the same per-token and per-hearing
+    /// limits and given back when the returned value is dropped: hold it in the stream.
+    pub fn stream_permit(&self, token: &str, id: HearingId) -> Result<impl Send + 'static> {
+        self.guards.watch_permit(&auth::secret_hash(token), id)
     }
 
     /// Passes `inner` through while `token` stays valid; checks it every `stream_recheck` and

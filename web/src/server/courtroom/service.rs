@@ -130,6 +130,8 @@ impl MediaService for Media {
         let token = hearing_core::grpc::bearer(&req)?.to_string();
         let id = hearing_id(&req.get_ref().hearing_id)?;
         let peer = self.app.media_peer(&caller, id).await?;
+        // counted with the token's and the hearing's other streams (the watch limits)
+        let permit = self.app.stream_permit(&token, id)?;
         self.open_room(id, peer.opened_at).await?;
         let (replay, mut rx) = self.rooms.watch(id.0, &peer.key);
         let stream = async_stream::stream! {
@@ -158,7 +160,7 @@ impl MediaService for Media {
             }
         };
         // Ends with UNAUTHENTICATED once the token is revoked, its account disabled or it expires.
-        let stream = self.app.while_token_valid(&token, (), stream);
+        let stream = self.app.while_token_valid(&token, permit, stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }
