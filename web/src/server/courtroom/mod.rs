@@ -174,14 +174,21 @@ impl Media {
             self.rooms.clone(),
             self.supervised.clone(),
         );
-        tokio::spawn(async move {
+        let follow = async move {
             // The log, not this node's hub: commands taken by any node reach the room (another
             // node's within the 300 ms poll).
             let poll = std::time::Duration::from_millis(300);
             supervisor::run(app, rooms, id, after_seq, opened, poll).await;
             supervised.lock().expect("supervised").remove(&id);
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(follow, room_span(id)));
     }
+}
+
+/// The span of hearing `id`'s room on this node: its supervisor, pump, captions and lease
+/// renewal run in it, so every line they log carries the hearing.
+fn room_span(id: HearingId) -> tracing::Span {
+    tracing::info_span!("room", hearing = %id)
 }
 
 /// The room's role for a participant's tile and track label.

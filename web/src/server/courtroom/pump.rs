@@ -306,7 +306,7 @@ impl Pump {
                 at_ms,
             } => {
                 let event = if stalled {
-                    tracing::warn!(hearing = %h, input = %media_id, at_ms, "no media: silence filled in");
+                    tracing::warn!(input = %media_id, at_ms, "no media: silence filled in");
                     EventPayload::MediaStalled {
                         participant_id: participant,
                         media_id,
@@ -323,7 +323,7 @@ impl Pump {
                     .block_on(super::outbox::recorder_event(&self.app, h, &event));
             }
             RecordAction::Warn(message) => {
-                tracing::error!(hearing = %h, %message, "room media error")
+                tracing::error!(%message, "room media error")
             }
             RecordAction::Finish(tracks) => {
                 self.finish(tracks);
@@ -338,7 +338,7 @@ impl Pump {
         let h = self.hearing;
         let release = self.app.system().release_media_lease(h, &self.node);
         if let Err(e) = self.rt.block_on(release) {
-            tracing::warn!(hearing = %h, error = %e, "releasing the media lease");
+            tracing::warn!(error = %e, "releasing the media lease");
         }
         if closed.is_empty() {
             return;

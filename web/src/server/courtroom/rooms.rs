@@ -10,7 +10,7 @@ use transcriber::engine::Language;
 use transcriber::model::ModelName;
 
 use super::pump::Pump;
-use super::{blocking, to_status, Media};
+use super::{blocking, room_span, to_status, Media};
 
 impl Media {
     /// Renews this node's lease on the hearing while its room runs here. Should another node
@@ -21,7 +21,7 @@ impl Media {
     fn renew_lease(&self, id: HearingId, opened: chrono::DateTime<chrono::Utc>) {
         let (app, rooms, node) = (self.app.clone(), self.rooms.clone(), self.node.clone());
         let lease = chrono::Duration::from_std(node.lease).unwrap_or(chrono::Duration::seconds(10));
-        tokio::spawn(async move {
+        let renew = async move {
             loop {
                 tokio::time::sleep(node.lease / 3).await;
                 if !rooms.is_open(id.0) {
@@ -34,14 +34,14 @@ impl Media {
                 {
                     Ok(LeaseOutcome::Held { .. }) => {}
                     Ok(LeaseOutcome::Elsewhere(l)) => {
-                        tracing::error!(hearing = %id, holder = %l.node, "lost the hearing's media lease to another node: stopping the room");
+                        tracing::error!(holder = %l.node, "lost the hearing's media lease to another node: stopping the room");
                         let at = (chrono::Utc::now() - opened).num_milliseconds().max(0) as u64;
                         let reason = format!(
                             "media node {} lost the hearing's media lease to node {}: its room stopped",
                             node.name, l.node
                         );
                         if let Err(e) = app.record_media(id, &[], &[(at, at, reason)]).await {
-                            tracing::error!(hearing = %id, error = %e, "logging the lost media lease");
+                            tracing::error!(error = %e, "logging the lost media lease");
                         }
                         let rooms = rooms.clone();
                         let _ = blocking(move || {
@@ -50,10 +50,11 @@ impl Media {
                         .await;
                         break;
                     }
-                    Err(e) => tracing::warn!(hearing = %id, error = %e, "renewing the media lease"),
+                    Err(e) => tracing::warn!(error = %e, "renewing the media lease"),
                 }
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(renew, room_span(id)));
     }
 
     /// The model live captions use for this node's language, when it is installed.
@@ -83,10 +84,11 @@ impl Media {
         );
         let started = std::thread::Builder::new()
             .name("captions".into())
-            .spawn(move || match engines.get(&model) {
-                Ok(engine) => crate::server::captions::run(app, id, engine, language, rx, rt),
-                Err(e) => {
-                    tracing::error!(hearing = %id, error = %e, "live captions: loading the model")
+            .spawn(move || {
+                let _room = room_span(id).entered();
+                match engines.get(&model) {
+                    Ok(engine) => crate::server::captions::run(app, id, engine, language, rx, rt),
+                    Err(e) => tracing::error!(error = %e, "live captions: loading the model"),
                 }
             });
         if let Err(e) = started {
@@ -166,6 +168,7 @@ impl Media {
             std::thread::Builder::new()
                 .name("room-pump".into())
                 .spawn(move || {
+                    let _room = room_span(id).entered();
                     pump.run(events);
                     drop(running);
                 })

@@ -247,7 +247,7 @@ pub async fn run(
             match app.record_media_notice(id, text).await {
                 Ok(_) => outage = None,
                 Err(e) => {
-                    tracing::warn!(hearing = %id, error = %e, "media supervisor: the log is still unavailable");
+                    tracing::warn!(error = %e, "media supervisor: the log is still unavailable");
                     tokio::time::sleep(backoff.next_wait()).await;
                     continue;
                 }
@@ -259,7 +259,7 @@ pub async fn run(
             let e = match e {
                 Ok(e) => e,
                 Err(err) => {
-                    tracing::error!(hearing = %id, error = %err, after_seq = last, "media supervisor: reading the log; following again");
+                    tracing::error!(error = %err, after_seq = last, "media supervisor: reading the log; following again");
                     outage.get_or_insert_with(|| (Utc::now(), err.to_string()));
                     break;
                 }
@@ -276,7 +276,7 @@ pub async fn run(
                     Ok(Some(reason)) => record_refusal(&app, id, opened, reason).await,
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::error!(hearing = %id, error = %e, "media supervisor task failed")
+                        tracing::error!(error = %e, "media supervisor task failed")
                     }
                 }
             }
@@ -293,7 +293,7 @@ pub async fn run(
 async fn record_refusal(app: &App, id: HearingId, opened: DateTime<Utc>, reason: String) {
     let at = (Utc::now() - opened).num_milliseconds().max(0) as u64;
     if let Err(e) = app.record_media(id, &[], &[(at, at, reason)]).await {
-        tracing::error!(hearing = %id, error = %e, "logging a refused room command");
+        tracing::error!(error = %e, "logging a refused room command");
     }
 }
 
