@@ -179,6 +179,11 @@ struct ServeArgs {
     /// redeemed (a hearing that runs late); later codes are refused.
     #[arg(long, env = "OPENCOURT_INVITE_GRACE_MINUTES", default_value_t = 720)]
     invite_grace_minutes: u64,
+    /// Serve the browser page's files (index.html, app.js, style.css) from this directory, read
+    /// at each request, instead of the copies built into the binary: for working on the page
+    /// (`web/app`, `npm run build`) without rebuilding the server.
+    #[arg(long, env = "OPENCOURT_UI_DIR")]
+    ui_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -393,6 +398,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     .await?
                     .with_limits(a.limits.app())
                     .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
+            if let Some(dir) = a.ui_dir.clone() {
+                opencourt::server::ui::serve_from(dir);
+            }
             if a.demo {
                 opencourt::cli::demo::seed(&app, &a.db.data, &a.listen.to_string()).await?;
             }

@@ -1,5 +1,8 @@
-//! The browser app (`web/ui`), built into the binary and served on the API's port: `/` and
-//! `/ui/<file>`. It talks to the same gRPC API as every client, as grpc-web from the same origin.
+//! The browser app (`web/ui`, bundled from the TypeScript in `web/app`), built into the binary
+//! and served on the API's port: `/` and `/ui/<file>`. It talks to the same gRPC API as every
+//! client, as grpc-web from the same origin. `serve --ui-dir DIR` serves the same file names
+//! from DIR instead, read at each request, so the page can be rebuilt without rebuilding the
+//! server (development only).
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +25,14 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../ui/style.css"),
     ),
 ];
+
+/// Where `--ui-dir` points, if anywhere.
+static UI_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Serve the app's files from `dir` instead of the built-in ones (`serve --ui-dir`).
+pub fn serve_from(dir: std::path::PathBuf) {
+    let _ = UI_DIR.set(dir);
+}
 
 /// `GET /`: the app's page.
 pub async fn index() -> Response {
@@ -49,7 +60,17 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 
 fn file(name: &str) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
-        Some((_, kind, body)) => (
+        Some((_, kind, built_in)) => {
+            let body = match UI_DIR.get() {
+                Some(dir) => match std::fs::read_to_string(dir.join(name)) {
+                    Ok(text) => std::borrow::Cow::Owned(text),
+                    Err(e) => {
+                        return (StatusCode::NOT_FOUND, format!("{name}: {e}")).into_response()
+                    }
+                },
+                None => std::borrow::Cow::Borrowed(*built_in),
+            };
+            (
             [
                 (header::CONTENT_TYPE, *kind),
                 // The page asks for camera and microphone: nothing else may frame it, and it runs
@@ -63,9 +84,10 @@ fn file(name: &str) -> Response {
                 (header::REFERRER_POLICY, "no-referrer"),
                 (header::CACHE_CONTROL, "no-cache"),
             ],
-            *body,
+            body,
         )
-            .into_response(),
+            .into_response()
+        }
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
     }
 }
