@@ -16,6 +16,9 @@ for list in scripts/packages.d/*.txt; do
   while read -r p; do p=${p%%#*}; p=${p//[[:space:]]/}; [[ -n "$p" ]] && packages+=("$p"); done < "$list"
 done
 
+# npm: a machine may carry its own (newer) npm beside Debian's nodejs; Debian's npm is the fallback.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

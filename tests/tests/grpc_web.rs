@@ -343,7 +343,8 @@ async fn the_browser_app_is_served_on_the_same_port() {
     );
     let (code, js) = http_get(t.addr, "/ui/app.js", None).await;
     assert_eq!(code, 200);
-    assert!(String::from_utf8_lossy(&js).contains("MediaService/Offer"));
+    // The bundled page (web/app), speaking grpc-web with the generated client.
+    assert!(String::from_utf8_lossy(&js).contains("application/grpc-web+proto"));
     let (code, config) = http_get(t.addr, "/ui/config.json", None).await;
     assert_eq!(code, 200);
     assert_eq!(String::from_utf8_lossy(&config), r#"{"iceServers":[]}"#);
