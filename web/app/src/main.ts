@@ -9,6 +9,9 @@ import * as join from "./screens/join";
 import * as hearing from "./screens/hearing";
 import * as docket from "./screens/docket";
 import * as admin from "./screens/admin";
+import * as caseScreen from "./screens/case";
+import * as cases from "./screens/cases";
+import * as search from "./screens/search";
 
 /** A screen draws itself into `root`; `dispose` stops what it started (streams, media). */
 export interface Screen {
@@ -48,6 +51,9 @@ const ROUTES: [string, Screen][] = [
   ["/admin", admin],
   ["/docket", docket],
   ["/docket/:view", docket],
+  ["/cases", cases],
+  ["/case/:caseId", caseScreen],
+  ["/search", search],
   ["/", signin],
 ];
 
