@@ -12,6 +12,8 @@ import * as admin from "./screens/admin";
 import * as caseScreen from "./screens/case";
 import * as cases from "./screens/cases";
 import * as search from "./screens/search";
+import * as manage from "./screens/manage";
+import * as court from "./screens/court";
 
 /** A screen draws itself into `root`; `dispose` stops what it started (streams, media). */
 export interface Screen {
@@ -54,6 +56,8 @@ const ROUTES: [string, Screen][] = [
   ["/cases", cases],
   ["/case/:caseId", caseScreen],
   ["/search", search],
+  ["/manage/:hearingId", manage],
+  ["/court/:hearingId", court],
   ["/", signin],
 ];
 
