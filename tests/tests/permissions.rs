@@ -151,6 +151,7 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, who: Who, token: &str) -> Result<(
                 starts_at: Some(ts_in(100 + 2 * slot())),
                 ends_at: Some(ts_in(101 + 2 * slot())),
                 judge_id: s.judge_user.id.clone(),
+                validate_only: false,
             })
         ),
         Rpc::ListHearings => as_token!(token, hs.list_hearings(pb::ListHearingsRequest::default())),

@@ -78,6 +78,7 @@ impl App {
             muted: false,
             court_muted: false,
             user_id: Some(judge.id),
+            admitted_before: false,
         };
         let hearing = Hearing {
             id: HearingId::new(),
@@ -89,7 +90,9 @@ impl App {
             presiding_judge: judge.id,
             presiding_participant: presiding.id,
             opened_at: None,
+            locked: false,
             participants: vec![presiding],
+            labels: HearingLabels::default(),
         };
         let actor = Actor {
             participant_id: None,

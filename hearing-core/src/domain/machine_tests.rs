@@ -46,6 +46,7 @@ fn hearing() -> Hearing {
         presiding_judge: judge,
         presiding_participant: jp,
         opened_at: None,
+        locked: false,
         participants: vec![Participant {
             id: jp,
             display_name: DisplayName::parse("d", "Judge Wang").unwrap(),
@@ -54,7 +55,9 @@ fn hearing() -> Hearing {
             muted: false,
             court_muted: false,
             user_id: Some(judge),
+            admitted_before: false,
         }],
+        labels: HearingLabels::default(),
     }
 }
 
@@ -225,6 +228,9 @@ enum Act {
     Note,
     /// Admit someone who is not in the hearing.
     Ghost,
+    /// Lock (or unlock) the room.
+    Lock(bool),
+    MessageWaitingRoom,
 }
 
 /// Biased towards commands that can succeed (the court runs the hearing, people join and mute
@@ -249,6 +255,8 @@ fn step() -> impl Strategy<Value = (Who, Act)> {
         1 => Just(Act::Cancel),
         3 => Just(Act::Note),
         2 => Just(Act::Ghost),
+        1 => any::<bool>().prop_map(Act::Lock),
+        1 => Just(Act::MessageWaitingRoom),
     ];
     let person_act = prop_oneof![
         6 => Just(Act::Join),
@@ -257,6 +265,7 @@ fn step() -> impl Strategy<Value = (Who, Act)> {
         1 => (0..8usize, any::<bool>()).prop_map(|(t, m)| Act::Mute(t, m)),
         1 => Just(Act::Redeem),
         1 => (0..8usize).prop_map(Act::Admit),
+        1 => any::<bool>().prop_map(Act::Lock),
     ];
     prop_oneof![
         3 => (court, court_act),
@@ -342,6 +351,13 @@ impl Cast {
             },
             Act::Ghost => Command::Admit {
                 target: ParticipantId::new(),
+            },
+            Act::Lock(l) => Command::Lock {
+                locked: *l,
+                reason: l.then(|| reason("full")),
+            },
+            Act::MessageWaitingRoom => Command::MessageWaitingRoom {
+                text: WaitingRoomText::parse("text", "we start at 10:15").unwrap(),
             },
         }
     }

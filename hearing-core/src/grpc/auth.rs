@@ -53,6 +53,14 @@ impl TryFrom<pb::RedeemInviteRequest> for InviteCode {
 
 #[tonic::async_trait]
 impl AuthService for Services {
+    async fn who_am_i(&self, _req: Request<pb::WhoAmIRequest>) -> Res<pb::WhoAmIResponse> {
+        Err(tonic::Status::unimplemented("WhoAmI"))
+    }
+
+    async fn list_staff(&self, _req: Request<pb::ListStaffRequest>) -> Res<pb::ListStaffResponse> {
+        Err(tonic::Status::unimplemented("ListStaff"))
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(method = "Login"))]
     async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::LoginResponse> {
         let addr = super::client_addr(&req);

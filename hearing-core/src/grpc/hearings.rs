@@ -295,6 +295,17 @@ delegating_service! {
         "CancelHearing" cancel_hearing(pb::CancelHearingRequest) -> pb::Hearing => hearing_command;
     }
     rest {
+        async fn lock_hearing(&self, _req: Request<pb::LockHearingRequest>) -> Res<pb::Hearing> {
+            Err(Status::unimplemented("LockHearing"))
+        }
+
+        async fn message_waiting_room(
+            &self,
+            _req: Request<pb::MessageWaitingRoomRequest>,
+        ) -> Res<pb::HearingEvent> {
+            Err(Status::unimplemented("MessageWaitingRoom"))
+        }
+
         #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
         async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
             let caller = self.caller(&req).await?;

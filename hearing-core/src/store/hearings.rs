@@ -89,12 +89,13 @@ impl Store {
             .map(|(a, b)| (ms(a), ms(b)))
             .unwrap_or((i64::MIN, i64::MAX));
         let (after_t, after_id) = after.unwrap_or((i64::MIN, String::new()));
-        let rows = sqlx::query(
-            "SELECT * FROM hearings WHERE ($1 = '' OR case_id = $1) AND ($2 = '' OR presiding_judge_id = $2) \
-             AND starts_at >= $3 AND starts_at < $4 \
-             AND (starts_at > $5 OR (starts_at = $5 AND id > $6) OR $6 = '') \
-             ORDER BY starts_at, id LIMIT $7",
-        )
+        let rows = sqlx::query(&format!(
+            "{} WHERE ($1 = '' OR h.case_id = $1) AND ($2 = '' OR h.presiding_judge_id = $2) \
+             AND h.starts_at >= $3 AND h.starts_at < $4 \
+             AND (h.starts_at > $5 OR (h.starts_at = $5 AND h.id > $6) OR $6 = '') \
+             ORDER BY h.starts_at, h.id LIMIT $7",
+            rows::HEARING_SELECT
+        ))
         .bind(case_id.map(|c| c.to_string()).unwrap_or_default())
         .bind(judge.map(|j| j.to_string()).unwrap_or_default())
         .bind(from)
