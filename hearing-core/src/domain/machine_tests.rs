@@ -15,7 +15,7 @@ use super::machine::{apply, transition_allowed, Command, Rejection};
 use super::machine_model::{predict, Refusal};
 use super::*;
 
-fn judge_actor(h: &Hearing) -> Actor {
+pub(super) fn judge_actor(h: &Hearing) -> Actor {
     Actor {
         participant_id: Some(h.presiding_participant),
         user_id: Some(h.presiding_judge),
@@ -24,7 +24,7 @@ fn judge_actor(h: &Hearing) -> Actor {
     }
 }
 
-fn clerk_actor() -> Actor {
+pub(super) fn clerk_actor() -> Actor {
     Actor {
         participant_id: None,
         user_id: Some(UserId::new()),
@@ -33,7 +33,7 @@ fn clerk_actor() -> Actor {
     }
 }
 
-fn hearing() -> Hearing {
+pub(super) fn hearing() -> Hearing {
     let judge = UserId::new();
     let jp = ParticipantId::new();
     Hearing {
@@ -61,7 +61,7 @@ fn hearing() -> Hearing {
     }
 }
 
-fn actor_of(p: &Participant) -> Actor {
+pub(super) fn actor_of(p: &Participant) -> Actor {
     Actor {
         participant_id: Some(p.id),
         user_id: p.user_id,

@@ -22,3 +22,5 @@ pub use values::{CaseNumber, DisplayName, NoteText, Reason, Title, Username, Wai
 mod machine_model;
 #[cfg(test)]
 mod machine_tests;
+#[cfg(test)]
+mod room_tests;

@@ -61,6 +61,10 @@ commands_on_a_hearing! {
         reason: Reason::parse_optional("reason", &r.reason)?,
     };
     CancelHearingRequest(r) => Command::Cancel { reason: Reason::parse("reason", &r.reason)? };
+    LockHearingRequest(r) => Command::Lock {
+        locked: r.locked,
+        reason: Reason::parse_optional("reason", &r.reason)?,
+    };
 }
 
 /// The table of participant commands: request (with its checked target) → command.
@@ -293,12 +297,9 @@ delegating_service! {
         "GoOffRecord" go_off_record(pb::GoOffRecordRequest) -> pb::Hearing => hearing_command;
         "AdjournHearing" adjourn_hearing(pb::AdjournHearingRequest) -> pb::Hearing => hearing_command;
         "CancelHearing" cancel_hearing(pb::CancelHearingRequest) -> pb::Hearing => hearing_command;
+        "LockHearing" lock_hearing(pb::LockHearingRequest) -> pb::Hearing => hearing_command;
     }
     rest {
-        async fn lock_hearing(&self, _req: Request<pb::LockHearingRequest>) -> Res<pb::Hearing> {
-            Err(Status::unimplemented("LockHearing"))
-        }
-
         async fn message_waiting_room(
             &self,
             _req: Request<pb::MessageWaitingRoomRequest>,
