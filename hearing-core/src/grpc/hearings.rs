@@ -1,7 +1,7 @@
 //! HearingService: scheduling, reading and listing hearings, the hearing and participant
 //! commands, notes, watching the log and verifying it. Every request is checked once, by its
-//! `TryFrom` conversion; the commands go through one table each (`hearing_commands!`,
-//! `participant_commands!`, `own_commands!`) and one handler path.
+//! `TryFrom` conversion; the commands go through one table per answer (the hearing, one event,
+//! a participant, the caller's own participant) and one handler path each.
 use std::pin::Pin;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,6 +21,12 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HearingEvent, Status>> +
 
 /// A command on a hearing as a whole, checked; answered with the hearing after it.
 struct HearingCommand {
+    id: HearingId,
+    command: Command,
+}
+
+/// A command that writes one event, checked; answered with that event.
+struct EventCommand {
     id: HearingId,
     command: Command,
 }
@@ -64,6 +70,15 @@ commands_on_a_hearing! {
     LockHearingRequest(r) => Command::Lock {
         locked: r.locked,
         reason: Reason::parse_optional("reason", &r.reason)?,
+    };
+}
+
+// The court's commands that write one event and change nothing else.
+commands_on_a_hearing! {
+    EventCommand:
+    AddNoteRequest(r) => Command::AddNote { text: NoteText::parse("text", &r.text)? };
+    MessageWaitingRoomRequest(r) => Command::MessageWaitingRoom {
+        text: WaitingRoomText::parse("text", &r.text)?,
     };
 }
 
@@ -202,23 +217,6 @@ impl TryFrom<pb::InviteParticipantRequest> for Invitation {
     }
 }
 
-/// An AddNote request, checked.
-struct Note {
-    id: HearingId,
-    text: NoteText,
-}
-
-impl TryFrom<pb::AddNoteRequest> for Note {
-    type Error = CoreError;
-
-    fn try_from(r: pb::AddNoteRequest) -> Result<Self> {
-        Ok(Note {
-            id: hearing_id(&r.hearing_id)?,
-            text: NoteText::parse("text", &r.text)?,
-        })
-    }
-}
-
 impl Services {
     /// The hearing as it stands, with its last seq and head hash.
     async fn answer_hearing(&self, id: HearingId) -> Res<pb::Hearing> {
@@ -242,6 +240,21 @@ impl Services {
         in_hearing(id);
         self.app.command(&caller, id, |_| command.clone()).await?;
         self.answer_hearing(id).await
+    }
+
+    /// Runs a command that writes one event and answers with that event.
+    async fn event_command<R>(&self, req: Request<R>) -> Res<pb::HearingEvent>
+    where
+        R: TryInto<EventCommand, Error = CoreError>,
+    {
+        let caller = self.caller(&req).await?;
+        let EventCommand { id, command } = req.into_inner().try_into()?;
+        in_hearing(id);
+        let (_, events) = self.app.command(&caller, id, |_| command.clone()).await?;
+        let e = events
+            .first()
+            .ok_or_else(|| Status::internal("internal error"))?;
+        Ok(Response::new(convert::event(e)))
     }
 
     /// Runs a command on one participant and answers with that participant after it.
@@ -298,15 +311,10 @@ delegating_service! {
         "AdjournHearing" adjourn_hearing(pb::AdjournHearingRequest) -> pb::Hearing => hearing_command;
         "CancelHearing" cancel_hearing(pb::CancelHearingRequest) -> pb::Hearing => hearing_command;
         "LockHearing" lock_hearing(pb::LockHearingRequest) -> pb::Hearing => hearing_command;
+        "AddNote" add_note(pb::AddNoteRequest) -> pb::HearingEvent => event_command;
+        "MessageWaitingRoom" message_waiting_room(pb::MessageWaitingRoomRequest) -> pb::HearingEvent => event_command;
     }
     rest {
-        async fn message_waiting_room(
-            &self,
-            _req: Request<pb::MessageWaitingRoomRequest>,
-        ) -> Res<pb::HearingEvent> {
-            Err(Status::unimplemented("MessageWaitingRoom"))
-        }
-
         #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
         async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
             let caller = self.caller(&req).await?;
@@ -383,21 +391,6 @@ delegating_service! {
                 participant: Some(convert::participant(r.id, &p)),
                 code,
             }))
-        }
-
-        #[tracing::instrument(name = "rpc", skip_all, fields(method = "AddNote", hearing = tracing::field::Empty))]
-        async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
-            let caller = self.caller(&req).await?;
-            let Note { id, text } = req.into_inner().try_into()?;
-            in_hearing(id);
-            let (_, events) = self
-                .app
-                .command(&caller, id, |_| Command::AddNote { text: text.clone() })
-                .await?;
-            let e = events
-                .first()
-                .ok_or_else(|| Status::internal("internal error"))?;
-            Ok(Response::new(convert::event(e)))
         }
 
         type WatchHearingStream = EventStream;
