@@ -35,6 +35,7 @@ mod tail;
 mod transcripts;
 mod watch;
 
+pub use accounts::WhoAmI;
 pub use cases::HearingRecord;
 pub use limits::Limits;
 pub use media::{mute_reason, MediaPeer};
