@@ -1,7 +1,10 @@
 //! What a docket needs from the server (issue 14): every Hearing carries its case's number and
-//! its presiding judge's name wherever it is returned.
+//! its presiding judge's name wherever it is returned; a scheduling form checks a hearing
+//! (validate_only) before it is submitted.
+use hearing_core::domain::Role;
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
+use tonic::Code;
 
 /// ScheduleHearing, GetHearing, ListHearings and the case record all name the case and judge.
 async fn hearings_carry_case_number_and_judge_name(db: Db) {
@@ -47,4 +50,102 @@ async fn hearings_carry_case_number_and_judge_name(db: Db) {
     t.stop().await;
 }
 
-both_dbs!(hearings_carry_case_number_and_judge_name);
+/// Rows in the tables a scheduled hearing writes.
+async fn stored_rows(t: &TestApp) -> Vec<i64> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&t.database_url).await.unwrap();
+    let mut counts = Vec::new();
+    for table in ["hearings", "participants", "hearing_events"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        counts.push(n);
+    }
+    counts
+}
+
+/// validate_only makes every check the real call makes and refuses alike (the judge's
+/// overlapping hearing, the field, the permission), answers a valid hearing as it would be,
+/// and stores nothing either way.
+async fn validate_only_checks_everything_and_stores_nothing(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("plan", pb::Visibility::Public).await;
+    let mut hs = t.hearings().await;
+    let plan = |token: &str, from: i64, to: i64, validate_only: bool| {
+        authed(
+            token,
+            pb::ScheduleHearingRequest {
+                case_id: s.case.id.clone(),
+                title: "Second".into(),
+                starts_at: Some(ts_in(from)),
+                ends_at: Some(ts_in(to)),
+                judge_id: s.judge_user.id.clone(),
+                validate_only,
+            },
+        )
+    };
+    let before = stored_rows(&t).await;
+
+    // The judge presides 1h..3h from now: 2h..4h clashes, checked or not, in the same words.
+    let checked = hs
+        .schedule_hearing(plan(&s.clerk, 2, 4, true))
+        .await
+        .unwrap_err();
+    assert_eq!(checked.code(), Code::FailedPrecondition);
+    assert!(checked.message().contains(&s.hearing.id), "{checked:?}");
+    let valid = hs
+        .schedule_hearing(plan(&s.clerk, 3, 4, true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (valid.id.as_str(), valid.title.as_str(), valid.last_seq),
+        ("", "Second", 0)
+    );
+    assert_eq!(valid.state, pb::HearingState::Scheduled as i32);
+    assert_eq!(
+        (
+            valid.case_number.as_str(),
+            valid.presiding_judge_name.as_str()
+        ),
+        ("CV-plan", "Judge Wang")
+    );
+    let bad_field = hs.schedule_hearing(plan(&s.clerk, 4, 3, true)).await;
+    assert_status(bad_field, Code::InvalidArgument, "ends_at");
+    let stranger = hs
+        .schedule_hearing(plan(s.token(Role::Counsel), 3, 4, true))
+        .await;
+    assert_status(stranger, Code::PermissionDenied, "may not schedule");
+    assert_eq!(
+        stored_rows(&t).await,
+        before,
+        "validate_only stored something"
+    );
+
+    // The real call refuses the clash in the same words, and schedules the valid one.
+    let real = hs
+        .schedule_hearing(plan(&s.clerk, 2, 4, false))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (real.code(), real.message()),
+        (checked.code(), checked.message())
+    );
+    let stored = hs
+        .schedule_hearing(plan(&s.clerk, 3, 4, false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!stored.id.is_empty());
+    assert_eq!(
+        stored_rows(&t).await,
+        vec![before[0] + 1, before[1] + 1, before[2] + 1]
+    );
+    t.stop().await;
+}
+
+both_dbs!(
+    hearings_carry_case_number_and_judge_name,
+    validate_only_checks_everything_and_stores_nothing
+);

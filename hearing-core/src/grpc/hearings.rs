@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, hearing_id, participant_id};
 use super::{in_hearing, to_status, Res, Services};
-use crate::app::Caller;
+use crate::app::{Caller, HearingPlan};
 use crate::domain::machine::Command;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
@@ -123,11 +123,8 @@ commands_on_a_hearing! {
 
 /// A ScheduleHearing request, checked.
 struct NewHearing {
-    case_id: CaseId,
-    title: Title,
-    starts: DateTime<Utc>,
-    ends: DateTime<Utc>,
-    judge: Option<UserId>,
+    plan: HearingPlan,
+    validate_only: bool,
 }
 
 impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
@@ -151,11 +148,14 @@ impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
             .then(|| UserId::parse("judge_id", &r.judge_id))
             .transpose()?;
         Ok(NewHearing {
-            case_id,
-            title,
-            starts,
-            ends,
-            judge,
+            plan: HearingPlan {
+                case_id,
+                title,
+                starts_at: starts,
+                ends_at: ends,
+                judge_id: judge,
+            },
+            validate_only: r.validate_only,
         })
     }
 }
@@ -319,10 +319,18 @@ delegating_service! {
         async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
             let caller = self.caller(&req).await?;
             let r = NewHearing::try_from(req.into_inner())?;
-            let h = self
-                .app
-                .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
-                .await?;
+            let h = self.app.schedule(&caller, r.plan, r.validate_only).await?;
+            if r.validate_only {
+                // As it would be: nothing has an id yet, and there is no log.
+                let mut would_be = convert::hearing(&h, 0, "");
+                would_be.id.clear();
+                would_be.presiding_participant_id.clear();
+                for p in &mut would_be.participants {
+                    p.id.clear();
+                    p.hearing_id.clear();
+                }
+                return Ok(Response::new(would_be));
+            }
             in_hearing(h.id);
             let (h, last, head) = self
                 .app

@@ -12,12 +12,14 @@ use crate::records::ListPage;
 
 impl Store {
     /// Inserts a new hearing with its presiding judge's participant and its first event, after
-    /// checking that the judge presides over no other hearing at an overlapping time.
+    /// checking that the judge presides over no other hearing at an overlapping time. With
+    /// `validate_only`, only the check runs (in the same transaction, which is then dropped).
     pub async fn schedule_hearing(
         &self,
         h: &Hearing,
         actor: &Actor,
         event: &EventPayload,
+        validate_only: bool,
     ) -> Result<()> {
         let _w = self.write_guard().await;
         let mut tx = self.begin_write().await?;
@@ -45,6 +47,10 @@ impl Store {
             return Err(CoreError::FailedPrecondition(format!(
                 "the judge already presides over hearing {id} ({title:?}) at an overlapping time"
             )));
+        }
+        if validate_only {
+            tx.rollback().await?;
+            return Ok(());
         }
         let sealed = StoredEvent::seal(h.id, 1, 0, Utc::now(), actor, event, GENESIS_HASH);
         sqlx::query(
