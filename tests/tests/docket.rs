@@ -145,7 +145,119 @@ async fn validate_only_checks_everything_and_stores_nothing(db: Db) {
     t.stop().await;
 }
 
+/// A docket over a time range, either way round, page by page: every hearing in the range
+/// once, in order (ties in start time by id), none outside it.
+async fn the_docket_pages_a_time_range_either_way(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("range", pb::Visibility::Public).await;
+    let (_, judge2) = t.staff("judge-range2", Role::Judge, "Judge Zhao").await;
+    let mut hs = t.hearings().await;
+    let base = chrono::Utc::now().timestamp() + 86_400;
+    let at = |hours: i64| prost_types::Timestamp {
+        seconds: base + hours * 3600,
+        nanos: 0,
+    };
+    // Hours 0, 2, 4, 6 for Judge Wang; hours 4 and 6 again for Judge Zhao (ties in start).
+    let mut scheduled = Vec::new();
+    for (judge, hour) in [
+        (&s.judge_user.id, 0),
+        (&s.judge_user.id, 2),
+        (&s.judge_user.id, 4),
+        (&judge2.id, 4),
+        (&s.judge_user.id, 6),
+        (&judge2.id, 6),
+    ] {
+        let h = hs
+            .schedule_hearing(authed(
+                &s.clerk,
+                pb::ScheduleHearingRequest {
+                    case_id: s.case.id.clone(),
+                    title: format!("At {hour}"),
+                    starts_at: Some(at(hour)),
+                    ends_at: Some(at(hour + 1)),
+                    judge_id: judge.clone(),
+                    validate_only: false,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        scheduled.push((hour, h.id));
+    }
+    // From hour 2 up to (not including) hour 6, earliest first: hour 2, then hour 4's two by id.
+    let mut want: Vec<(i64, String)> = scheduled
+        .iter()
+        .filter(|(h, _)| (2..6).contains(h))
+        .cloned()
+        .collect();
+    want.sort();
+    let list = |newest_first: bool, page_token: String| {
+        authed(
+            &s.clerk,
+            pb::ListHearingsRequest {
+                starts_after: Some(at(2)),
+                starts_before: Some(at(6)),
+                newest_first,
+                page_size: 2,
+                page_token,
+                ..Default::default()
+            },
+        )
+    };
+    for newest_first in [false, true] {
+        let mut got = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = hs
+                .list_hearings(list(newest_first, token))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(page.hearings.len() <= 2);
+            got.extend(page.hearings.into_iter().map(|h| h.id));
+            token = page.next_page_token;
+            if token.is_empty() {
+                break;
+            }
+        }
+        let mut expected: Vec<String> = want.iter().map(|(_, id)| id.clone()).collect();
+        if newest_first {
+            expected.reverse();
+        }
+        assert_eq!(got, expected, "newest_first={newest_first}");
+    }
+    // Everything, newest first: hour 6's two lead, the scene's own hearing (1h from now) is last.
+    let all = hs
+        .list_hearings(authed(
+            &s.clerk,
+            pb::ListHearingsRequest {
+                newest_first: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.hearings.len(), 7);
+    assert_eq!(all.hearings.last().unwrap().id, s.hearing.id);
+    assert_eq!(all.hearings[0].starts_at, Some(at(6)));
+    // A range that ends before it starts names the field.
+    let backwards = hs
+        .list_hearings(authed(
+            &s.clerk,
+            pb::ListHearingsRequest {
+                starts_after: Some(at(6)),
+                starts_before: Some(at(2)),
+                ..Default::default()
+            },
+        ))
+        .await;
+    assert_status(backwards, Code::InvalidArgument, "starts_before");
+    t.stop().await;
+}
+
 both_dbs!(
     hearings_carry_case_number_and_judge_name,
-    validate_only_checks_everything_and_stores_nothing
+    validate_only_checks_everything_and_stores_nothing,
+    the_docket_pages_a_time_range_either_way
 );

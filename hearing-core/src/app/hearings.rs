@@ -9,7 +9,7 @@ use crate::domain::permissions::role_may;
 use crate::domain::read_policy::{ReadPath, Reading};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
-use crate::records::ListPage;
+use crate::records::{HearingFilter, ListPage};
 use crate::store::{Decision, SideWrite};
 
 /// A hearing to schedule, as checked at the edge.
@@ -173,9 +173,7 @@ impl App {
     pub async fn list_hearings(
         &self,
         caller: &Caller,
-        case_id: Option<CaseId>,
-        day: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        judge: Option<UserId>,
+        filter: &HearingFilter,
         limit: u32,
         after: Option<(i64, String)>,
     ) -> Result<ListPage<Hearing>> {
@@ -185,9 +183,7 @@ impl App {
                 .deny_outside_hearing(caller, Action::ListHearings, "", why)
                 .await);
         }
-        self.store
-            .list_hearings(case_id, day, judge, after, limit)
-            .await
+        self.store.list_hearings(filter, after, limit).await
     }
 
     /// Runs a hearing command for `caller`: permission, state rules, then one durable commit.

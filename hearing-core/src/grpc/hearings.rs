@@ -4,7 +4,7 @@
 //! a participant, the caller's own participant) and one handler path each.
 use std::pin::Pin;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures::{Stream, StreamExt};
 use opencourt_proto::v1 as pb;
 use pb::hearing_service_server::HearingService;
@@ -16,6 +16,7 @@ use crate::app::{Caller, HearingPlan};
 use crate::domain::machine::Command;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
+use crate::records::HearingFilter;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HearingEvent, Status>> + Send>>;
 
@@ -162,9 +163,7 @@ impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
 
 /// A ListHearings request, checked.
 struct HearingQuery {
-    case_id: Option<CaseId>,
-    judge: Option<UserId>,
-    day: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    filter: HearingFilter,
     size: u32,
     after: Option<(i64, String)>,
 }
@@ -179,19 +178,40 @@ impl TryFrom<pb::ListHearingsRequest> for HearingQuery {
         let judge = (!r.judge_id.is_empty())
             .then(|| UserId::parse("judge_id", &r.judge_id))
             .transpose()?;
-        let day = if r.day.is_empty() {
-            None
-        } else {
+        let mut starts_after = r
+            .starts_after
+            .map(|t| convert::from_ts("starts_after", Some(t)))
+            .transpose()?;
+        let mut starts_before = r
+            .starts_before
+            .map(|t| convert::from_ts("starts_before", Some(t)))
+            .transpose()?;
+        if let (Some(a), Some(b)) = (starts_after, starts_before) {
+            if b <= a {
+                return Err(CoreError::invalid(
+                    "starts_before",
+                    "must be after starts_after",
+                ));
+            }
+        }
+        // A day narrows the range further.
+        if !r.day.is_empty() {
             let d = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").map_err(|_| {
                 CoreError::invalid("day", format!("{:?} is not a date like 2026-11-28", r.day))
             })?;
             let start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-            Some((start, start + chrono::Duration::days(1)))
-        };
+            let end = start + chrono::Duration::days(1);
+            starts_after = Some(starts_after.map_or(start, |a| a.max(start)));
+            starts_before = Some(starts_before.map_or(end, |b| b.min(end)));
+        }
         Ok(HearingQuery {
-            case_id,
-            judge,
-            day,
+            filter: HearingFilter {
+                case_id,
+                judge,
+                starts_after,
+                starts_before,
+                newest_first: r.newest_first,
+            },
             size: convert::page_size(r.page_size)?,
             after: convert::parse_page_token(&r.page_token)?,
         })
@@ -359,7 +379,7 @@ delegating_service! {
             let r = HearingQuery::try_from(req.into_inner())?;
             let page = self
                 .app
-                .list_hearings(&caller, r.case_id, r.day, r.judge, r.size, r.after)
+                .list_hearings(&caller, &r.filter, r.size, r.after)
                 .await?;
             Ok(Response::new(pb::ListHearingsResponse {
                 hearings: page
