@@ -1,13 +1,28 @@
 //! Plain records the application hands out that are neither domain rules nor storage rows: a
 //! page of a list, a closed media file on the case record, a durable job, a search hit, a media
 //! lease. They live here rather than in `store` so that `App`'s API names no storage type.
+use chrono::{DateTime, Utc};
+
 use crate::domain::events::MediaKind;
-use crate::domain::{CaseId, HearingId, ParticipantId};
+use crate::domain::{CaseId, HearingId, ParticipantId, UserId};
 
 /// One page of a list, and where the next one starts (`None` on the last page).
 pub struct ListPage<T> {
     pub items: Vec<T>,
     pub next: Option<(i64, String)>,
+}
+
+/// Which hearings a docket lists, and in which order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HearingFilter {
+    pub case_id: Option<CaseId>,
+    pub judge: Option<UserId>,
+    /// Hearings that start at or after this time.
+    pub starts_after: Option<DateTime<Utc>>,
+    /// Hearings that start before this time.
+    pub starts_before: Option<DateTime<Utc>>,
+    /// Latest start first (else earliest first); ties by id, in the same direction.
+    pub newest_first: bool,
 }
 
 /// A closed media file as the case record lists it.

@@ -258,6 +258,7 @@ impl TestApp {
                     starts_at: Some(ts_in(1)),
                     ends_at: Some(ts_in(3)),
                     judge_id: String::new(),
+                    validate_only: false,
                 },
             ))
             .await

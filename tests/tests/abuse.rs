@@ -290,6 +290,7 @@ async fn hearing_with_one_invited(
                 starts_at: Some(ts_in(at_hour)),
                 ends_at: Some(ts_in(at_hour + 1)),
                 judge_id: String::new(),
+                validate_only: false,
             },
         ))
         .await

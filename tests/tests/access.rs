@@ -321,6 +321,7 @@ async fn invitations_expire_after_the_hearings_end_and_grace(db: Db) {
                 starts_at: Some(ts_in(from)),
                 ends_at: Some(ts_in(to)),
                 judge_id: String::new(),
+                validate_only: false,
             },
         );
         let mut hs = hs.clone();

@@ -115,6 +115,7 @@ async fn malformed_requests_name_the_field(db: Db) {
                 starts_at: starts,
                 ends_at: ends,
                 judge_id: String::new(),
+                validate_only: false,
             },
         )
     };

@@ -274,6 +274,7 @@ async fn scheduling_rules(db: Db) {
                 starts_at: Some(ts_in(2)),
                 ends_at: Some(ts_in(4)),
                 judge_id: String::new(),
+                validate_only: false,
             },
         ))
         .await;
@@ -288,6 +289,7 @@ async fn scheduling_rules(db: Db) {
                 starts_at: Some(ts_in(3)),
                 ends_at: Some(ts_in(4)),
                 judge_id: s.judge_user.id.clone(),
+                validate_only: false,
             },
         ))
         .await
@@ -304,6 +306,7 @@ async fn scheduling_rules(db: Db) {
                 starts_at: Some(ts_in(5)),
                 ends_at: Some(ts_in(6)),
                 judge_id: String::new(),
+                validate_only: false,
             },
         ))
         .await;
@@ -319,6 +322,7 @@ async fn scheduling_rules(db: Db) {
                 judge_id: judge_id.into(),
                 page_size: 1,
                 page_token: String::new(),
+                ..Default::default()
             },
         )
     };

@@ -38,6 +38,9 @@ rpcs! {
     UnmuteObserver,
     StandDown,
     AddNote,
+    // The presiding judge locks the room, the clerk unlocks it.
+    Lock,
+    MessageWaitingRoom,
     GoOnRecord,
     GoOffRecord,
     // From here on the removed participants' tokens are revoked.
@@ -69,7 +72,7 @@ fn allowed(rpc: Rpc, who: Who) -> bool {
         GetCase => true, // a PUBLIC case
         GetHearing | Watch => !matches!(who, Admin),
         Verify => matches!(who, Presiding | OtherJudge | Clerk | Admin),
-        Invite | Admit | StandDown | AddNote | Remove | Cancel => court,
+        Invite | Admit | StandDown | AddNote | Lock | MessageWaitingRoom | Remove | Cancel => court,
         // Anyone may mute themselves (the target here is counsel).
         MuteOther => court || who == Invited(Role::Counsel),
         Join | Leave => court || invited,
@@ -151,6 +154,7 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, who: Who, token: &str) -> Result<(
                 starts_at: Some(ts_in(100 + 2 * slot())),
                 ends_at: Some(ts_in(101 + 2 * slot())),
                 judge_id: s.judge_user.id.clone(),
+                validate_only: false,
             })
         ),
         Rpc::ListHearings => as_token!(token, hs.list_hearings(pb::ListHearingsRequest::default())),
@@ -223,6 +227,21 @@ async fn call(t: &TestApp, c: &Ctx, rpc: Rpc, who: Who, token: &str) -> Result<(
             hs.add_note(pb::AddNoteRequest {
                 hearing_id,
                 text: "n".into(),
+            })
+        ),
+        Rpc::Lock => as_token!(
+            token,
+            hs.lock_hearing(pb::LockHearingRequest {
+                hearing_id,
+                locked: who == Who::Presiding,
+                reason: String::new(),
+            })
+        ),
+        Rpc::MessageWaitingRoom => as_token!(
+            token,
+            hs.message_waiting_room(pb::MessageWaitingRoomRequest {
+                hearing_id,
+                text: "we start at 10:15".into(),
             })
         ),
         Rpc::GoOnRecord => as_token!(token, hs.go_on_record(pb::GoOnRecordRequest { hearing_id })),

@@ -481,8 +481,101 @@ async fn cross_hearing_denials_are_rate_limited(db: Db) {
     t.stop().await;
 }
 
+/// The waiting room reads what the court tells it (MessageWaitingRoom, trimmed) and whether the
+/// room is locked, live, and still nothing said or noted in the hearing.
+async fn the_waiting_room_reads_the_courts_messages(db: Db) {
+    let t = TestApp::start(db).await;
+    let s = t.scene("waiting", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let mut hs = t.hearings().await;
+    t.open(&s).await;
+    hs.join_hearing(authed(
+        s.token(Role::Witness),
+        pb::JoinHearingRequest {
+            hearing_id: hid.clone(),
+        },
+    ))
+    .await
+    .unwrap();
+    let mut watch = watch_from_start(&mut hs, s.token(Role::Witness), &hid).await;
+    let message = |token: &str, text: &str| {
+        authed(
+            token,
+            pb::MessageWaitingRoomRequest {
+                hearing_id: hid.clone(),
+                text: text.into(),
+            },
+        )
+    };
+    // Out of bounds: INVALID_ARGUMENT naming `text`, and nothing in the log.
+    let head = get_hearing(&mut hs, &s.clerk, &hid).await.last_seq;
+    for bad in ["   ", &"x".repeat(501)] {
+        assert_status(
+            hs.message_waiting_room(message(&s.clerk, bad)).await,
+            Code::InvalidArgument,
+            "text",
+        );
+    }
+    assert_status(
+        hs.message_waiting_room(message(s.token(Role::Counsel), "hello"))
+            .await,
+        Code::PermissionDenied,
+        "message_waiting_room",
+    );
+    let after_denial = get_hearing(&mut hs, &s.clerk, &hid).await.last_seq;
+    assert_eq!(after_denial, head + 1, "only the denial is logged");
+
+    hs.add_note(authed(
+        &s.clerk,
+        pb::AddNoteRequest {
+            hearing_id: hid.clone(),
+            text: NOTE.into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let sent = hs
+        .message_waiting_room(message(&s.judge, "  we start at 10:15 "))
+        .await
+        .unwrap()
+        .into_inner();
+    hs.lock_hearing(authed(
+        &s.clerk,
+        pb::LockHearingRequest {
+            hearing_id: hid.clone(),
+            locked: true,
+            reason: String::new(),
+        },
+    ))
+    .await
+    .unwrap();
+    use pb::hearing_event::Payload as P;
+    let mut seen = Vec::new();
+    while !matches!(seen.last(), Some(Some(P::RoomLocked(_)))) {
+        let e = tokio::time::timeout(std::time::Duration::from_secs(60), watch.message())
+            .await
+            .expect("the watch stalled")
+            .expect("watch")
+            .expect("an event");
+        seen.push(e.payload);
+    }
+    assert!(
+        seen.contains(&Some(P::WaitingRoomMessage(pb::WaitingRoomMessage {
+            text: "we start at 10:15".into()
+        }))),
+        "{seen:?}"
+    );
+    assert_eq!(sent.payload, seen.iter().rev().nth(1).cloned().flatten());
+    assert!(
+        !seen.iter().any(|p| matches!(p, Some(P::Note(_)))),
+        "the waiting room read the court's note: {seen:?}"
+    );
+    t.stop().await;
+}
+
 both_dbs!(
     every_read_by_role_and_presence,
     a_sealed_hearing_is_read_by_its_own_court,
-    cross_hearing_denials_are_rate_limited
+    cross_hearing_denials_are_rate_limited,
+    the_waiting_room_reads_the_courts_messages
 );

@@ -225,6 +225,60 @@ impl App {
 
     /// Resolves a bearer token to its caller.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
+        Ok(self.authenticate_until(token).await?.0)
+    }
+
+    /// Who a token belongs to, for a page that kept it (a reload, a second tab): the staff
+    /// account, or the invited participant as they are now in their hearing; and when the
+    /// token expires.
+    pub async fn who_am_i(&self, token: &str) -> Result<(WhoAmI, DateTime<Utc>)> {
+        let (caller, expires) = self.authenticate_until(token).await?;
+        let who = match caller {
+            Caller::Staff(user) => WhoAmI::Staff(user),
+            Caller::Participant {
+                hearing_id,
+                participant_id,
+                ..
+            } => {
+                let gone = || CoreError::Unauthenticated("the participant no longer exists".into());
+                let (h, _, _) = self.store.hearing(hearing_id).await?.ok_or_else(gone)?;
+                let p = h.participant(participant_id).cloned().ok_or_else(gone)?;
+                WhoAmI::Participant(hearing_id, p)
+            }
+        };
+        Ok((who, expires))
+    }
+
+    /// The staff accounts (only `role`'s, if given), sorted by display name, each with whether
+    /// it is enabled: for judges, clerks and administrators (e.g. the judges a clerk may name
+    /// when scheduling).
+    pub async fn list_staff(
+        &self,
+        caller: &Caller,
+        role: Option<Role>,
+    ) -> Result<Vec<(User, bool)>> {
+        if !matches!(caller, Caller::Staff(_)) || !role_may(caller.role(), Action::ListStaff) {
+            let why = format!("a {} may not list staff accounts", caller.role());
+            return Err(self
+                .deny_outside_hearing(caller, Action::ListStaff, "", why)
+                .await);
+        }
+        if let Some(r) = role.filter(|r| !r.is_staff()) {
+            return Err(CoreError::invalid(
+                "role",
+                format!("{r} is not a staff role (judge, clerk or admin)"),
+            ));
+        }
+        let mut staff = self.store.staff(role).await?;
+        staff.sort_by(|(a, _), (b, _)| {
+            (a.display_name.as_str(), a.username.as_str())
+                .cmp(&(b.display_name.as_str(), b.username.as_str()))
+        });
+        Ok(staff)
+    }
+
+    /// The caller a bearer token belongs to and when the token expires.
+    async fn authenticate_until(&self, token: &str) -> Result<(Caller, DateTime<Utc>)> {
         let bad = |why: &str| CoreError::Unauthenticated(why.to_string());
         let session = self
             .store
@@ -244,14 +298,24 @@ impl App {
                     .user(uid)
                     .await?
                     .ok_or_else(|| bad("the account no longer exists"))?;
-                Ok(Caller::Staff(user))
+                Ok((Caller::Staff(user), session.expires_at))
             }
-            (None, Some(participant_id), Some(hearing_id)) => Ok(Caller::Participant {
-                hearing_id,
-                participant_id,
-                role: session.role,
-            }),
+            (None, Some(participant_id), Some(hearing_id)) => Ok((
+                Caller::Participant {
+                    hearing_id,
+                    participant_id,
+                    role: session.role,
+                },
+                session.expires_at,
+            )),
             _ => Err(bad("the token is not valid")),
         }
     }
+}
+
+/// Who a bearer token belongs to (`App::who_am_i`).
+#[derive(Clone, Debug)]
+pub enum WhoAmI {
+    Staff(User),
+    Participant(HearingId, Participant),
 }

@@ -9,8 +9,19 @@ use crate::domain::permissions::role_may;
 use crate::domain::read_policy::{ReadPath, Reading};
 use crate::domain::*;
 use crate::error::{CoreError, Result};
-use crate::records::ListPage;
+use crate::records::{HearingFilter, ListPage};
 use crate::store::{Decision, SideWrite};
+
+/// A hearing to schedule, as checked at the edge.
+#[derive(Clone, Debug)]
+pub struct HearingPlan {
+    pub case_id: CaseId,
+    pub title: Title,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The presiding judge: required when a clerk schedules; the caller when a judge does.
+    pub judge_id: Option<UserId>,
+}
 
 impl App {
     pub async fn schedule_hearing(
@@ -22,6 +33,32 @@ impl App {
         ends_at: DateTime<Utc>,
         judge_id: Option<UserId>,
     ) -> Result<Hearing> {
+        let plan = HearingPlan {
+            case_id,
+            title,
+            starts_at,
+            ends_at,
+            judge_id,
+        };
+        self.schedule(caller, plan, false).await
+    }
+
+    /// Schedules `plan` after every check (the caller's permission, the judge, the case, the
+    /// judge's other hearings at an overlapping time). With `validate_only` the same checks run
+    /// and refuse alike, but nothing is stored: the answer is the hearing as it would be.
+    pub async fn schedule(
+        &self,
+        caller: &Caller,
+        plan: HearingPlan,
+        validate_only: bool,
+    ) -> Result<Hearing> {
+        let HearingPlan {
+            case_id,
+            title,
+            starts_at,
+            ends_at,
+            judge_id,
+        } = plan;
         let Caller::Staff(user) = caller else {
             let why = format!("a {} may not schedule hearings", caller.role());
             return Err(self
@@ -69,7 +106,7 @@ impl App {
                 judge
             }
         };
-        self.get_case(caller, case_id).await?;
+        let case = self.get_case(caller, case_id).await?;
         let presiding = Participant {
             id: ParticipantId::new(),
             display_name: judge.display_name.clone(),
@@ -78,6 +115,7 @@ impl App {
             muted: false,
             court_muted: false,
             user_id: Some(judge.id),
+            admitted_before: false,
         };
         let hearing = Hearing {
             id: HearingId::new(),
@@ -89,7 +127,12 @@ impl App {
             presiding_judge: judge.id,
             presiding_participant: presiding.id,
             opened_at: None,
+            locked: false,
             participants: vec![presiding],
+            labels: HearingLabels {
+                case_number: case.case_number.as_str().to_string(),
+                presiding_judge_name: judge.display_name.to_string(),
+            },
         };
         let actor = Actor {
             participant_id: None,
@@ -105,7 +148,7 @@ impl App {
             presiding_judge_id: judge.id,
         };
         self.store
-            .schedule_hearing(&hearing, &actor, &event)
+            .schedule_hearing(&hearing, &actor, &event, validate_only)
             .await?;
         Ok(hearing)
     }
@@ -130,9 +173,7 @@ impl App {
     pub async fn list_hearings(
         &self,
         caller: &Caller,
-        case_id: Option<CaseId>,
-        day: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        judge: Option<UserId>,
+        filter: &HearingFilter,
         limit: u32,
         after: Option<(i64, String)>,
     ) -> Result<ListPage<Hearing>> {
@@ -142,9 +183,7 @@ impl App {
                 .deny_outside_hearing(caller, Action::ListHearings, "", why)
                 .await);
         }
-        self.store
-            .list_hearings(case_id, day, judge, after, limit)
-            .await
+        self.store.list_hearings(filter, after, limit).await
     }
 
     /// Runs a hearing command for `caller`: permission, state rules, then one durable commit.

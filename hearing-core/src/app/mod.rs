@@ -35,7 +35,9 @@ mod tail;
 mod transcripts;
 mod watch;
 
+pub use accounts::WhoAmI;
 pub use cases::HearingRecord;
+pub use hearings::HearingPlan;
 pub use limits::Limits;
 pub use media::{mute_reason, MediaPeer};
 pub use system::System;

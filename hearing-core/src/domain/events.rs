@@ -140,6 +140,16 @@ pub enum EventPayload {
         message: String,
         participant_id: Option<ParticipantId>,
     },
+    /// The court locked the room (`locked`) or unlocked it: while locked, a participant who
+    /// was never admitted cannot join.
+    RoomLocked {
+        locked: bool,
+        reason: Option<String>,
+    },
+    /// The court's message to everyone in the waiting room.
+    WaitingRoomMessage {
+        text: String,
+    },
 }
 
 named_enum!(
@@ -176,6 +186,8 @@ impl EventPayload {
             EventPayload::TranscriptStored { .. } => "transcript_stored",
             EventPayload::Caption { .. } => "caption",
             EventPayload::RecordingFault { .. } => "recording_fault",
+            EventPayload::RoomLocked { .. } => "room_locked",
+            EventPayload::WaitingRoomMessage { .. } => "waiting_room_message",
         }
     }
 
@@ -578,6 +590,11 @@ mod tests {
                 sha256: "00".into(),
                 segments: 1,
             },
+            EventPayload::RoomLocked {
+                locked: true,
+                reason: Some("r".into()),
+            },
+            EventPayload::WaitingRoomMessage { text: "t".into() },
         ];
         for e in all {
             let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();

@@ -7,7 +7,7 @@ use super::events::{Actor, EventPayload};
 use super::ids::ParticipantId;
 use super::model::{Hearing, HearingState, Participant, Presence, Role};
 use super::permissions::{role_may, Action};
-use super::values::{DisplayName, NoteText, Reason};
+use super::values::{DisplayName, NoteText, Reason, WaitingRoomText};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -57,6 +57,14 @@ pub enum Command {
     },
     AddNote {
         text: NoteText,
+    },
+    /// Lock the room (or unlock it): while locked, only participants admitted before join.
+    Lock {
+        locked: bool,
+        reason: Option<Reason>,
+    },
+    MessageWaitingRoom {
+        text: WaitingRoomText,
     },
 }
 
@@ -119,6 +127,8 @@ impl Command {
             Command::Adjourn { .. } => Action::Adjourn,
             Command::Cancel { .. } => Action::Cancel,
             Command::AddNote { .. } => Action::AddNote,
+            Command::Lock { .. } => Action::LockRoom,
+            Command::MessageWaitingRoom { .. } => Action::MessageWaitingRoom,
         }
     }
 
@@ -238,6 +248,7 @@ pub fn apply(
                 muted: observer,
                 court_muted: observer,
                 user_id: None,
+                admitted_before: false,
             });
         }
         Command::RedeemInvite => {
@@ -304,6 +315,7 @@ pub fn apply(
                         muted: false,
                         court_muted: false,
                         user_id: actor.user_id,
+                        admitted_before: false,
                     });
                     staff_participant_id
                 }
@@ -317,6 +329,7 @@ pub fn apply(
                     })
                 }
             };
+            let locked = next.locked;
             let p = participant_mut(&mut next, pid)?;
             match p.presence {
                 Presence::Removed => {
@@ -328,9 +341,20 @@ pub fn apply(
                 }
                 // Already in: joining again (a second tab, a reconnect) changes nothing.
                 Presence::Waiting | Presence::Admitted => {}
+                // A locked room keeps out whoever the court has not admitted before; those it
+                // has (a dropped connection, a new device) come back to the waiting room.
+                Presence::Invited | Presence::Left | Presence::Disconnected
+                    if locked && !p.role.is_court() && !p.admitted_before =>
+                {
+                    return Err(Rejection::Precondition(
+                        "the court has locked the room: only participants admitted before may join"
+                            .into(),
+                    ));
+                }
                 Presence::Invited | Presence::Left | Presence::Disconnected => {
                     // Judge and clerk go straight in; everyone else waits to be admitted.
                     p.presence = if p.role.is_court() {
+                        p.admitted_before = true;
                         Presence::Admitted
                     } else {
                         Presence::Waiting
@@ -379,6 +403,7 @@ pub fn apply(
                 )));
             }
             p.presence = Presence::Admitted;
+            p.admitted_before = true;
             events.push(EventPayload::Admitted {
                 participant_id: target,
             });
@@ -455,6 +480,34 @@ pub fn apply(
                 return precondition("add notes");
             }
             events.push(EventPayload::Note {
+                text: text.to_string(),
+            });
+        }
+        Command::Lock { locked, reason } => {
+            if state.is_final() {
+                return precondition(if locked {
+                    "lock the room"
+                } else {
+                    "unlock the room"
+                });
+            }
+            if h.locked == locked {
+                let now = if locked { "locked" } else { "unlocked" };
+                return Err(Rejection::Precondition(format!(
+                    "the room is {now} already"
+                )));
+            }
+            next.locked = locked;
+            events.push(EventPayload::RoomLocked {
+                locked,
+                reason: reason.map(|r| r.to_string()),
+            });
+        }
+        Command::MessageWaitingRoom { text } => {
+            if state.is_final() {
+                return precondition("message the waiting room");
+            }
+            events.push(EventPayload::WaitingRoomMessage {
                 text: text.to_string(),
             });
         }

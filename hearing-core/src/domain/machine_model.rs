@@ -60,7 +60,9 @@ fn allowed(action: Action, role: Role) -> bool {
         | Action::Remove
         | Action::Mute
         | Action::Cancel
-        | Action::AddNote => court,
+        | Action::AddNote
+        | Action::LockRoom
+        | Action::MessageWaitingRoom => court,
         Action::GoOnRecord | Action::GoOffRecord | Action::Adjourn => role == Role::Judge,
         Action::Join | Action::Leave | Action::MuteSelf => taking_part,
         Action::UnmuteSelf => taking_part && role != Role::Observer,
@@ -112,6 +114,8 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
         Command::Adjourn { .. } => Action::Adjourn,
         Command::Cancel { .. } => Action::Cancel,
         Command::AddNote { .. } => Action::AddNote,
+        Command::Lock { .. } => Action::LockRoom,
+        Command::MessageWaitingRoom { .. } => Action::MessageWaitingRoom,
     };
     let denied = |target| Err(Refusal::Denied { action, target });
     if !allowed(action, actor.role) {
@@ -187,6 +191,7 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
                 muted: observer,
                 court_muted: observer,
                 user_id: None,
+                admitted_before: false,
             });
             events.push(EventPayload::Invited {
                 participant_id: *participant_id,
@@ -240,21 +245,27 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
                         muted: false,
                         court_muted: false,
                         user_id: actor.user_id,
+                        admitted_before: false,
                     });
                     next.participants.len() - 1
                 }
                 None => return denied(None),
             };
+            let locked = next.locked;
             let p = &mut next.participants[i];
+            let court = matches!(p.role, Role::Judge | Role::Clerk);
             match p.presence {
                 P::Removed => return denied(None),
                 P::Waiting | P::Admitted => {}
+                // The locked room: only the court and those it admitted before come in.
+                P::Invited | P::Left | P::Disconnected
+                    if locked && !court && !p.admitted_before =>
+                {
+                    return Err(Refusal::Precondition)
+                }
                 P::Invited | P::Left | P::Disconnected => {
-                    p.presence = if matches!(p.role, Role::Judge | Role::Clerk) {
-                        P::Admitted
-                    } else {
-                        P::Waiting
-                    };
+                    p.presence = if court { P::Admitted } else { P::Waiting };
+                    p.admitted_before |= court;
                     events.push(EventPayload::Joined {
                         participant_id: p.id,
                         presence: p.presence,
@@ -288,6 +299,7 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
                 return Err(Refusal::Precondition);
             }
             p.presence = P::Admitted;
+            p.admitted_before = true;
             events.push(EventPayload::Admitted {
                 participant_id: *target,
             });
@@ -333,6 +345,24 @@ pub fn predict(h: &Hearing, actor: &Actor, cmd: &Command, now: DateTime<Utc>) ->
             } else {
                 action == Action::Mute || p.court_muted
             } || p.role == Role::Observer;
+        }
+        Command::Lock { locked, reason } => {
+            if over || h.locked == *locked {
+                return Err(Refusal::Precondition);
+            }
+            next.locked = *locked;
+            events.push(EventPayload::RoomLocked {
+                locked: *locked,
+                reason: reason.as_ref().map(|r| r.to_string()),
+            });
+        }
+        Command::MessageWaitingRoom { text } => {
+            if over {
+                return Err(Refusal::Precondition);
+            }
+            events.push(EventPayload::WaitingRoomMessage {
+                text: text.to_string(),
+            });
         }
     }
     Ok((next, events))

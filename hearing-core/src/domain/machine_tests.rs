@@ -15,7 +15,7 @@ use super::machine::{apply, transition_allowed, Command, Rejection};
 use super::machine_model::{predict, Refusal};
 use super::*;
 
-fn judge_actor(h: &Hearing) -> Actor {
+pub(super) fn judge_actor(h: &Hearing) -> Actor {
     Actor {
         participant_id: Some(h.presiding_participant),
         user_id: Some(h.presiding_judge),
@@ -24,7 +24,7 @@ fn judge_actor(h: &Hearing) -> Actor {
     }
 }
 
-fn clerk_actor() -> Actor {
+pub(super) fn clerk_actor() -> Actor {
     Actor {
         participant_id: None,
         user_id: Some(UserId::new()),
@@ -33,7 +33,7 @@ fn clerk_actor() -> Actor {
     }
 }
 
-fn hearing() -> Hearing {
+pub(super) fn hearing() -> Hearing {
     let judge = UserId::new();
     let jp = ParticipantId::new();
     Hearing {
@@ -46,6 +46,7 @@ fn hearing() -> Hearing {
         presiding_judge: judge,
         presiding_participant: jp,
         opened_at: None,
+        locked: false,
         participants: vec![Participant {
             id: jp,
             display_name: DisplayName::parse("d", "Judge Wang").unwrap(),
@@ -54,11 +55,13 @@ fn hearing() -> Hearing {
             muted: false,
             court_muted: false,
             user_id: Some(judge),
+            admitted_before: false,
         }],
+        labels: HearingLabels::default(),
     }
 }
 
-fn actor_of(p: &Participant) -> Actor {
+pub(super) fn actor_of(p: &Participant) -> Actor {
     Actor {
         participant_id: Some(p.id),
         user_id: p.user_id,
@@ -225,6 +228,9 @@ enum Act {
     Note,
     /// Admit someone who is not in the hearing.
     Ghost,
+    /// Lock (or unlock) the room.
+    Lock(bool),
+    MessageWaitingRoom,
 }
 
 /// Biased towards commands that can succeed (the court runs the hearing, people join and mute
@@ -249,6 +255,8 @@ fn step() -> impl Strategy<Value = (Who, Act)> {
         1 => Just(Act::Cancel),
         3 => Just(Act::Note),
         2 => Just(Act::Ghost),
+        1 => any::<bool>().prop_map(Act::Lock),
+        1 => Just(Act::MessageWaitingRoom),
     ];
     let person_act = prop_oneof![
         6 => Just(Act::Join),
@@ -257,6 +265,7 @@ fn step() -> impl Strategy<Value = (Who, Act)> {
         1 => (0..8usize, any::<bool>()).prop_map(|(t, m)| Act::Mute(t, m)),
         1 => Just(Act::Redeem),
         1 => (0..8usize).prop_map(Act::Admit),
+        1 => any::<bool>().prop_map(Act::Lock),
     ];
     prop_oneof![
         3 => (court, court_act),
@@ -342,6 +351,13 @@ impl Cast {
             },
             Act::Ghost => Command::Admit {
                 target: ParticipantId::new(),
+            },
+            Act::Lock(l) => Command::Lock {
+                locked: *l,
+                reason: l.then(|| reason("full")),
+            },
+            Act::MessageWaitingRoom => Command::MessageWaitingRoom {
+                text: WaitingRoomText::parse("text", "we start at 10:15").unwrap(),
             },
         }
     }

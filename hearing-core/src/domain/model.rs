@@ -156,6 +156,9 @@ pub struct Participant {
     pub court_muted: bool,
     /// Staff who take part with their own account.
     pub user_id: Option<UserId>,
+    /// Admitted at some time in this hearing: may still join while the room is locked (a
+    /// reconnect after a drop, another tab).
+    pub admitted_before: bool,
 }
 
 /// A hearing with its participants: the aggregate every hearing command acts on.
@@ -170,7 +173,19 @@ pub struct Hearing {
     pub presiding_judge: UserId,
     pub presiding_participant: ParticipantId,
     pub opened_at: Option<DateTime<Utc>>,
+    /// The court locked the room: only participants admitted before (and the court) may join.
+    pub locked: bool,
     pub participants: Vec<Participant>,
+    /// What lists and dockets show with the hearing, loaded with it; no command changes them.
+    pub labels: HearingLabels,
+}
+
+/// The case's number and the presiding judge's display name, as stored when the hearing was
+/// read (empty on a hearing built in memory).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HearingLabels {
+    pub case_number: String,
+    pub presiding_judge_name: String,
 }
 
 impl Hearing {

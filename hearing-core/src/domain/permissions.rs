@@ -31,6 +31,14 @@ pub enum Action {
     ConnectMedia,
     /// Enable or disable a staff account (outside any hearing).
     SetAccountEnabled,
+    /// Lock or unlock the room against participants never admitted.
+    LockRoom,
+    /// Tell everyone in the waiting room something.
+    MessageWaitingRoom,
+    /// List the staff accounts (outside any hearing).
+    ListStaff,
+    /// See every participant's peer connection (the media node's view).
+    ViewConnections,
 }
 
 impl Action {
@@ -59,6 +67,10 @@ impl Action {
             Action::VerifyLog => "verify_hearing_log",
             Action::ConnectMedia => "connect_media",
             Action::SetAccountEnabled => "set_account_enabled",
+            Action::LockRoom => "lock_hearing",
+            Action::MessageWaitingRoom => "message_waiting_room",
+            Action::ListStaff => "list_staff",
+            Action::ViewConnections => "get_connections",
         }
     }
 
@@ -73,6 +85,7 @@ impl Action {
                 | Action::ReadHearing
                 | Action::VerifyLog
                 | Action::SetAccountEnabled
+                | Action::ListStaff
         )
     }
 }
@@ -83,7 +96,9 @@ pub fn role_may(role: Role, action: Action) -> bool {
     use Role::*;
     match action {
         CreateCase | ScheduleHearing | ListHearings | Invite | Open | Admit | StandDown
-        | Remove | Mute | Cancel | AddNote => matches!(role, Judge | Clerk),
+        | Remove | Mute | Cancel | AddNote | LockRoom | MessageWaitingRoom | ViewConnections => {
+            matches!(role, Judge | Clerk)
+        }
         // Only the presiding judge changes the record state.
         GoOnRecord | GoOffRecord | Adjourn => role == Judge,
         Join | Leave | MuteSelf | Watch | ReadHearing => !matches!(role, Admin | System),
@@ -92,6 +107,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
         VerifyLog => matches!(role, Judge | Clerk | Admin),
         ConnectMedia => !matches!(role, Admin | System),
         SetAccountEnabled => role == Admin,
+        ListStaff => matches!(role, Judge | Clerk | Admin),
     }
 }
 

@@ -10,7 +10,8 @@
 //! - a removed participant reads nothing;
 //! - while the hearing is not over, only an admitted participant reads its content; an invited,
 //!   waiting, departed or disconnected one reads only their own state (GetHearing shows them
-//!   alone on the roster; WatchHearing shows the hearing's state changes and their own events);
+//!   alone on the roster; WatchHearing shows the hearing's state changes, the room's lock, the
+//!   court's messages to the waiting room and their own events);
 //! - once it is adjourned or cancelled, every participant not removed reads it;
 //! - a participant downloads the mix and their own track, never another's; an observer, as the
 //!   public, the mix only; participants never verify logs.
@@ -127,11 +128,15 @@ pub fn read_access(
 }
 
 /// Whether a participant `me` whose reading is `OwnOnly` is shown `event`: the hearing's state
-/// changes and their own events, nothing that anyone said, noted or did.
+/// changes, the room's lock, the court's messages to the waiting room and their own events;
+/// nothing that anyone said, noted or did in the hearing.
 pub fn own_only_shows(event: &EventPayload, me: ParticipantId) -> bool {
     use EventPayload::*;
     match event {
-        Scheduled { .. } | StateChanged { .. } => true,
+        // What the court tells the waiting room, and whether it may still come in.
+        Scheduled { .. } | StateChanged { .. } | RoomLocked { .. } | WaitingRoomMessage { .. } => {
+            true
+        }
         Invited { participant_id, .. }
         | InviteRedeemed { participant_id }
         | InviteReissued { participant_id }
@@ -286,6 +291,13 @@ mod tests {
             reason: None,
         }));
         assert!(!shown(EventPayload::Note { text: "n".into() }));
+        assert!(shown(EventPayload::WaitingRoomMessage {
+            text: "we start at 10:15".into()
+        }));
+        assert!(shown(EventPayload::RoomLocked {
+            locked: true,
+            reason: None
+        }));
         assert!(!shown(EventPayload::Caption {
             participant_id: Some(me),
             speaker: "me".into(),

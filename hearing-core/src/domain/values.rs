@@ -67,6 +67,10 @@ text_type!(
     /// A clerk's or judge's log note.
     NoteText, 1, 4000
 );
+text_type!(
+    /// The court's message to the waiting room ("we start at 10:15").
+    WaitingRoomText, 1, 500
+);
 
 impl Reason {
     /// An optional reason: empty input gives `None`.

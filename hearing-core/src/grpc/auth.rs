@@ -1,10 +1,11 @@
-//! AuthService: logging in and redeeming an invitation.
+//! AuthService: logging in and redeeming an invitation, who a token is, the staff accounts.
 use opencourt_proto::v1 as pb;
 use pb::auth_service_server::AuthService;
 use tonic::{Request, Response};
 
 use super::convert::{self, ts};
 use super::{Res, Services};
+use crate::app::WhoAmI;
 use crate::domain::Username;
 use crate::error::{CoreError, Result};
 
@@ -53,6 +54,39 @@ impl TryFrom<pb::RedeemInviteRequest> for InviteCode {
 
 #[tonic::async_trait]
 impl AuthService for Services {
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "WhoAmI"))]
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Res<pb::WhoAmIResponse> {
+        let (who, expires) = self.app.who_am_i(super::bearer(&req)?).await?;
+        let (user, participant) = match who {
+            WhoAmI::Staff(u) => (Some(convert::user(&u)), None),
+            WhoAmI::Participant(h, p) => (None, Some(convert::participant(h, &p))),
+        };
+        Ok(Response::new(pb::WhoAmIResponse {
+            user,
+            participant,
+            expires_at: Some(ts(expires)),
+        }))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(method = "ListStaff"))]
+    async fn list_staff(&self, req: Request<pb::ListStaffRequest>) -> Res<pb::ListStaffResponse> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let role = (r.role != pb::Role::Unspecified as i32)
+            .then(|| convert::role_from("role", r.role))
+            .transpose()?;
+        let staff = self.app.list_staff(&caller, role).await?;
+        Ok(Response::new(pb::ListStaffResponse {
+            staff: staff
+                .iter()
+                .map(|(u, enabled)| pb::StaffMember {
+                    user: Some(convert::user(u)),
+                    enabled: *enabled,
+                })
+                .collect(),
+        }))
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(method = "Login"))]
     async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::LoginResponse> {
         let addr = super::client_addr(&req);

@@ -161,6 +161,9 @@ pub fn hearing(h: &Hearing, last_seq: u64, head_hash: &str) -> pb::Hearing {
         opened_at: h.opened_at.map(ts),
         last_seq,
         head_hash: head_hash.to_string(),
+        locked: h.locked,
+        case_number: h.labels.case_number.clone(),
+        presiding_judge_name: h.labels.presiding_judge_name.clone(),
     }
 }
 
@@ -365,6 +368,13 @@ pub fn event(e: &StoredEvent) -> pb::HearingEvent {
             end_ms,
             text,
         }),
+        EventPayload::RoomLocked { locked, reason } => P::RoomLocked(pb::RoomLocked {
+            locked,
+            reason: reason.unwrap_or_default(),
+        }),
+        EventPayload::WaitingRoomMessage { text } => {
+            P::WaitingRoomMessage(pb::WaitingRoomMessage { text })
+        }
     });
     pb::HearingEvent {
         hearing_id: e.hearing_id.to_string(),

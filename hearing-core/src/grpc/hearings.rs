@@ -1,10 +1,10 @@
 //! HearingService: scheduling, reading and listing hearings, the hearing and participant
 //! commands, notes, watching the log and verifying it. Every request is checked once, by its
-//! `TryFrom` conversion; the commands go through one table each (`hearing_commands!`,
-//! `participant_commands!`, `own_commands!`) and one handler path.
+//! `TryFrom` conversion; the commands go through one table per answer (the hearing, one event,
+//! a participant, the caller's own participant) and one handler path each.
 use std::pin::Pin;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures::{Stream, StreamExt};
 use opencourt_proto::v1 as pb;
 use pb::hearing_service_server::HearingService;
@@ -12,15 +12,22 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, hearing_id, participant_id};
 use super::{in_hearing, to_status, Res, Services};
-use crate::app::Caller;
+use crate::app::{Caller, HearingPlan};
 use crate::domain::machine::Command;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
+use crate::records::HearingFilter;
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HearingEvent, Status>> + Send>>;
 
 /// A command on a hearing as a whole, checked; answered with the hearing after it.
 struct HearingCommand {
+    id: HearingId,
+    command: Command,
+}
+
+/// A command that writes one event, checked; answered with that event.
+struct EventCommand {
     id: HearingId,
     command: Command,
 }
@@ -61,6 +68,19 @@ commands_on_a_hearing! {
         reason: Reason::parse_optional("reason", &r.reason)?,
     };
     CancelHearingRequest(r) => Command::Cancel { reason: Reason::parse("reason", &r.reason)? };
+    LockHearingRequest(r) => Command::Lock {
+        locked: r.locked,
+        reason: Reason::parse_optional("reason", &r.reason)?,
+    };
+}
+
+// The court's commands that write one event and change nothing else.
+commands_on_a_hearing! {
+    EventCommand:
+    AddNoteRequest(r) => Command::AddNote { text: NoteText::parse("text", &r.text)? };
+    MessageWaitingRoomRequest(r) => Command::MessageWaitingRoom {
+        text: WaitingRoomText::parse("text", &r.text)?,
+    };
 }
 
 /// The table of participant commands: request (with its checked target) → command.
@@ -104,11 +124,8 @@ commands_on_a_hearing! {
 
 /// A ScheduleHearing request, checked.
 struct NewHearing {
-    case_id: CaseId,
-    title: Title,
-    starts: DateTime<Utc>,
-    ends: DateTime<Utc>,
-    judge: Option<UserId>,
+    plan: HearingPlan,
+    validate_only: bool,
 }
 
 impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
@@ -132,20 +149,21 @@ impl TryFrom<pb::ScheduleHearingRequest> for NewHearing {
             .then(|| UserId::parse("judge_id", &r.judge_id))
             .transpose()?;
         Ok(NewHearing {
-            case_id,
-            title,
-            starts,
-            ends,
-            judge,
+            plan: HearingPlan {
+                case_id,
+                title,
+                starts_at: starts,
+                ends_at: ends,
+                judge_id: judge,
+            },
+            validate_only: r.validate_only,
         })
     }
 }
 
 /// A ListHearings request, checked.
 struct HearingQuery {
-    case_id: Option<CaseId>,
-    judge: Option<UserId>,
-    day: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    filter: HearingFilter,
     size: u32,
     after: Option<(i64, String)>,
 }
@@ -160,19 +178,40 @@ impl TryFrom<pb::ListHearingsRequest> for HearingQuery {
         let judge = (!r.judge_id.is_empty())
             .then(|| UserId::parse("judge_id", &r.judge_id))
             .transpose()?;
-        let day = if r.day.is_empty() {
-            None
-        } else {
+        let mut starts_after = r
+            .starts_after
+            .map(|t| convert::from_ts("starts_after", Some(t)))
+            .transpose()?;
+        let mut starts_before = r
+            .starts_before
+            .map(|t| convert::from_ts("starts_before", Some(t)))
+            .transpose()?;
+        if let (Some(a), Some(b)) = (starts_after, starts_before) {
+            if b <= a {
+                return Err(CoreError::invalid(
+                    "starts_before",
+                    "must be after starts_after",
+                ));
+            }
+        }
+        // A day narrows the range further.
+        if !r.day.is_empty() {
             let d = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").map_err(|_| {
                 CoreError::invalid("day", format!("{:?} is not a date like 2026-11-28", r.day))
             })?;
             let start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-            Some((start, start + chrono::Duration::days(1)))
-        };
+            let end = start + chrono::Duration::days(1);
+            starts_after = Some(starts_after.map_or(start, |a| a.max(start)));
+            starts_before = Some(starts_before.map_or(end, |b| b.min(end)));
+        }
         Ok(HearingQuery {
-            case_id,
-            judge,
-            day,
+            filter: HearingFilter {
+                case_id,
+                judge,
+                starts_after,
+                starts_before,
+                newest_first: r.newest_first,
+            },
             size: convert::page_size(r.page_size)?,
             after: convert::parse_page_token(&r.page_token)?,
         })
@@ -194,23 +233,6 @@ impl TryFrom<pb::InviteParticipantRequest> for Invitation {
             id: hearing_id(&r.hearing_id)?,
             name: DisplayName::parse("display_name", &r.display_name)?,
             role: convert::role_from("role", r.role)?,
-        })
-    }
-}
-
-/// An AddNote request, checked.
-struct Note {
-    id: HearingId,
-    text: NoteText,
-}
-
-impl TryFrom<pb::AddNoteRequest> for Note {
-    type Error = CoreError;
-
-    fn try_from(r: pb::AddNoteRequest) -> Result<Self> {
-        Ok(Note {
-            id: hearing_id(&r.hearing_id)?,
-            text: NoteText::parse("text", &r.text)?,
         })
     }
 }
@@ -238,6 +260,21 @@ impl Services {
         in_hearing(id);
         self.app.command(&caller, id, |_| command.clone()).await?;
         self.answer_hearing(id).await
+    }
+
+    /// Runs a command that writes one event and answers with that event.
+    async fn event_command<R>(&self, req: Request<R>) -> Res<pb::HearingEvent>
+    where
+        R: TryInto<EventCommand, Error = CoreError>,
+    {
+        let caller = self.caller(&req).await?;
+        let EventCommand { id, command } = req.into_inner().try_into()?;
+        in_hearing(id);
+        let (_, events) = self.app.command(&caller, id, |_| command.clone()).await?;
+        let e = events
+            .first()
+            .ok_or_else(|| Status::internal("internal error"))?;
+        Ok(Response::new(convert::event(e)))
     }
 
     /// Runs a command on one participant and answers with that participant after it.
@@ -293,16 +330,27 @@ delegating_service! {
         "GoOffRecord" go_off_record(pb::GoOffRecordRequest) -> pb::Hearing => hearing_command;
         "AdjournHearing" adjourn_hearing(pb::AdjournHearingRequest) -> pb::Hearing => hearing_command;
         "CancelHearing" cancel_hearing(pb::CancelHearingRequest) -> pb::Hearing => hearing_command;
+        "LockHearing" lock_hearing(pb::LockHearingRequest) -> pb::Hearing => hearing_command;
+        "AddNote" add_note(pb::AddNoteRequest) -> pb::HearingEvent => event_command;
+        "MessageWaitingRoom" message_waiting_room(pb::MessageWaitingRoomRequest) -> pb::HearingEvent => event_command;
     }
     rest {
         #[tracing::instrument(name = "rpc", skip_all, fields(method = "ScheduleHearing", hearing = tracing::field::Empty))]
         async fn schedule_hearing(&self, req: Request<pb::ScheduleHearingRequest>) -> Res<pb::Hearing> {
             let caller = self.caller(&req).await?;
             let r = NewHearing::try_from(req.into_inner())?;
-            let h = self
-                .app
-                .schedule_hearing(&caller, r.case_id, r.title, r.starts, r.ends, r.judge)
-                .await?;
+            let h = self.app.schedule(&caller, r.plan, r.validate_only).await?;
+            if r.validate_only {
+                // As it would be: nothing has an id yet, and there is no log.
+                let mut would_be = convert::hearing(&h, 0, "");
+                would_be.id.clear();
+                would_be.presiding_participant_id.clear();
+                for p in &mut would_be.participants {
+                    p.id.clear();
+                    p.hearing_id.clear();
+                }
+                return Ok(Response::new(would_be));
+            }
             in_hearing(h.id);
             let (h, last, head) = self
                 .app
@@ -331,7 +379,7 @@ delegating_service! {
             let r = HearingQuery::try_from(req.into_inner())?;
             let page = self
                 .app
-                .list_hearings(&caller, r.case_id, r.day, r.judge, r.size, r.after)
+                .list_hearings(&caller, &r.filter, r.size, r.after)
                 .await?;
             Ok(Response::new(pb::ListHearingsResponse {
                 hearings: page
@@ -371,21 +419,6 @@ delegating_service! {
                 participant: Some(convert::participant(r.id, &p)),
                 code,
             }))
-        }
-
-        #[tracing::instrument(name = "rpc", skip_all, fields(method = "AddNote", hearing = tracing::field::Empty))]
-        async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Res<pb::HearingEvent> {
-            let caller = self.caller(&req).await?;
-            let Note { id, text } = req.into_inner().try_into()?;
-            in_hearing(id);
-            let (_, events) = self
-                .app
-                .command(&caller, id, |_| Command::AddNote { text: text.clone() })
-                .await?;
-            let e = events
-                .first()
-                .ok_or_else(|| Status::internal("internal error"))?;
-            Ok(Response::new(convert::event(e)))
         }
 
         type WatchHearingStream = EventStream;

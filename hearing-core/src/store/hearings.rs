@@ -1,6 +1,6 @@
 //! Hearings and their participants: scheduling (with the judge's clash check), reading,
 //! listing, and loading one inside a transaction.
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::Row;
 
 use super::log::{insert_event, insert_participant, load_hearing, load_participants};
@@ -8,16 +8,18 @@ use super::{ms, rows, Store};
 use crate::domain::events::GENESIS_HASH;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
-use crate::records::ListPage;
+use crate::records::{HearingFilter, ListPage};
 
 impl Store {
     /// Inserts a new hearing with its presiding judge's participant and its first event, after
-    /// checking that the judge presides over no other hearing at an overlapping time.
+    /// checking that the judge presides over no other hearing at an overlapping time. With
+    /// `validate_only`, only the check runs (in the same transaction, which is then dropped).
     pub async fn schedule_hearing(
         &self,
         h: &Hearing,
         actor: &Actor,
         event: &EventPayload,
+        validate_only: bool,
     ) -> Result<()> {
         let _w = self.write_guard().await;
         let mut tx = self.begin_write().await?;
@@ -45,6 +47,10 @@ impl Store {
             return Err(CoreError::FailedPrecondition(format!(
                 "the judge already presides over hearing {id} ({title:?}) at an overlapping time"
             )));
+        }
+        if validate_only {
+            tx.rollback().await?;
+            return Ok(());
         }
         let sealed = StoredEvent::seal(h.id, 1, 0, Utc::now(), actor, event, GENESIS_HASH);
         sqlx::query(
@@ -77,26 +83,32 @@ impl Store {
         load_hearing(&mut conn, id, "").await
     }
 
+    /// One page of the hearings `f` selects, in its order, after the page token's
+    /// (start, id); keyset paging, so a page is the same whatever was scheduled since.
     pub async fn list_hearings(
         &self,
-        case_id: Option<CaseId>,
-        day: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        judge: Option<UserId>,
+        f: &HearingFilter,
         after: Option<(i64, String)>,
         limit: u32,
     ) -> Result<ListPage<Hearing>> {
-        let (from, to) = day
-            .map(|(a, b)| (ms(a), ms(b)))
-            .unwrap_or((i64::MIN, i64::MAX));
-        let (after_t, after_id) = after.unwrap_or((i64::MIN, String::new()));
-        let rows = sqlx::query(
-            "SELECT * FROM hearings WHERE ($1 = '' OR case_id = $1) AND ($2 = '' OR presiding_judge_id = $2) \
-             AND starts_at >= $3 AND starts_at < $4 \
-             AND (starts_at > $5 OR (starts_at = $5 AND id > $6) OR $6 = '') \
-             ORDER BY starts_at, id LIMIT $7",
-        )
-        .bind(case_id.map(|c| c.to_string()).unwrap_or_default())
-        .bind(judge.map(|j| j.to_string()).unwrap_or_default())
+        let from = f.starts_after.map(ms).unwrap_or(i64::MIN);
+        let to = f.starts_before.map(ms).unwrap_or(i64::MAX);
+        let (after_t, after_id) = after.unwrap_or((0, String::new()));
+        // The same statement both ways: only the comparison past the token and the order turn.
+        let (past, order) = if f.newest_first {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let rows = sqlx::query(&format!(
+            "{} WHERE ($1 = '' OR h.case_id = $1) AND ($2 = '' OR h.presiding_judge_id = $2) \
+             AND h.starts_at >= $3 AND h.starts_at < $4 \
+             AND ($6 = '' OR h.starts_at {past} $5 OR (h.starts_at = $5 AND h.id {past} $6)) \
+             ORDER BY h.starts_at {order}, h.id {order} LIMIT $7",
+            rows::HEARING_SELECT
+        ))
+        .bind(f.case_id.map(|c| c.to_string()).unwrap_or_default())
+        .bind(f.judge.map(|j| j.to_string()).unwrap_or_default())
         .bind(from)
         .bind(to)
         .bind(after_t)

@@ -106,8 +106,8 @@ impl Store {
                 .collect();
             let new_last = last_seq + sealed.len() as u64;
             let updated = sqlx::query(
-                "UPDATE hearings SET state = $2, opened_at = $3, last_seq = $4, head_hash = $5 \
-                 WHERE id = $1 AND last_seq = $6",
+                "UPDATE hearings SET state = $2, opened_at = $3, last_seq = $4, head_hash = $5, \
+                 locked = $7 WHERE id = $1 AND last_seq = $6",
             )
             .bind(id.to_string())
             .bind(d.hearing.state.as_str())
@@ -115,6 +115,7 @@ impl Store {
             .bind(new_last as i64)
             .bind(&prev)
             .bind(last_seq as i64)
+            .bind(i64::from(d.hearing.locked))
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {
@@ -275,10 +276,17 @@ pub(super) async fn load_hearing(
     id: HearingId,
     lock: &str,
 ) -> Result<Option<(Hearing, u64, String)>> {
-    let row: Option<AnyRow> = sqlx::query(&format!("SELECT * FROM hearings WHERE id = $1{lock}"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    // Only the hearing's row is locked, not its case's or judge's.
+    let lock = if lock.is_empty() {
+        ""
+    } else {
+        " FOR UPDATE OF h"
+    };
+    let row: Option<AnyRow> =
+        sqlx::query(&format!("{} WHERE h.id = $1{lock}", rows::HEARING_SELECT))
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let (mut h, last_seq, head) = rows::hearing(&row)?;
     h.participants = load_participants(conn, id).await?;
@@ -293,8 +301,8 @@ pub(super) async fn insert_participant(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO participants (id, hearing_id, position, display_name, role, presence, muted, \
-         court_muted, user_id, invite_code_hash, redeemed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)",
+         court_muted, user_id, invite_code_hash, redeemed_at, admitted_before) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10)",
     )
     .bind(p.id.to_string())
     .bind(hearing.to_string())
@@ -305,6 +313,7 @@ pub(super) async fn insert_participant(
     .bind(i64::from(p.muted))
     .bind(i64::from(p.court_muted))
     .bind(p.user_id.map(|u| u.to_string()))
+    .bind(i64::from(p.admitted_before))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -315,12 +324,14 @@ pub(super) async fn update_participant(
     p: &Participant,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE participants SET presence = $2, muted = $3, court_muted = $4 WHERE id = $1",
+        "UPDATE participants SET presence = $2, muted = $3, court_muted = $4, \
+         admitted_before = $5 WHERE id = $1",
     )
     .bind(p.id.to_string())
     .bind(p.presence.as_str())
     .bind(i64::from(p.muted))
     .bind(i64::from(p.court_muted))
+    .bind(i64::from(p.admitted_before))
     .execute(&mut **tx)
     .await?;
     Ok(())

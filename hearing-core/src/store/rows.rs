@@ -84,10 +84,17 @@ pub(crate) fn participant(row: &AnyRow) -> Result<Participant> {
         muted: row.try_get::<i64, _>("muted")? != 0,
         court_muted: row.try_get::<i64, _>("court_muted")? != 0,
         user_id: opt_uuid(row, "user_id")?.map(UserId),
+        admitted_before: row.try_get::<i64, _>("admitted_before")? != 0,
     })
 }
 
-/// A hearing row without participants, plus its log head (last seq, head hash).
+/// What selects a hearing row with its labels (`hearing` reads them): `h` is the hearing.
+pub(crate) const HEARING_SELECT: &str =
+    "SELECT h.*, c.case_number AS label_case_number, u.display_name AS label_judge_name \
+     FROM hearings h JOIN cases c ON c.id = h.case_id JOIN users u ON u.id = h.presiding_judge_id";
+
+/// A hearing row (selected with `HEARING_SELECT`) without participants, plus its log head
+/// (last seq, head hash).
 pub(crate) fn hearing(row: &AnyRow) -> Result<(Hearing, u64, String)> {
     let h = Hearing {
         id: HearingId(uuid(row, "id")?),
@@ -99,7 +106,12 @@ pub(crate) fn hearing(row: &AnyRow) -> Result<(Hearing, u64, String)> {
         presiding_judge: UserId(uuid(row, "presiding_judge_id")?),
         presiding_participant: ParticipantId(uuid(row, "presiding_participant_id")?),
         opened_at: row.try_get::<Option<i64>, _>("opened_at")?.map(from_ms),
+        locked: row.try_get::<i64, _>("locked")? != 0,
         participants: Vec::new(),
+        labels: HearingLabels {
+            case_number: row.try_get("label_case_number")?,
+            presiding_judge_name: row.try_get("label_judge_name")?,
+        },
     };
     let last_seq: i64 = row.try_get("last_seq")?;
     Ok((h, last_seq as u64, row.try_get("head_hash")?))

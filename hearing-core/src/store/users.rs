@@ -50,6 +50,20 @@ impl Store {
         row.map(|r| rows::user(&r)).transpose()
     }
 
+    /// Every staff account (only `role`'s, if given), each with whether it is enabled.
+    pub async fn staff(&self, role: Option<Role>) -> Result<Vec<(User, bool)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE role IN ('judge', 'clerk', 'admin') \
+             AND ($1 = '' OR role = $1)",
+        )
+        .bind(role.map(Role::as_str).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((rows::user(r)?, r.try_get::<i64, _>("disabled")? == 0)))
+            .collect()
+    }
+
     /// Whether the account was disabled (`set_user_enabled`).
     pub async fn user_disabled(&self, id: UserId) -> Result<bool> {
         let row = sqlx::query("SELECT disabled FROM users WHERE id = $1")

@@ -25,7 +25,10 @@ fn signal(s: Signal) -> pb::MediaSignal {
                 candidate,
             }),
             SignalKind::Closed { reason, .. } => {
-                pb::media_signal::Signal::Closed(pb::ConnectionClosed { reason })
+                pb::media_signal::Signal::Closed(pb::ConnectionClosed {
+                    reason,
+                    replaced: false,
+                })
             }
         }),
     }
@@ -39,6 +42,13 @@ type SignalStream = Pin<Box<dyn Stream<Item = Result<pb::MediaSignal, Status>> +
 
 #[tonic::async_trait]
 impl MediaService for Media {
+    async fn get_connections(
+        &self,
+        _req: Request<pb::GetConnectionsRequest>,
+    ) -> Result<Response<pb::GetConnectionsResponse>, Status> {
+        Err(Status::unimplemented("GetConnections"))
+    }
+
     async fn offer(
         &self,
         req: Request<pb::OfferRequest>,

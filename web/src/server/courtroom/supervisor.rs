@@ -128,6 +128,8 @@ pub fn room_actions(e: &EventPayload, seq: u64, actor_participant: &str) -> Vec<
         | EventPayload::InviteRedeemed { .. }
         | EventPayload::InviteReissued { .. }
         | EventPayload::Note { .. }
+        | EventPayload::RoomLocked { .. }
+        | EventPayload::WaitingRoomMessage { .. }
         | EventPayload::Denied { .. }
         | EventPayload::MediaClosed { .. }
         | EventPayload::RecordingGap { .. }
