@@ -60,13 +60,13 @@ export const isOver = (s: HearingState) => s === HearingState.ADJOURNED || s ===
 
 /** The links a court member gets for a hearing: manage it, the court's desk, and (for its
  *  presiding judge only) preside from the room. */
-export function hearingActions(hr: Hearing): HTMLElement {
+export function hearingActions(hr: Hearing, withManage = true): HTMLElement {
   const link = (href: string, text: string, cls: string) =>
     h("a", { href, class: `action ${cls}`, "aria-label": T("actionsFor", { action: text, title: hr.title }) }, text);
   return h(
     "span",
     { class: "actions" },
-    link(`#/manage/${hr.id}`, T("manage"), "manage-link"),
+    withManage ? link(`#/manage/${hr.id}`, T("manage"), "manage-link") : null,
     !isOver(hr.state) ? link(`#/court/${hr.id}`, T("desk"), "desk-link") : null,
     presidesOver(hr) && !isOver(hr.state) ? link(`#/hearing/${hr.id}`, T("preside"), "preside-link") : null,
   );

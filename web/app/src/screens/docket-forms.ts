@@ -3,7 +3,7 @@
 // the time before submitting, with the judge's other hearings that day listed.
 import { api, attempt, myRole, session, type Refusal } from "../api";
 import { Role, Visibility } from "../gen/court/v1/common_pb";
-import { busy, clear, empty, field, h, notice, showRefusal, title, type Field } from "../dom";
+import { busy, clear, empty, errorSummary, field, h, notice, showRefusal, title, type Field } from "../dom";
 import { strings } from "../i18n";
 import { go } from "../nav";
 import { caseOptions, hearingTime, judges, localDay, select, stateTag, ts } from "./docket-common";
@@ -160,17 +160,26 @@ export async function schedule(root: HTMLElement): Promise<void> {
   const verdict = h("div", { id: "schedule-check", "aria-live": "polite" });
   const others = h("div", { id: "judge-day" });
 
+  /** Everything missing or wrong in the form so far (all of it, for the error summary). */
+  const problems = (need: "all" | "times"): Refusal[] => {
+    const at = (t: string) => new Date(`${day.control.value}T${t}`);
+    const judgeId = judge ? judge.control.value : session?.user?.id ?? "";
+    return [
+      need === "all" && !kase.control.value && mine(T("missingCase"), "case_id"),
+      need === "all" && !name.control.value.trim() && mine(T("missingTitle"), "title"),
+      !day.control.value && mine(T("missingDay"), "day"),
+      !starts.control.value && mine(T("missingStarts"), "starts_at"),
+      !ends.control.value && mine(T("missingEnds"), "ends_at"),
+      !!(starts.control.value && ends.control.value) && at(ends.control.value) <= at(starts.control.value) && mine(T("endsBeforeStarts"), "ends_at"),
+      !judgeId && mine(T("missingJudge"), "judge_id"),
+    ].filter((p): p is Refusal => !!p);
+  };
   /** The request as filled so far, or the first thing missing. */
   const read = (need: "all" | "times") => {
     const at = (t: string) => new Date(`${day.control.value}T${t}`);
     const judgeId = judge ? judge.control.value : session?.user?.id ?? "";
-    if (need === "all" && !kase.control.value) return mine(T("missingCase"), "case_id");
-    if (need === "all" && !name.control.value.trim()) return mine(T("missingTitle"), "title");
-    if (!day.control.value) return mine(T("missingDay"), "day");
-    if (!starts.control.value) return mine(T("missingStarts"), "starts_at");
-    if (!ends.control.value) return mine(T("missingEnds"), "ends_at");
-    if (at(ends.control.value) <= at(starts.control.value)) return mine(T("endsBeforeStarts"), "ends_at");
-    if (!judgeId) return mine(T("missingJudge"), "judge_id");
+    const wrong = problems(need);
+    if (wrong.length) return wrong[0];
     return {
       caseId: kase.control.value,
       title: name.control.value.trim() || "-",
@@ -220,7 +229,10 @@ export async function schedule(root: HTMLElement): Promise<void> {
     e.preventDefault();
     const req = read("all");
     if ("code" in req) {
-      showRefusal(errors, T("problem"), req, fields);
+      for (const f of Object.values(fields)) f.setError(null);
+      const all = problems("all");
+      for (const p of all) fields[p.field!]?.setError(p.text);
+      clear(errors, errorSummary(T("problem"), all.map((p) => ({ text: p.text, field: fields[p.field!] }))));
       return;
     }
     void busy(form, async () => {

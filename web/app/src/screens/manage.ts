@@ -183,7 +183,7 @@ function drawSummary(slot: HTMLElement, hr: Hearing): void {
       row(T("state"), stateTag(hr.state)),
       row(T("locked"), hr.locked ? T("isLocked") : T("isOpen")),
     ),
-    h("p", {}, hearingActions(hr)),
+    h("p", {}, hearingActions(hr, false)),
   );
 }
 
