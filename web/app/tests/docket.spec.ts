@@ -195,6 +195,8 @@ test("a clerk's docket: today first among many, a page at a time, filters, no ju
     await schedule(`Coming ${i}`, midnight(i) + 9 * HOUR, i % 2 ? judgeId : judge2Id);
     await schedule(`Past ${i}`, midnight(-i) + 9 * HOUR, i % 2 ? judgeId : judge2Id);
   }
+  const other = await clerk.cases.createCase({ caseNumber: "(2026)京0105民初33333号", title: "Ma v. Niu", visibility: Visibility.PUBLIC });
+  await clerk.hearings.scheduleHearing({ caseId: other.id, title: "Ma v. Niu: directions", startsAt: timestampFromMs(midnight(25) + 9 * HOUR), endsAt: timestampFromMs(midnight(25) + 10 * HOUR), judgeId });
   const now = Date.now();
   const today = await schedule("Today's hearing", midnight() + Math.floor((now - midnight()) / 2), judgeId);
 
@@ -213,11 +215,11 @@ test("a clerk's docket: today first among many, a page at a time, filters, no ju
   const coming = page.locator("#docket-upcoming tbody tr");
   await expect(coming).toHaveCount(10);
   await page.locator("#docket-upcoming").getByRole("button", { name: "Show more hearings" }).click();
-  await expect(coming).toHaveCount(15);
+  await expect(coming).toHaveCount(16);
   await expect(page.locator("#docket-upcoming").getByRole("button", { name: "Show more hearings" })).toHaveCount(0);
   const starts = await coming.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-starts")!));
   expect([...starts].sort()).toEqual(starts);
-  expect(new Set(starts).size).toBe(15);
+  expect(new Set(starts).size).toBe(16);
   const past = page.locator("#docket-past tbody tr");
   await expect(past).toHaveCount(10);
   await expect(past.first()).toContainText("Past 1");
@@ -234,6 +236,15 @@ test("a clerk's docket: today first among many, a page at a time, filters, no ju
   await expect(page.locator("#docket-today")).toContainText("No hearings today.");
   await expect(coming).toHaveCount(7);
   for (const text of await coming.allTextContents()) expect(text).toContain("Judge Li");
+  // Filtering by case, found by part of its title.
+  await page.getByLabel("Judge", { exact: true }).selectOption({ label: "Any judge" });
+  await page.getByLabel("Find a case").fill("Ma v");
+  await expect(page.getByLabel("Case", { exact: true }).locator("option")).toHaveCount(2);
+  await page.getByLabel("Case", { exact: true }).selectOption({ label: "(2026)京0105民初33333号 Ma v. Niu" });
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await expect(coming).toHaveCount(1);
+  await expect(coming.first()).toContainText("Ma v. Niu: directions");
+  await expect(page.locator("#docket-past")).toContainText("No past hearings.");
 
   await toZh(page);
   await expect(page.getByRole("heading", { level: 1 })).toContainText("庭审日程");

@@ -24,6 +24,8 @@ const T = strings(
     anyJudge: "Any judge",
     case: "Case",
     anyCase: "Any case",
+    findCase: "Find a case",
+    findCaseHint: "Case number or title: narrows the list of cases",
     apply: "Apply filters",
     today: "Today",
     upcoming: "Coming days",
@@ -54,6 +56,8 @@ const T = strings(
     anyJudge: "全部法官",
     case: "案件",
     anyCase: "全部案件",
+    findCase: "查找案件",
+    findCaseHint: "案号或案件名称：缩小案件列表",
     apply: "筛选",
     today: "今天",
     upcoming: "今后几天",
@@ -113,8 +117,23 @@ export async function render(root: HTMLElement, params: Record<string, string>):
 async function fillFilters(form: HTMLFormElement, redraw: () => Promise<void>): Promise<void> {
   const [js, cs] = await Promise.all([judges().catch(() => []), caseOptions().catch(() => [])]);
   const judge = field(T("judge"), select("judge", T("anyJudge"), js.map((u) => ({ value: u.id, text: u.displayName })), filters.judgeId));
-  const kase = field(T("case"), select("case", T("anyCase"), cs.map((c) => ({ value: c.id, text: `${c.caseNumber} ${c.title}` })), filters.caseId));
-  form.append(h("div", { class: "inline-fields" }, judge.el, kase.el), h("button", { type: "submit", class: "button button-secondary" }, T("apply")));
+  const options = (list: typeof cs) => list.map((c) => ({ value: c.id, text: `${c.caseNumber} ${c.title}` }));
+  const kase = field(T("case"), select("case", T("anyCase"), options(cs), filters.caseId));
+  // Narrowing the case list by number or title (ListCases' query), as the court types.
+  const find = field(T("findCase"), h("input", { name: "case_query", type: "search", autocomplete: "off" }), T("findCaseHint"));
+  let typed = 0;
+  find.control.addEventListener("input", () => {
+    const mine = ++typed;
+    setTimeout(async () => {
+      if (mine !== typed) return;
+      const found = await caseOptions(find.control.value.trim()).catch(() => null);
+      if (!found || mine !== typed) return;
+      const keep = kase.control.value;
+      kase.control.replaceChildren(...select("case", T("anyCase"), options(found)).children);
+      kase.control.value = found.some((c) => c.id === keep) ? keep : "";
+    }, 250);
+  });
+  form.append(h("div", { class: "inline-fields" }, judge.el, find.el, kase.el), h("button", { type: "submit", class: "button button-secondary" }, T("apply")));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     filters.judgeId = judge.control.value;
