@@ -31,6 +31,14 @@ async function userId(server: Server, who: StaffName): Promise<string> {
   return (await clients(server.url).auth.login({ username: who, password: STAFF[who][0] })).user!.id;
 }
 
+/** The screen as it is works on a phone: nothing wider than 390 px (no sideways scrolling). */
+async function fitsPhone(page: Page): Promise<void> {
+  const was = page.viewportSize()!;
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.setViewportSize(was);
+}
+
 /** Moves within the page (no reload: a staff sign-in lives in the page). */
 async function go(page: Page, path: string): Promise<void> {
   await page.evaluate((p) => (location.hash = p), path);
@@ -127,6 +135,10 @@ test("a judge creates a case, schedules around a conflict, invites three, re-iss
   // Every problem is listed (the case just made stays chosen).
   await expect(page.locator(".error-summary li")).toHaveText(["请输入名称", "请输入开始时间", "请输入结束时间"]);
   await expectAccessible(page, "schedule with an error (zh)");
+  await go(page, "/docket/new-case");
+  await page.getByRole("button", { name: "创建案件" }).click();
+  await expect(page.locator(".error-summary")).toContainText("请输入案号");
+  await expectAccessible(page, "new case with an error (zh)");
   await toEn(page);
   await go(page, `/manage/${hearingId}`);
 
@@ -148,6 +160,7 @@ test("a judge creates a case, schedules around a conflict, invites three, re-iss
   }
   await expectAccessible(page, "manage with links");
   await screenshot(page, "manage-links");
+  await fitsPhone(page);
   await toZh(page);
   await expect(page.locator(".link-card")).toHaveCount(3);
   await expectAccessible(page, "manage with links (zh)");
@@ -229,6 +242,7 @@ test("a clerk's docket: today first among many, a page at a time, filters, no ju
   await expect(page.getByRole("link", { name: /^Manage/ }).first()).toBeVisible();
   await expectAccessible(page, "docket");
   await screenshot(page, "docket");
+  await fitsPhone(page);
 
   // Filtering by judge: Judge Li's coming hearings only.
   await page.getByLabel("Judge", { exact: true }).selectOption({ label: "Judge Li" });
