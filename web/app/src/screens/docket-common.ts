@@ -55,7 +55,6 @@ export function stateTag(s: HearingState): HTMLElement {
 /** Whether the caller is the judge presiding over `hr` (the one who may preside from the room). */
 export const presidesOver = (hr: Hearing) => myRole() === Role.JUDGE && session?.user?.id === hr.presidingJudgeId;
 
-export const isLive = (s: HearingState) => s === HearingState.OPEN || s === HearingState.ON_RECORD || s === HearingState.OFF_RECORD;
 export const isOver = (s: HearingState) => s === HearingState.ADJOURNED || s === HearingState.CANCELLED;
 
 /** The links a court member gets for a hearing: manage it, the court's desk, and (for its
