@@ -4,9 +4,13 @@
 // judge-only control; a bot's connection shows with numbers, and when the bot is killed the
 // stalled-media banner appears. Participants come in through the API or `opencourt bot`.
 import type { Page } from "@playwright/test";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { HearingState, Role, Visibility } from "../src/gen/court/v1/common_pb";
-import { STAFF, clients, expect, expectAccessible, screenshot, test, type Clients, type Server, type StaffName } from "./harness";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+import { HearingState, Role, Visibility, type HearingEvent } from "../src/gen/court/v1/common_pb";
+import { BIN, STAFF, clients, expect, expectAccessible, screenshot, test, type Clients, type Server, type StaffName } from "./harness";
 
 /** A public case and a hearing on it starting now, presided by Judge Wang, set up by the clerk.
  *  (The harness's `scene` predates the required case visibility.) */
@@ -104,4 +108,193 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await expect(timeline(page)).toContainText("Ann Witness 已获准入庭");
   await expect(state(page)).toHaveText("休庭（不记录）");
   await expectAccessible(page, "court desk (zh)");
+});
+
+/** Everything the hearing's log sends `api` (as that caller may read it), collected as it comes. */
+function watch(api: Clients, hearingId: string) {
+  const seen: HearingEvent[] = [];
+  const abort = new AbortController();
+  const done = (async () => {
+    try {
+      for await (const ev of api.hearings.watchHearing({ hearingId, afterSeq: 0n }, { signal: abort.signal })) seen.push(ev);
+    } catch {
+      // ended by stop()
+    }
+  })();
+  return { seen, stop: async () => { abort.abort(); await done; } };
+}
+
+/** The refusal `call` ends in (fails the test when it succeeds). */
+async function refused(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (e) {
+    return ConnectError.from(e);
+  }
+  throw new Error("the call succeeded; a refusal was expected");
+}
+
+test("the judge locks the room against a new arrival, unlocks it, and messages the waiting room", async ({ server, people }) => {
+  const { clerk, judge: judgeApi, hearing } = await scene(server);
+  await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  const early = await invitee(server, clerk, hearing.id, "Early Party", Role.PARTY);
+  await early.api.hearings.joinHearing({ hearingId: hearing.id });
+  const heard = watch(early.api, hearing.id);
+  const late = await invitee(server, clerk, hearing.id, "Late Counsel", Role.COUNSEL);
+
+  const judge = await people("judge");
+  const page = judge.page;
+  await openDesk(page, server, "judge", hearing.id);
+  await page.getByRole("button", { name: "Lock the room" }).click();
+  await expect(page.locator("#court-state")).toContainText("Room locked");
+  const err = await refused(late.api.hearings.joinHearing({ hearingId: hearing.id }));
+  expect(err.code).toBe(Code.FailedPrecondition);
+  await expect(timeline(page)).toContainText("Room locked");
+
+  await page.getByRole("button", { name: "Unlock the room" }).click();
+  await expect(page.locator("#court-state")).not.toContainText("Room locked");
+  await late.api.hearings.joinHearing({ hearingId: hearing.id });
+  await expect(page.locator("#waiting-list")).toContainText("Late Counsel");
+  await expect(timeline(page)).toContainText("Room unlocked");
+
+  // The message: empty and too long are refused on the field; then it reaches the waiting room.
+  const message = page.getByLabel("Message to the waiting room");
+  const send = page.getByRole("button", { name: "Send to the waiting room" });
+  await send.click();
+  await expect(page.getByRole("alert").filter({ hasText: "Enter a message" })).toBeVisible();
+  await expect(message).toHaveAttribute("aria-invalid", "true");
+  await message.fill("x".repeat(501));
+  await send.click();
+  await expect(page.getByRole("alert").filter({ hasText: "500 characters or fewer (it has 501)" })).toBeVisible();
+  await message.fill("We start at 10:15.");
+  await send.click();
+  await expect(page.getByRole("status").filter({ hasText: "Message sent to the waiting room." })).toBeVisible();
+  await expect(message).not.toHaveAttribute("aria-invalid", "true");
+  await expect(timeline(page)).toContainText("Message to the waiting room: “We start at 10:15.”");
+  await expect
+    .poll(() => heard.seen.flatMap((ev) => (ev.payload.case === "waitingRoomMessage" ? [ev.payload.value.text] : [])), { timeout: 30_000 })
+    .toEqual(["We start at 10:15."]);
+  await heard.stop();
+  await expectAccessible(page, "court desk after a message");
+});
+
+test("a clerk on the desk sees no judge-only control but admits, locks, messages and removes; the judge sees them", async ({ server, people }) => {
+  const { clerk: clerkApi, judge: judgeApi, hearing } = await scene(server);
+  await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
+  const witness = await invitee(server, clerkApi, hearing.id, "Wu Witness", Role.WITNESS);
+  await witness.api.hearings.joinHearing({ hearingId: hearing.id });
+
+  const clerk = await people("clerk");
+  await openDesk(clerk.page, server, "clerk", hearing.id);
+  const judge = await people("judge");
+  await openDesk(judge.page, server, "judge", hearing.id);
+
+  for (const page of [clerk.page, judge.page]) {
+    await expect(page.getByRole("button", { name: "Admit Wu Witness" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Lock the room" })).toBeVisible();
+    await expect(page.getByLabel("Message to the waiting room")).toBeVisible();
+  }
+  await expect(judge.page.getByRole("button", { name: "Go off the record…" })).toBeVisible();
+  await expect(judge.page.getByRole("button", { name: "Adjourn…" })).toBeVisible();
+  const c = clerk.page;
+  await expect(c.getByRole("button", { name: /record/ })).toHaveCount(0);
+  await expect(c.getByRole("button", { name: /Adjourn/ })).toHaveCount(0);
+  await expectAccessible(c, "court desk, clerk");
+
+  // The clerk runs the admin: admits, then removes with a reason after a confirmation step.
+  await c.getByRole("button", { name: "Admit Wu Witness" }).click();
+  await expect(c.locator(`[data-participant="${witness.id}"]`)).toContainText("In the hearing");
+  await c.getByRole("button", { name: "Remove… Wu Witness" }).click();
+  await expect(c.getByText("Removal is final")).toBeVisible();
+  await c.getByRole("button", { name: "Remove from the hearing" }).click();
+  await expect(c.getByLabel("Why they are removed")).toHaveAttribute("aria-invalid", "true");
+  await c.getByLabel("Why they are removed").fill("disrupted the hearing");
+  await c.getByRole("button", { name: "Remove from the hearing" }).click();
+  await expect(c.locator(`[data-participant="${witness.id}"]`)).toContainText("Removed");
+  await expect(judge.page.locator("#timeline")).toContainText("Wu Witness was removed: disrupted the hearing");
+
+  // The judge adjourns, after a confirmation step; the controls go.
+  await judge.page.getByRole("button", { name: "Adjourn…" }).click();
+  await expect(judge.page.getByText("It cannot be undone.")).toBeVisible();
+  await judge.page.getByLabel("Why the hearing is adjourned").fill("evidence concluded");
+  await judge.page.getByRole("button", { name: "Adjourn the hearing" }).click();
+  await expect(state(judge.page)).toHaveText("Adjourned");
+  await expect(judge.page.getByRole("button", { name: "Go on the record" })).toHaveCount(0);
+  await expect(c.locator("#timeline")).toContainText("Hearing adjourned: evidence concluded");
+});
+
+/** An `opencourt bot` process: its output lines, and a wait for one that contains `text`. */
+class Bot {
+  readonly lines: string[] = [];
+  private waiters: { text: string; resolve: () => void }[] = [];
+  constructor(readonly child: ChildProcess) {
+    for (const out of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: out }).on("line", (line) => {
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => (line.includes(w.text) ? (w.resolve(), false) : true));
+      });
+    }
+  }
+
+  static start(server: Server, hearingId: string, code: string, audio: string): Bot {
+    const child = spawn(BIN, ["bot", "--server", server.url, "--invite-env", "OC_TEST_INVITE", "--hearing", hearingId, "--audio", audio], {
+      env: { ...process.env, OC_TEST_INVITE: code, OPENCOURT_ICE_LOCAL_ADDRESS: "127.0.0.1", RUST_LOG: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return new Bot(child);
+  }
+
+  /** Waits for a line with `text` (at most `patience` ms: a hang becomes a failure that shows
+   *  what the bot said). */
+  until(text: string, patience = 90_000): Promise<void> {
+    if (this.lines.some((l) => l.includes(text))) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => reject(new Error(`the bot ${why} before "${text}":\n${this.lines.join("\n")}`));
+      const timer = setTimeout(() => fail("said nothing more"), patience);
+      this.waiters.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
+      this.child.once("exit", (code) => (clearTimeout(timer), fail(`exited (${code})`)));
+    });
+  }
+}
+
+test("a bot's connection shows with numbers; when the bot is killed the stalled-media banner appears", async ({ server, people, scratch }) => {
+  const { clerk, judge: judgeApi, hearing } = await scene(server);
+  await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
+  const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: "Bot Party", role: Role.PARTY });
+  // Five minutes of quiet sound: the bot sends it once, so its media cannot end during the test.
+  const audio = path.join(scratch, "quiet.wav");
+  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", audio, "synth", "300", "whitenoise", "vol", "0.001"]);
+  const bot = Bot.start(server, hearing.id, inv.code, audio);
+  try {
+    await bot.until("joined as ");
+
+    const judge = await people("judge");
+    const page = judge.page;
+    await openDesk(page, server, "judge", hearing.id);
+    await page.getByRole("button", { name: "Admit Bot Party" }).click();
+    await bot.until("connected at");
+    const row = page.locator(`#roster [data-participant="${inv.participant!.id}"]`);
+    // The server's view of the bot's peer (GetConnections): connected, with measured numbers.
+    // Media must be arriving before the kill (only media that started can stall): a bitrate
+    // above zero says it is.
+    await expect(row.locator(".roster-conn")).toContainText("Connected", { timeout: 60_000 });
+    await expect(row.locator(".roster-conn")).toContainText(/round trip \d+ ms, [\d.]+% lost, [1-9]\d* kbit\/s/, { timeout: 60_000 });
+
+    bot.child.kill("SIGKILL");
+    // The room reports an input silent for 2 s as stalled (recorder's stall_after); the banner
+    // follows the MediaStalled event on the log.
+    const banner = page.locator('[data-problem="stall"]');
+    await expect(banner).toHaveAttribute("role", "alert", { timeout: 60_000 });
+    await expect(banner).toContainText("No media from Bot Party");
+    await expect(timeline(page)).toContainText("No media from Bot Party since");
+    await expectAccessible(page, "court desk with a banner");
+    await screenshot(page, "court-desk-banner");
+    await page.getByRole("button", { name: "中文" }).click();
+    await expect(page.locator('[data-problem="stall"]')).toContainText("未收到 Bot Party 的音视频");
+    await expectAccessible(page, "court desk with a banner (zh)");
+  } finally {
+    bot.child.kill("SIGKILL");
+  }
 });
