@@ -101,6 +101,10 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await expect(log.locator("li").first()).toContainText("Judge Wang — Went off the record: a short recess");
   await expect(log.locator("li").first().locator("time")).toHaveText(/^\d\d:\d\d:\d\d$/);
   await expectAccessible(page, "court desk, timeline");
+  // A phone-sized screen: nothing scrolls sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.getByRole("button", { name: "中文" }).click();
   await expect(page.locator("html")).toHaveAttribute("lang", "zh-CN");

@@ -1,10 +1,10 @@
-// `#/court/ID`: the court's desk — the hearing's case, title and state, and the court's panel
-// full width, without joining the media (a clerk runs the hearing's administration from here;
-// the judge normally presides from the room).
+// `#/court/ID`: the court's desk — the hearing's case and title, and the court's panel (with the
+// hearing's state) full width, without joining the media: a clerk runs the hearing's
+// administration from here; the judge normally presides from the room.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { api, attempt, isCourt, isStaff, refusal } from "../api";
-import { clear, h, loading, notice, tag, title } from "../dom";
-import { stateName, strings, when } from "../i18n";
+import { clear, h, loading, notice, title } from "../dom";
+import { strings, when } from "../i18n";
 import { HearingLive } from "../hearing-live";
 import { mountCourtPanel } from "./presiding";
 
@@ -58,8 +58,7 @@ export async function render(root: HTMLElement, params: Record<string, string>):
   if (!caseNumber) caseNumber = (await attempt(() => api.cases.getCase({ id: hearing.caseId }), () => undefined))?.caseNumber ?? "";
   if (live !== mine) return;
 
-  const state = h("p", { id: "desk-state" });
-  const link = h("div", { id: "desk-link" });
+  const link = h("p", { id: "desk-link" });
   const status = h("div", { "aria-live": "polite" });
   const panel = h("div", { id: "court-panel" });
   const starts = hearing.startsAt ? when(timestampDate(hearing.startsAt)) : "";
@@ -67,7 +66,6 @@ export async function render(root: HTMLElement, params: Record<string, string>):
     root,
     title(hearing.title, caseNumber),
     h("p", { class: "hint" }, starts),
-    state,
     status,
     link,
     panel,
@@ -75,7 +73,6 @@ export async function render(root: HTMLElement, params: Record<string, string>):
   const drawHead = () => {
     const hg = mine.hearing;
     if (!hg) return;
-    clear(state, tag(stateName(hg.state), "blue"));
     clear(status, mine.connected || mine.events.length === 0 ? null : h("p", { class: "hint" }, T("reconnecting")));
     clear(link, h("a", { href: `#/hearing/${encodeURIComponent(hg.id)}` }, T("room")), " · ", h("a", { href: "#/docket" }, T("docket")));
   };
