@@ -241,8 +241,8 @@ class Bot {
     }
   }
 
-  static start(server: Server, hearingId: string, code: string, audio: string): Bot {
-    const child = spawn(BIN, ["bot", "--server", server.url, "--invite-env", "OC_TEST_INVITE", "--hearing", hearingId, "--audio", audio], {
+  static start(server: Server, hearingId: string, code: string, audio: string, extra: string[] = []): Bot {
+    const child = spawn(BIN, ["bot", "--server", server.url, "--invite-env", "OC_TEST_INVITE", "--hearing", hearingId, "--audio", audio, ...extra], {
       env: { ...process.env, OC_TEST_INVITE: code, OPENCOURT_ICE_LOCAL_ADDRESS: "127.0.0.1", RUST_LOG: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -262,15 +262,45 @@ class Bot {
   }
 }
 
+/** Five minutes of quiet sound: a bot sends its file once, so its media cannot end in a test. */
+function quietAudio(dir: string): string {
+  const audio = path.join(dir, "quiet.wav");
+  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", audio, "synth", "300", "whitenoise", "vol", "0.001"]);
+  return audio;
+}
+
+test("a stall is a banner only while it lasts: the bot's dropped connection comes back and the banner goes", async ({ server, people, scratch }) => {
+  const { clerk, judge: judgeApi, hearing } = await scene(server);
+  await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
+  const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: "Flaky Party", role: Role.PARTY });
+  // Its media vanishes 5 s after connecting (no goodbye) and comes back 7 s later.
+  const bot = Bot.start(server, hearing.id, inv.code, quietAudio(scratch), ["--drop-after", "5", "--drop-for", "7"]);
+  try {
+    await bot.until("joined as ");
+    const judge = await people("judge");
+    const page = judge.page;
+    await openDesk(page, server, "judge", hearing.id);
+    await page.getByRole("button", { name: "Admit Flaky Party" }).click();
+    const banner = page.locator('[data-problem="stall"]');
+    await expect(banner).toContainText("No media from Flaky Party", { timeout: 60_000 });
+    await expect(banner).toHaveAttribute("role", "alert");
+    await bot.until("reconnected");
+    await expect(timeline(page)).toContainText("Media from Flaky Party again from", { timeout: 60_000 });
+    await expect(banner).toHaveCount(0);
+    // The past stall stays in the timeline.
+    await expect(timeline(page)).toContainText("No media from Flaky Party since");
+  } finally {
+    bot.child.kill("SIGKILL");
+  }
+});
+
 test("a bot's connection shows with numbers; when the bot is killed the stalled-media banner appears", async ({ server, people, scratch }) => {
   const { clerk, judge: judgeApi, hearing } = await scene(server);
   await judgeApi.hearings.openHearing({ hearingId: hearing.id });
   await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
   const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: "Bot Party", role: Role.PARTY });
-  // Five minutes of quiet sound: the bot sends it once, so its media cannot end during the test.
-  const audio = path.join(scratch, "quiet.wav");
-  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", audio, "synth", "300", "whitenoise", "vol", "0.001"]);
-  const bot = Bot.start(server, hearing.id, inv.code, audio);
+  const bot = Bot.start(server, hearing.id, inv.code, quietAudio(scratch));
   try {
     await bot.until("joined as ");
 
