@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { HearingState, Role, Visibility, type HearingEvent } from "../src/gen/court/v1/common_pb";
-import { BIN, STAFF, clients, expect, expectAccessible, screenshot, test, type Clients, type Server, type StaffName } from "./harness";
+import { BIN, STAFF, clients, expect, expectAccessible, screenshot, test, type Clients, type Person, type Server, type StaffName } from "./harness";
 
 /** A public case and a hearing on it starting now, presided by Judge Wang, set up by the clerk.
  *  (The harness's `scene` predates the required case visibility.) */
@@ -262,26 +262,36 @@ class Bot {
   }
 }
 
-/** Five minutes of quiet sound: a bot sends its file once, so its media cannot end in a test. */
-function quietAudio(dir: string): string {
-  const audio = path.join(dir, "quiet.wav");
-  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", audio, "synth", "300", "whitenoise", "vol", "0.001"]);
-  return audio;
-}
-
-test("a stall is a banner only while it lasts: the bot's dropped connection comes back and the banner goes", async ({ server, people, scratch }) => {
+/** A hearing on the record with a bot party `name` (extra `opencourt bot` options), admitted by
+ *  the judge on the court's desk; the bot is killed when `body` ends. */
+async function withBot(
+  { server, people, scratch }: { server: Server; people: (name: string) => Promise<Person>; scratch: string },
+  name: string,
+  extra: string[],
+  body: (page: Page, bot: Bot, participantId: string) => Promise<void>,
+): Promise<void> {
   const { clerk, judge: judgeApi, hearing } = await scene(server);
   await judgeApi.hearings.openHearing({ hearingId: hearing.id });
   await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
-  const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: "Flaky Party", role: Role.PARTY });
-  // Its media vanishes 5 s after connecting (no goodbye) and comes back 7 s later.
-  const bot = Bot.start(server, hearing.id, inv.code, quietAudio(scratch), ["--drop-after", "5", "--drop-for", "7"]);
+  const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: name, role: Role.PARTY });
+  // Five minutes of quiet sound: a bot sends its file once, so its media cannot end in a test.
+  const audio = path.join(scratch, "quiet.wav");
+  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", audio, "synth", "300", "whitenoise", "vol", "0.001"]);
+  const bot = Bot.start(server, hearing.id, inv.code, audio, extra);
   try {
     await bot.until("joined as ");
     const judge = await people("judge");
-    const page = judge.page;
-    await openDesk(page, server, "judge", hearing.id);
-    await page.getByRole("button", { name: "Admit Flaky Party" }).click();
+    await openDesk(judge.page, server, "judge", hearing.id);
+    await judge.page.getByRole("button", { name: `Admit ${name}` }).click();
+    await body(judge.page, bot, inv.participant!.id);
+  } finally {
+    bot.child.kill("SIGKILL");
+  }
+}
+
+test("a stall is a banner only while it lasts: the bot's dropped connection comes back and the banner goes", async ({ server, people, scratch }) => {
+  // Its media vanishes 5 s after connecting (no goodbye) and comes back 7 s later.
+  await withBot({ server, people, scratch }, "Flaky Party", ["--drop-after", "5", "--drop-for", "7"], async (page, bot) => {
     const banner = page.locator('[data-problem="stall"]');
     await expect(banner).toContainText("No media from Flaky Party", { timeout: 60_000 });
     await expect(banner).toHaveAttribute("role", "alert");
@@ -290,31 +300,18 @@ test("a stall is a banner only while it lasts: the bot's dropped connection come
     await expect(banner).toHaveCount(0);
     // The past stall stays in the timeline.
     await expect(timeline(page)).toContainText("No media from Flaky Party since");
-  } finally {
-    bot.child.kill("SIGKILL");
-  }
+  });
 });
 
 test("a bot's connection shows with numbers; when the bot is killed the stalled-media banner appears", async ({ server, people, scratch }) => {
-  const { clerk, judge: judgeApi, hearing } = await scene(server);
-  await judgeApi.hearings.openHearing({ hearingId: hearing.id });
-  await judgeApi.hearings.goOnRecord({ hearingId: hearing.id });
-  const inv = await clerk.hearings.inviteParticipant({ hearingId: hearing.id, displayName: "Bot Party", role: Role.PARTY });
-  const bot = Bot.start(server, hearing.id, inv.code, quietAudio(scratch));
-  try {
-    await bot.until("joined as ");
-
-    const judge = await people("judge");
-    const page = judge.page;
-    await openDesk(page, server, "judge", hearing.id);
-    await page.getByRole("button", { name: "Admit Bot Party" }).click();
+  await withBot({ server, people, scratch }, "Bot Party", [], async (page, bot, participantId) => {
     await bot.until("connected at");
-    const row = page.locator(`#roster [data-participant="${inv.participant!.id}"]`);
+    const conn = page.locator(`#roster [data-participant="${participantId}"] .roster-conn`);
     // The server's view of the bot's peer (GetConnections): connected, with measured numbers.
     // Media must be arriving before the kill (only media that started can stall): a bitrate
     // above zero says it is.
-    await expect(row.locator(".roster-conn")).toContainText("Connected", { timeout: 60_000 });
-    await expect(row.locator(".roster-conn")).toContainText(/round trip \d+ ms, [\d.]+% lost, [1-9]\d* kbit\/s/, { timeout: 60_000 });
+    await expect(conn).toContainText("Connected", { timeout: 60_000 });
+    await expect(conn).toContainText(/round trip \d+ ms, [\d.]+% lost, [1-9]\d* kbit\/s/, { timeout: 60_000 });
 
     bot.child.kill("SIGKILL");
     // The room reports an input silent for 2 s as stalled (recorder's stall_after); the banner
@@ -328,7 +325,5 @@ test("a bot's connection shows with numbers; when the bot is killed the stalled-
     await page.getByRole("button", { name: "中文" }).click();
     await expect(page.locator('[data-problem="stall"]')).toContainText("未收到 Bot Party 的音视频");
     await expectAccessible(page, "court desk with a banner (zh)");
-  } finally {
-    bot.child.kill("SIGKILL");
-  }
+  });
 });

@@ -165,6 +165,8 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
   let bannerKeys = "";
   let controlsKey = "";
   let connections = new Map<string, PeerConnection>();
+  /** Whether the last GetConnections answered (else "no media" would be a guess). */
+  let connectionsKnown = false;
   const rows = new Map<string, { el: HTMLElement; status: HTMLElement; conn: HTMLElement; actions: HTMLElement; form: HTMLElement; key: string }>();
   let messageShown = false;
 
@@ -241,7 +243,7 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
     if (c) {
       const w = connectionWords(c);
       clear(r.conn, `${T("connections")}: `, tag(w.state, w.quality === "good" ? "green" : w.quality === "fair" ? "yellow" : w.quality === "poor" ? "red" : "grey"), w.quality ? ` ${qualityName(w.quality)}` : null, w.detail ? ` — ${w.detail}` : null);
-    } else clear(r.conn, p.presence === Presence.ADMITTED || p.presence === Presence.WAITING ? `${T("connections")}: ${T("noMedia")}` : null);
+    } else clear(r.conn, connectionsKnown && (p.presence === Presence.ADMITTED || p.presence === Presence.WAITING) ? `${T("connections")}: ${T("noMedia")}` : null);
     if (r.key === key) return r.el;
     r.key = key;
     clear(r.form);
@@ -316,6 +318,7 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
     try {
       const res = await api.media.getConnections({ hearingId: hid });
       connections = new Map(res.connections.map((c) => [c.participantId, c]));
+      connectionsKnown = true;
       clear(connectionNote);
     } catch (e) {
       const err = ConnectError.from(e);
@@ -325,6 +328,7 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
       }
       if (err.code !== Code.FailedPrecondition) clear(connectionNote, h("p", { class: "hint" }, T("connectionsFailed")));
       connections = new Map();
+      connectionsKnown = false;
     }
     if (stopped) return;
     if (live.hearing) drawPeople(live.hearing);
