@@ -74,6 +74,19 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
   await expect(waiting).toContainText("Nobody is waiting.");
 
+  // Mute and unmute; stand down (the reason is optional) back to the waiting room; admit again.
+  const row = page.locator(`[data-participant="${witness.id}"]`);
+  await page.getByRole("button", { name: "Mute Ann Witness" }).click();
+  await expect(row.locator(".roster-status")).toContainText("Muted");
+  await page.getByRole("button", { name: "Unmute Ann Witness" }).click();
+  await expect(row.locator(".roster-status")).not.toContainText("Muted");
+  await page.getByRole("button", { name: "Stand down… Ann Witness" }).click();
+  await page.getByLabel("Why they stand down (optional)").fill("evidence given");
+  await page.getByRole("button", { name: "Stand down", exact: true }).click();
+  await expect(waiting.locator(`[data-participant="${witness.id}"]`)).toContainText("Waiting");
+  await page.getByRole("button", { name: "Admit Ann Witness" }).click();
+  await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
+
   await page.getByRole("button", { name: "Go on the record" }).click();
   await expect(state(page)).toHaveText("On the record");
   await page.getByRole("button", { name: "Go off the record…" }).click();
@@ -92,6 +105,9 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
     "Waiting room opened",
     "Ann Witness arrived in the waiting room",
     "Ann Witness was admitted",
+    "Ann Witness was muted",
+    "Ann Witness was unmuted",
+    "Ann Witness was stood down: evidence given",
     "Went on the record",
     "Went off the record: a short recess",
   ]) {
