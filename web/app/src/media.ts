@@ -202,18 +202,32 @@ export class MediaLink {
   }
 
   start(): void {
+    // The browser knows first when the network goes (an established stream or UDP path can
+    // take long to notice): treat it as a drop, and try again at once when it is back.
+    window.addEventListener("offline", this.onOffline);
+    window.addEventListener("online", this.onOnline);
     void this.connect();
   }
+
+  private onOffline = () => this.dropped(this.generation);
+
+  private onOnline = () => {
+    if (this.state !== "reconnecting") return;
+    this.delay = 1000;
+    void this.connect();
+  };
 
   /** Connects again now, e.g. "use this tab here" after another tab took over. */
   takeOver(): void {
     this.delay = 1000;
     this.set("connecting");
-    void this.connect();
+    this.start();
   }
 
   /** Stops everything (leaving, or the screen going away); does not tell the server. */
   stop(): void {
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
     this.generation++;
     this.clearTimers();
     this.teardown();
@@ -252,6 +266,8 @@ export class MediaLink {
   }
 
   private final(state: "replaced" | "closed", reason: string): void {
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
     this.generation++;
     this.clearTimers();
     this.teardown();
