@@ -112,7 +112,7 @@ test("the witness's network is cut for 10 s and the page reconnects by itself as
     .toBe(PeerState.CONNECTED);
 });
 
-test("a second tab with the same link rejoins as the same participant; the first says it was replaced and can take over", async ({ server, people, scratch }) => {
+test("a reload and a second tab with the same link rejoin as the same participant; the first says it was replaced and can take over", async ({ server, people, scratch }) => {
   const { clerk, judge, hearing } = await openScene(server);
   const w = await invite(server, clerk, hearing.id, "Witness Sun");
   const witness = await people("witness", { microphone: microphone(scratch, "witness", WITNESS) });
@@ -121,6 +121,12 @@ test("a second tab with the same link rejoins as the same participant; the first
   await passPreflight(first);
   await judge.hearings.admitParticipant({ hearingId: hearing.id, participantId: w.participant.id });
   await expect(first.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+
+  // A reload is the same participant, straight back in the room.
+  await first.reload();
+  await passPreflight(first);
+  await expect(first.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+  await expect.poll(() => myId(first), { timeout: 30_000 }).toBe(w.participant.id);
 
   const second = await witness.context.newPage();
   await second.goto(w.link);
@@ -182,4 +188,19 @@ test("the room on a phone, in both languages: no sideways scrolling, accessible;
     timeout: 30_000,
   }).not.toBe(Presence.LEFT);
   await expect(page.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+});
+
+test("a participant the court removes is told so, in words", async ({ server, people }) => {
+  const { clerk, judge, hearing } = await openScene(server);
+  const w = await invite(server, clerk, hearing.id, "Witness Sun");
+  const witness = await people("witness");
+  const page = witness.page;
+  await page.goto(w.link);
+  await passPreflight(page);
+  await judge.hearings.admitParticipant({ hearingId: hearing.id, participantId: w.participant.id });
+  await expect(page.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+  await judge.hearings.removeParticipant({ hearingId: hearing.id, participantId: w.participant.id, reason: "disruptive" });
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("You are no longer in this hearing", { timeout: 30_000 });
+  await expect(page.getByRole("alert")).toContainText("removed");
+  await expectAccessible(page, "removed");
 });

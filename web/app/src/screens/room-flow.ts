@@ -156,12 +156,13 @@ class Flow {
   private onLive(): void {
     const live = this.live;
     if (!live || (this.phase !== "waiting" && this.phase !== "room")) return;
-    if (live.ended) {
+    const p = this.mine();
+    const removed = live.events.some((e) => e.payload.case === "removed" && e.payload.value.participantId === this.me?.id);
+    if (live.ended && !removed) {
       this.refuse(T("removedHeading"), refusal(live.ended).text);
       return;
     }
-    const p = this.mine();
-    if (p?.presence === Presence.REMOVED) {
+    if (removed || p?.presence === Presence.REMOVED) {
       this.refuse(T("removedHeading"), T("removed"));
       return;
     }
