@@ -4,7 +4,7 @@
 // that no longer works, and a room the court locked, are refused in plain words.
 import { Role } from "../src/gen/court/v1/common_pb";
 import { test, expect, expectAccessible, microphone, screenshot } from "./harness";
-import { adjournForTranscript, openScene, assertHeard, captionsBy, invite, passPreflight, staffIntoHearing, utterances, wholeWer } from "./room-helpers";
+import { adjournForTranscript, bareBrowser, openScene, assertHeard, captionsBy, invite, passPreflight, staffIntoHearing, utterances, wholeWer } from "./room-helpers";
 
 const PHRASE = "I saw the ship leave the harbor at dawn before the storm.";
 const SPEAKER = "Witness Sun (Witness)";
@@ -126,4 +126,28 @@ test("after the court locks the room, a new arrival is refused with a clear mess
   // Refused at the door: nothing about them changed on the server.
   const after = (await clerk.hearings.getHearing({ hearingId: hearing.id })).participants.find((p) => p.id === late.participant.id)!;
   expect(after.presence).toBe(before.presence);
+});
+
+test("the pre-flight says in words why it cannot get media: no microphone, or not allowed", async ({ server }) => {
+  const { clerk, hearing } = await openScene(server);
+  // This machine has no microphone or camera of its own: without fake devices, none are found.
+  const none = await bareBrowser(["--use-fake-ui-for-media-stream"], true);
+  try {
+    await none.page.goto((await invite(server, clerk, hearing.id, "Party Wu", Role.PARTY)).link);
+    await expect(none.page.getByRole("alert")).toContainText("No microphone was found", { timeout: 30_000 });
+    await expect(none.page.locator("#join-btn")).toBeDisabled();
+    await expectAccessible(none.page, "pre-flight, no microphone");
+  } finally {
+    await none.browser.close();
+  }
+  // Fake devices, but no permission for them (and no one to click "Allow").
+  const denied = await bareBrowser(["--use-fake-device-for-media-stream"], false);
+  try {
+    await denied.page.goto((await invite(server, clerk, hearing.id, "Party Zheng", Role.PARTY)).link.replace("lang=en", "lang=zh"));
+    await expect(denied.page.getByRole("alert")).toContainText("浏览器未获准使用您的麦克风", { timeout: 30_000 });
+    await expect(denied.page.locator("#join-btn")).toBeDisabled();
+    await expectAccessible(denied.page, "pre-flight, not allowed (zh)");
+  } finally {
+    await denied.browser.close();
+  }
 });

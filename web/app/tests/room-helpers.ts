@@ -1,7 +1,7 @@
 // What the joining and room tests share: the staff's way into a hearing on the page, invitation
 // links, waiting for the stored transcript, and how well speech was heard (word error rates as
 // transcriber/src/accuracy.rs computes them: words normalised, aligned by edit distance).
-import type { Page } from "@playwright/test";
+import { chromium, type Page } from "@playwright/test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Role, Visibility } from "../src/gen/court/v1/common_pb";
 import { TranscriptFormat, type Transcript } from "../src/gen/court/v1/record_pb";
@@ -139,4 +139,16 @@ export async function captionsBy(page: Page, speaker: string): Promise<string[]>
     (lis, who) => lis.map((li) => li.textContent ?? "").filter((t) => t.startsWith(`${who}: `)).map((t) => t.slice(who.length + 2)),
     speaker,
   );
+}
+
+/** A Chromium without the harness's fake devices or permission grants: `args` decide what the
+ *  browser has (e.g. nothing at all on this machine, or media it is not allowed to use). */
+export async function bareBrowser(args: string[], grant: boolean) {
+  const browser = await chromium.launch({
+    executablePath: process.env.OPENCOURT_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", ...args],
+    headless: true,
+  });
+  const context = await browser.newContext({ locale: "en-GB", ...(grant ? { permissions: ["camera", "microphone"] } : {}) });
+  return { browser, page: await context.newPage() };
 }
