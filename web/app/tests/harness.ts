@@ -19,6 +19,7 @@ import { HearingService } from "../src/gen/court/v1/hearing_pb";
 import { MediaService } from "../src/gen/court/v1/media_pb";
 import { RecordService } from "../src/gen/court/v1/record_pb";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Visibility } from "../src/gen/court/v1/common_pb";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 /** The server binary: `OPENCOURT_BIN`, else the workspace's debug build. */
@@ -199,7 +200,7 @@ export { expect };
 export async function scene(server: Server, title = "Zhang v. Li", judge: StaffName = "judge") {
   const clerk = await server.as("clerk");
   const judgeUser = (await clients(server.url).auth.login({ username: judge, password: STAFF[judge][0] })).user!;
-  const c = await clerk.cases.createCase({ caseNumber: `(2026)京0105民初${Math.floor(Math.random() * 90000 + 10000)}号`, title });
+  const c = await clerk.cases.createCase({ caseNumber: `(2026)京0105民初${Math.floor(Math.random() * 90000 + 10000)}号`, title, visibility: Visibility.PUBLIC });
   const now = Date.now();
   const hearing = await clerk.hearings.scheduleHearing({
     caseId: c.id,
