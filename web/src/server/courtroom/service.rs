@@ -24,12 +24,9 @@ fn signal(s: Signal) -> pb::MediaSignal {
                 mline_index,
                 candidate,
             }),
-            SignalKind::Closed { reason, .. } => {
-                pb::media_signal::Signal::Closed(pb::ConnectionClosed {
-                    reason,
-                    replaced: false,
-                })
-            }
+            SignalKind::Closed {
+                reason, replaced, ..
+            } => pb::media_signal::Signal::Closed(pb::ConnectionClosed { reason, replaced }),
         }),
     }
 }
