@@ -468,6 +468,26 @@ impl Rooms {
         }
     }
 
+    /// Every current connection of the hearing's peers, with its state and quality since the
+    /// last call. Blocks (up to a second per connection for its statistics): call from a
+    /// blocking thread.
+    pub fn connections(&self, hearing: Uuid) -> Vec<crate::stats::PeerView> {
+        let current: Vec<(String, String, Arc<Endpoint>)> = {
+            let map = self.inner.peers.lock().expect("rooms lock");
+            map.iter()
+                .filter(|((h, _), _)| *h == hearing)
+                .filter_map(|((_, peer), p)| {
+                    let (session, e) = p.current.as_ref()?;
+                    Some((peer.clone(), session.clone(), e.clone()))
+                })
+                .collect()
+        };
+        current
+            .iter()
+            .map(|(peer, session, e)| e.view(peer, session))
+            .collect()
+    }
+
     /// Peers with a live endpoint, for tests and metrics.
     pub fn connected(&self, hearing: Uuid) -> usize {
         let map = self.inner.peers.lock().expect("rooms lock");

@@ -12,6 +12,7 @@ use opencourt_tests::*;
 use pb::media_service_client::MediaServiceClient;
 use pb::media_signal::Signal;
 use tonic::transport::Channel;
+use tonic::Code;
 
 /// Generous bound for steps that take seconds here; never asserted as a time.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -132,5 +133,71 @@ async fn a_newer_offer_replaces_the_older_connection_and_says_so() {
     assert!(!left.replaced, "{left:?}");
     stop(first).await;
     stop(second).await;
+    t.stop().await;
+}
+
+/// The presiding judge and clerks see each participant's connection as the server measures it:
+/// connected, media arriving (audio, a bitrate); anyone else is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_court_sees_each_connection_and_its_quality() {
+    let t = TestApp::start(Db::Sqlite).await;
+    let s = t.scene("quality", pb::Visibility::Public).await;
+    let hid = s.hearing.id.clone();
+    let audio = speech_wav(
+        t.dir.path(),
+        "long",
+        "I saw the ship leave the harbour at dawn, and it did not come back for three days. \
+         Nobody on the quay could say where it had gone, and the harbour master wrote nothing.",
+    );
+    t.open_on_record(&s).await;
+    t.join_and_admit(&s, Role::Witness).await;
+    t.join_and_admit(&s, Role::Counsel).await;
+    let wid = s.participant(Role::Witness).id.clone();
+    let mut w = Client::watch(&t, s.token(Role::Witness), &hid).await;
+    let mut c = w.offer(&audio).await;
+    w.connect(&mut c).await;
+
+    let mut media = MediaServiceClient::new(t.channel().await);
+    let ask = |token: &str| {
+        authed(
+            token,
+            pb::GetConnectionsRequest {
+                hearing_id: hid.clone(),
+            },
+        )
+    };
+    assert_status(
+        media.get_connections(ask(s.token(Role::Counsel))).await,
+        Code::PermissionDenied,
+        "get_connections",
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    wait_until("the witness's connection measured", PATIENCE, || {
+        let (mut media, req, seen, wid) = (media.clone(), ask(&s.judge), seen.clone(), wid.clone());
+        async move {
+            let all = media.get_connections(req).await.unwrap().into_inner();
+            let mine = all
+                .connections
+                .into_iter()
+                .find(|p| p.participant_id == wid);
+            let done = mine.as_ref().is_some_and(|p| {
+                p.state == pb::PeerState::Connected as i32 && p.bitrate_in > 0 && p.has_audio
+            });
+            *seen.lock().unwrap() = mine;
+            done
+        }
+    })
+    .await;
+    let p = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(p.session_id, c.session);
+    assert!(!p.has_video, "the bot sends no video: {p:?}");
+    assert!((0.0..=1.0).contains(&p.loss_fraction), "{p:?}");
+    let by_clerk = media
+        .get_connections(ask(&s.clerk))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_clerk.connections.len(), 1, "{by_clerk:?}");
+    stop(c).await;
     t.stop().await;
 }
