@@ -5,7 +5,8 @@
 //! (or the waiting card) as VP8, payloaded here without transcoding. One small pipeline per
 //! connection, so a participant reconnecting never touches the room's pipeline.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -14,12 +15,33 @@ use gstreamer_webrtc::{WebRTCRTPTransceiver, WebRTCRTPTransceiverDirection, WebR
 use crate::error::{MediaError, Result};
 use crate::peer::{self, IceConfig};
 use crate::sdp::{Kind, Offer};
+use crate::stats::{self, Baseline, PeerState, PeerView, Reading};
 
 pub struct Endpoint {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
     closing: Arc<AtomicBool>,
     out: recorder::LiveOut,
+    state: Arc<Mutex<PeerState>>,
+    arrivals: Arc<Arrivals>,
+    /// The statistics the last view was measured against.
+    baseline: Mutex<Baseline>,
+}
+
+/// What has arrived from the participant on this connection, and when it last did.
+#[derive(Default)]
+struct Arrivals {
+    last: Mutex<Option<Instant>>,
+    audio: AtomicBool,
+    video: AtomicBool,
+}
+
+impl Arrivals {
+    fn arrived(&self, video: bool) {
+        *self.last.lock().expect("arrivals lock") = Some(Instant::now());
+        let kind = if video { &self.video } else { &self.audio };
+        kind.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Where the room's encoded media enters this connection: stamped on arrival with this
@@ -99,24 +121,28 @@ impl Endpoint {
         });
 
         let closing = Arc::new(AtomicBool::new(false));
+        let arrivals = Arc::new(Arrivals::default());
         {
             let (pipeline_weak, closing) = (pipeline.downgrade(), closing.clone());
-            let peer = peer.to_string();
+            let (peer, arrivals) = (peer.to_string(), arrivals.clone());
             webrtc.connect_pad_added(move |_, pad| {
                 let Some(pipeline) = pipeline_weak.upgrade() else {
                     return;
                 };
-                if let Err(e) = forward(&pipeline, pad, live.clone(), closing.clone()) {
+                let (live, closing, arrivals) = (live.clone(), closing.clone(), arrivals.clone());
+                if let Err(e) = forward(&pipeline, pad, live, closing, arrivals) {
                     tracing::error!(peer = %peer, error = %e, "could not take a stream");
                 }
             });
         }
+        let state = Arc::new(Mutex::new(PeerState::Connecting));
         webrtc.connect_notify(Some("connection-state"), {
-            let peer = peer.to_string();
+            let (peer, state) = (peer.to_string(), state.clone());
             move |w, _| {
                 let s =
                     w.property::<gstreamer_webrtc::WebRTCPeerConnectionState>("connection-state");
                 tracing::debug!(peer = %peer, state = ?s, "connection state");
+                *state.lock().expect("state lock") = s.into();
             }
         });
 
@@ -137,6 +163,12 @@ impl Endpoint {
             webrtc,
             closing,
             out,
+            state,
+            arrivals,
+            baseline: Mutex::new(Baseline {
+                at: Instant::now(),
+                reading: Reading::default(),
+            }),
         };
         match started {
             Ok(answer) => Ok((endpoint, answer)),
@@ -154,6 +186,34 @@ impl Endpoint {
     /// Where the room sends this participant's media while this connection is theirs.
     pub fn live_out(&self) -> recorder::LiveOut {
         self.out.clone()
+    }
+
+    /// The connection's state and its quality since the last view (since it started, the
+    /// first time). Blocks up to a second for webrtcbin's statistics: call from a blocking
+    /// thread.
+    pub fn view(&self, peer: &str, session: &str) -> PeerView {
+        let quality = match stats::read_stats(&self.webrtc) {
+            Some(now) => {
+                let mut base = self.baseline.lock().expect("baseline lock");
+                let q = stats::quality(&base.reading, &now, base.at.elapsed());
+                *base = Baseline {
+                    at: Instant::now(),
+                    reading: now,
+                };
+                q
+            }
+            None => stats::Quality::default(),
+        };
+        let a = &self.arrivals;
+        PeerView {
+            peer: peer.to_string(),
+            session: session.to_string(),
+            state: *self.state.lock().expect("state lock"),
+            quality,
+            last_media_ago: a.last.lock().expect("arrivals lock").map(|t| t.elapsed()),
+            has_audio: a.audio.load(Ordering::Relaxed),
+            has_video: a.video.load(Ordering::Relaxed),
+        }
     }
 
     /// Stops: nothing more reaches the room from this connection.
@@ -178,6 +238,7 @@ fn forward(
     pad: &gst::Pad,
     live: recorder::LiveIn,
     closing: Arc<AtomicBool>,
+    arrivals: Arc<Arrivals>,
 ) -> Result<()> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let media = caps
@@ -206,6 +267,7 @@ fn forward(
                     if closing.load(Ordering::SeqCst) {
                         return Err(gst::FlowError::Flushing);
                     }
+                    arrivals.arrived(video);
                     if video {
                         live.push_video(&sample);
                     } else {

@@ -320,7 +320,9 @@ impl Rooms {
             .any(|s| s.kind == crate::sdp::Kind::Video);
         let live = self.place(&h, peer, info, video)?;
         let key = (hearing, peer.to_string());
-        self.close_peer(hearing, peer, "replaced by a new offer", false);
+        if let Some((old_session, old)) = self.with_peer(&key, |p| p.current.take()) {
+            self.finish(&key, &old_session, old, Closing::Replaced);
+        }
         let session = Uuid::new_v4().to_string();
         self.with_peer(&key, |p| p.board.new_session());
         let inner = Arc::downgrade(&self.inner);
@@ -346,7 +348,7 @@ impl Rooms {
             h.with("send", |r| r.set_live_out(&id, Some(out)));
         }
         if let Some((old_session, old)) = old {
-            self.finish(&key, &old_session, old, "replaced by a new offer", false);
+            self.finish(&key, &old_session, old, Closing::Replaced);
         }
         Ok(Answer { sdp, session })
     }
@@ -412,18 +414,11 @@ impl Rooms {
                 }
             }
         }
+        let why = Closing::Ended { reason, last };
         if let Some((session, e)) = self.with_peer(&key, |p| p.current.take()) {
-            self.finish(&key, &session, e, reason, last);
+            self.finish(&key, &session, e, why);
         } else if last {
-            self.with_peer(&key, |p| {
-                p.board.publish(
-                    "",
-                    SignalKind::Closed {
-                        reason: reason.into(),
-                        last,
-                    },
-                )
-            });
+            self.with_peer(&key, |p| p.board.publish("", why.signal()));
         }
     }
 
@@ -473,6 +468,26 @@ impl Rooms {
         }
     }
 
+    /// Every current connection of the hearing's peers, with its state and quality since the
+    /// last call. Blocks (up to a second per connection for its statistics): call from a
+    /// blocking thread.
+    pub fn connections(&self, hearing: Uuid) -> Vec<crate::stats::PeerView> {
+        let current: Vec<(String, String, Arc<Endpoint>)> = {
+            let map = self.inner.peers.lock().expect("rooms lock");
+            map.iter()
+                .filter(|((h, _), _)| *h == hearing)
+                .filter_map(|((_, peer), p)| {
+                    let (session, e) = p.current.as_ref()?;
+                    Some((peer.clone(), session.clone(), e.clone()))
+                })
+                .collect()
+        };
+        current
+            .iter()
+            .map(|(peer, session, e)| e.view(peer, session))
+            .collect()
+    }
+
     /// Peers with a live endpoint, for tests and metrics.
     pub fn connected(&self, hearing: Uuid) -> usize {
         let map = self.inner.peers.lock().expect("rooms lock");
@@ -481,28 +496,49 @@ impl Rooms {
             .count()
     }
 
-    fn finish(&self, key: &Key, session: &str, e: Arc<Endpoint>, reason: &str, last: bool) {
+    fn finish(&self, key: &Key, session: &str, e: Arc<Endpoint>, why: Closing) {
         // the room stops sending to it first (unless a newer connection took its place)
         let replaced = self.with_peer(key, |p| p.current.is_some());
         if let (false, Some(h), Ok(id)) = (replaced, self.hearing(key.0), room_id(&key.1)) {
             h.with("stop sending", |r| r.set_live_out(&id, None));
         }
         e.close();
-        tracing::info!(peer = %key.1, reason, "media connection closed");
-        self.with_peer(key, |p| {
-            p.board.publish(
-                session,
-                SignalKind::Closed {
-                    reason: reason.into(),
-                    last,
-                },
-            )
-        });
+        let signal = why.signal();
+        if let SignalKind::Closed { reason, .. } = &signal {
+            tracing::info!(peer = %key.1, reason, "media connection closed");
+        }
+        self.with_peer(key, |p| p.board.publish(session, signal));
     }
 
     fn with_peer<T>(&self, key: &Key, f: impl FnOnce(&mut Peer) -> T) -> T {
         let mut map = self.inner.peers.lock().expect("rooms lock");
         f(map.entry(key.clone()).or_default())
+    }
+}
+
+/// Why a connection ends.
+#[derive(Clone, Copy, Debug)]
+enum Closing<'a> {
+    /// A newer offer of the same peer took its place.
+    Replaced,
+    /// Anything else; `last` when the peer may not connect again.
+    Ended { reason: &'a str, last: bool },
+}
+
+impl Closing<'_> {
+    fn signal(self) -> SignalKind {
+        match self {
+            Closing::Replaced => SignalKind::Closed {
+                reason: "replaced by a new offer".into(),
+                last: false,
+                replaced: true,
+            },
+            Closing::Ended { reason, last } => SignalKind::Closed {
+                reason: reason.into(),
+                last,
+                replaced: false,
+            },
+        }
     }
 }
 

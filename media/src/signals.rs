@@ -10,10 +10,12 @@ pub enum SignalKind {
         candidate: String,
     },
     /// The connection ended; `last` when no new one may follow (the hearing or the peer's part
-    /// in it is over), so watchers can stop.
+    /// in it is over), so watchers can stop; `replaced` when a newer offer of the same peer
+    /// (another tab or device) took its place, so its client should not reconnect by itself.
     Closed {
         reason: String,
         last: bool,
+        replaced: bool,
     },
 }
 

@@ -1,11 +1,12 @@
 //! Helpers for the end-to-end tests, all re-exported here: the `TestApp` and its scenes
 //! (`app`), the databases and `both_dbs!` (`db`), client calls (`client`), the real binary as a
-//! process (`process`), test audio (`audio`).
+//! process (`process`), test audio (`audio`), a WebRTC bot offering its connection (`media`).
 mod app;
 mod audio;
 pub mod browser;
 mod client;
 mod db;
+mod media;
 mod process;
 pub mod speech;
 
@@ -13,6 +14,7 @@ pub use app::*;
 pub use audio::*;
 pub use client::*;
 pub use db::*;
+pub use media::*;
 pub use process::*;
 
 /// Waits until `cond` holds, checking every 50 ms; panics naming `what` after `patience`. The

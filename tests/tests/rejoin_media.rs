@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hearing_core::domain::Role;
-use opencourt_media::{Bot, BotEvent, BotOptions, IceConfig};
+use opencourt_media::{Bot, BotEvent};
 use opencourt_proto::v1 as pb;
 use opencourt_tests::*;
 use pb::media_service_client::MediaServiceClient;
@@ -49,35 +49,12 @@ impl Witness {
     /// Offers a new connection sending `audio` and runs it until the whole file was sent;
     /// returns the bot (still connected, now silent).
     async fn speak(&mut self, audio: &Path) -> Bot {
-        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let audio = audio.to_path_buf();
-        let (bot, offer) = tokio::task::spawn_blocking(move || {
-            let bot = Bot::start(&audio, &IceConfig::loopback(), &BotOptions::default(), tx)
-                .expect("bot");
-            let offer = bot.offer().expect("offer");
-            (bot, offer)
-        })
-        .await
-        .unwrap();
-        let answer = self
-            .media
-            .offer(authed(
-                &self.token,
-                pb::OfferRequest {
-                    hearing_id: self.hearing.clone(),
-                    sdp: offer,
-                },
-            ))
-            .await
-            .expect("offer")
-            .into_inner();
+        let Offered {
+            bot,
+            session,
+            mut events,
+        } = offer_bot(&mut self.media, &self.token, &self.hearing, audio).await;
         let bot = std::sync::Arc::new(bot);
-        let b = bot.clone();
-        tokio::task::spawn_blocking(move || b.accept_answer(&answer.sdp))
-            .await
-            .unwrap()
-            .expect("answer");
-        let session = answer.session_id;
         tokio::time::timeout(PATIENCE, async {
             loop {
                 tokio::select! {

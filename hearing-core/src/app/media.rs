@@ -2,6 +2,7 @@
 //! track files go. The media itself is the `opencourt-media` crate's; this is only the rule.
 use super::App;
 use crate::app::Caller;
+use crate::domain::machine::{authorize, Rejection};
 use crate::domain::permissions::media_denial;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
@@ -90,6 +91,31 @@ impl App {
             opened_at: h.opened_at.unwrap_or_else(chrono::Utc::now),
             as_of_seq,
         })
+    }
+}
+
+impl App {
+    /// Checks that `caller` may see every participant's peer connection in hearing `id` (the
+    /// presiding judge and clerks); a refusal is logged like every other.
+    pub async fn may_view_connections(&self, caller: &Caller, id: HearingId) -> Result<()> {
+        let (h, _, _) = self
+            .store
+            .hearing(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("hearing {id} not found")))?;
+        let action = Action::ViewConnections;
+        let refused = match self.actor_in(caller, &h) {
+            Err(reason) => Some(reason),
+            Ok(actor) => match authorize(&h, &actor, action, None) {
+                Err(Rejection::Denied { reason, .. }) => Some(reason),
+                Err(r) => return Err(super::rejection(r)),
+                Ok(()) => None,
+            },
+        };
+        match refused {
+            Some(reason) => Err(self.log_denial(caller, &h, action, reason, None).await),
+            None => Ok(()),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use futures::Stream;
 use hearing_core::grpc::caller;
-use opencourt_media::{Offer, PeerInfo, Signal, SignalKind};
+use opencourt_media::{Offer, PeerInfo, PeerState, PeerView, Signal, SignalKind};
 use opencourt_proto::v1 as pb;
 use pb::media_service_server::MediaService;
 use tokio::sync::broadcast::error::RecvError;
@@ -24,13 +24,36 @@ fn signal(s: Signal) -> pb::MediaSignal {
                 mline_index,
                 candidate,
             }),
-            SignalKind::Closed { reason, .. } => {
-                pb::media_signal::Signal::Closed(pb::ConnectionClosed {
-                    reason,
-                    replaced: false,
-                })
-            }
+            SignalKind::Closed {
+                reason, replaced, ..
+            } => pb::media_signal::Signal::Closed(pb::ConnectionClosed { reason, replaced }),
         }),
+    }
+}
+
+/// A participant's current connection as the MediaService shows it. `participant_id` is the
+/// peer's key: their participant id (or `user-<id>` for a clerk who has not joined).
+fn connection(v: &PeerView) -> pb::PeerConnection {
+    let state = match v.state {
+        PeerState::Connecting => pb::PeerState::Connecting,
+        PeerState::Connected => pb::PeerState::Connected,
+        PeerState::Disconnected => pb::PeerState::Disconnected,
+        PeerState::Failed => pb::PeerState::Failed,
+        PeerState::Closed => pb::PeerState::Closed,
+    };
+    pb::PeerConnection {
+        participant_id: v.peer.clone(),
+        session_id: v.session.clone(),
+        state: state as i32,
+        rtt_ms: v.quality.rtt_ms,
+        jitter_ms: v.quality.jitter_ms,
+        loss_fraction: v.quality.loss_fraction,
+        bitrate_in: v.quality.bitrate_in,
+        last_media_ms_ago: v
+            .last_media_ago
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        has_audio: v.has_audio,
+        has_video: v.has_video,
     }
 }
 
@@ -44,9 +67,16 @@ type SignalStream = Pin<Box<dyn Stream<Item = Result<pb::MediaSignal, Status>> +
 impl MediaService for Media {
     async fn get_connections(
         &self,
-        _req: Request<pb::GetConnectionsRequest>,
+        req: Request<pb::GetConnectionsRequest>,
     ) -> Result<Response<pb::GetConnectionsResponse>, Status> {
-        Err(Status::unimplemented("GetConnections"))
+        let caller = caller(&self.app, &req).await?;
+        let id = hearing_id(&req.get_ref().hearing_id)?;
+        self.app.may_view_connections(&caller, id).await?;
+        let rooms = self.rooms.clone();
+        let views = blocking(move || rooms.connections(id.0)).await?;
+        Ok(Response::new(pb::GetConnectionsResponse {
+            connections: views.iter().map(connection).collect(),
+        }))
     }
 
     async fn offer(
