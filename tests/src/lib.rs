@@ -3,7 +3,6 @@
 //! process (`process`), test audio (`audio`), a WebRTC bot offering its connection (`media`).
 mod app;
 mod audio;
-pub mod browser;
 mod client;
 mod db;
 mod media;
