@@ -216,6 +216,15 @@ impl Endpoint {
         }
     }
 
+    /// How long ago media last arrived on this connection (none: never).
+    pub fn last_media_ago(&self) -> Option<std::time::Duration> {
+        self.arrivals
+            .last
+            .lock()
+            .expect("arrivals lock")
+            .map(|t| t.elapsed())
+    }
+
     /// Stops: nothing more reaches the room from this connection.
     pub fn close(&self) {
         if self.closing.swap(true, Ordering::SeqCst) {

@@ -510,6 +510,16 @@ impl Rooms {
         self.with_peer(key, |p| p.board.publish(session, signal));
     }
 
+    /// Whether media from `peer` arrived in the last `within` on their current connection.
+    pub fn media_arriving(&self, hearing: Uuid, peer: &str, within: std::time::Duration) -> bool {
+        self.with_peer(&(hearing, peer.to_string()), |p| {
+            p.current
+                .as_ref()
+                .and_then(|(_, e)| e.last_media_ago())
+                .is_some_and(|ago| ago < within)
+        })
+    }
+
     fn with_peer<T>(&self, key: &Key, f: impl FnOnce(&mut Peer) -> T) -> T {
         let mut map = self.inner.peers.lock().expect("rooms lock");
         f(map.entry(key.clone()).or_default())

@@ -184,6 +184,11 @@ struct ServeArgs {
     /// (`web/app`, `npm run build`) without rebuilding the server.
     #[arg(long, env = "OPENCOURT_UI_DIR")]
     ui_dir: Option<std::path::PathBuf>,
+    /// Seconds a participant whose media connection failed or closed (a closed tab, a lost
+    /// network) has to connect again before the hearing's log records that they left,
+    /// disconnected; a new offer within this time keeps everything as it was.
+    #[arg(long, env = "OPENCOURT_RECONNECT_GRACE_SECS", default_value_t = 30)]
+    reconnect_grace_secs: u64,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -397,7 +402,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 a.db.app()
                     .await?
                     .with_limits(a.limits.app())
-                    .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60));
+                    .with_invite_grace(std::time::Duration::from_secs(a.invite_grace_minutes * 60))
+                    .with_reconnect_grace(std::time::Duration::from_secs(a.reconnect_grace_secs));
             if let Some(dir) = a.ui_dir.clone() {
                 opencourt::server::ui::serve_from(dir);
             }

@@ -6,6 +6,7 @@ use crate::domain::machine::{authorize, Rejection};
 use crate::domain::permissions::media_denial;
 use crate::domain::*;
 use crate::error::{CoreError, Result};
+use crate::store::Decision;
 
 /// A caller allowed to connect to a hearing's media.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +96,44 @@ impl App {
 }
 
 impl App {
+    /// Participant `pid`'s media connection failed or closed and no new one came within the
+    /// reconnect grace: records that they left, disconnected (`Left{disconnected: true}`), as
+    /// OpenCourt itself, by the rule for leaving. Nothing when they are no longer in the hearing
+    /// (they left, were removed, or it is over).
+    pub async fn record_dropped(&self, id: HearingId, pid: ParticipantId) -> Result<()> {
+        let leave = Command::Leave {
+            reason: Some(Reason::parse("reason", "the media connection was lost").expect("valid")),
+            disconnected: true,
+        };
+        let (_, _, stored) = self
+            .store
+            .append(id, |h| {
+                let now = chrono::Utc::now();
+                let present = h
+                    .participant(pid)
+                    .is_some_and(|p| matches!(p.presence, Presence::Waiting | Presence::Admitted));
+                let (hearing, events) = match h.participant(pid) {
+                    Some(p) if present && h.state.is_live() => {
+                        let out = apply(h, &super::actor_of_participant(p), leave.clone(), now)
+                            .map_err(super::rejection)?;
+                        (out.hearing, out.events)
+                    }
+                    _ => (h.clone(), Vec::new()),
+                };
+                Ok(Decision {
+                    now,
+                    actor: super::system_actor("OpenCourt media"),
+                    hearing,
+                    events,
+                    side: Vec::new(),
+                    value: (),
+                })
+            })
+            .await?;
+        self.hub.publish(id, &stored);
+        Ok(())
+    }
+
     /// Checks that `caller` may see every participant's peer connection in hearing `id` (the
     /// presiding judge and clerks); a refusal is logged like every other.
     pub async fn may_view_connections(&self, caller: &Caller, id: HearingId) -> Result<()> {

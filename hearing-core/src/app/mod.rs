@@ -56,6 +56,10 @@ pub const WATCHER_FALLBACK_POLL: Duration = Duration::from_secs(300);
 /// that runs late, a witness called at the end of the day).
 pub const INVITE_GRACE: Duration = Duration::from_secs(12 * 3600);
 
+/// How long a participant whose media connection failed or closed has to offer a new one
+/// before the server records that they left, disconnected (a closed tab must not stay admitted).
+pub const RECONNECT_GRACE: Duration = Duration::from_secs(30);
+
 /// How many denials outside a hearing's log (the access log) one caller may cause per minute;
 /// further ones are only counted (`opencourt_denials_unlogged_total`).
 pub const DENIAL_ROWS_PER_MINUTE: u32 = 60;
@@ -103,6 +107,7 @@ pub struct App {
     watch_poll: Duration,
     denials: access::DenialLimiter,
     invite_grace: Duration,
+    reconnect_grace: Duration,
     /// Each watched hearing's tail read (`tail`).
     tail_poll: Duration,
     tails: tail::Tails,
@@ -134,6 +139,7 @@ impl App {
             participant_token_ttl: PARTICIPANT_TOKEN_TTL,
             denials: access::DenialLimiter::new(DENIAL_ROWS_PER_MINUTE),
             invite_grace: INVITE_GRACE,
+            reconnect_grace: RECONNECT_GRACE,
             watch_poll: WATCHER_FALLBACK_POLL,
             tail_poll: WATCH_POLL,
             tails: tail::Tails::default(),
@@ -160,6 +166,17 @@ impl App {
     pub fn with_invite_grace(mut self, grace: Duration) -> Self {
         self.invite_grace = grace;
         self
+    }
+
+    /// A participant whose media connection failed or closed is recorded as gone after
+    /// `grace` without a new offer, instead of `RECONNECT_GRACE`.
+    pub fn with_reconnect_grace(mut self, grace: Duration) -> Self {
+        self.reconnect_grace = grace;
+        self
+    }
+
+    pub fn reconnect_grace(&self) -> Duration {
+        self.reconnect_grace
     }
 
     /// At most `n` access-log rows per caller per minute instead of `DENIAL_ROWS_PER_MINUTE`.

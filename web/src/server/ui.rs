@@ -71,22 +71,22 @@ fn file(name: &str) -> Response {
                 None => std::borrow::Cow::Borrowed(*built_in),
             };
             (
-            [
-                (header::CONTENT_TYPE, *kind),
-                // The page asks for camera and microphone: nothing else may frame it, and it runs
-                // only its own script and talks only to its own server.
-                (header::X_FRAME_OPTIONS, "DENY"),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+                [
+                    (header::CONTENT_TYPE, *kind),
+                    // The page asks for camera and microphone: nothing else may frame it, and it runs
+                    // only its own script and talks only to its own server.
+                    (header::X_FRAME_OPTIONS, "DENY"),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
                      frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-                ),
-                (header::REFERRER_POLICY, "no-referrer"),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            body,
-        )
-            .into_response()
+                    ),
+                    (header::REFERRER_POLICY, "no-referrer"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                body,
+            )
+                .into_response()
         }
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
     }

@@ -6,7 +6,9 @@
 //! - [`supervisor`]: follows the hearing's log into the room (admission, stand-down, mutes, on
 //!   and off the record, leaving, removal, the end of the hearing);
 //! - [`pump`]: carries the room's events into the hearing's log (closed files with their
-//!   hashes, recording gaps, media stalls) and queues the transcription when the room stops.
+//!   hashes, recording gaps, media stalls) and queues the transcription when the room stops;
+//! - [`reconnect`]: a participant whose `WatchMedia` streams all ended and who does not come
+//!   back within the reconnect grace is recorded as gone.
 //!
 //! The two mappings, [`supervisor::room_actions`] and [`pump::record_actions`], are pure
 //! functions unit-tested without GStreamer, a database or a network; the code around them only
@@ -26,6 +28,7 @@ use tonic::Status;
 
 pub mod outbox;
 pub mod pump;
+mod reconnect;
 mod rooms;
 mod service;
 pub mod supervisor;
@@ -34,6 +37,8 @@ pub mod supervisor;
 pub struct Media {
     app: App,
     rooms: Rooms,
+    /// Open `WatchMedia` streams per participant, for the reconnect grace.
+    watchers: reconnect::Watchers,
     supervised: Arc<Mutex<HashSet<HearingId>>>,
     /// One per running pump; it ends (its sender dropped) once the pump has written the
     /// room's last file and released the lease. Shutdown waits for them.
@@ -107,6 +112,7 @@ impl Media {
         Media {
             app,
             rooms,
+            watchers: Default::default(),
             supervised,
             pumps: Arc::default(),
             media_dir,

@@ -174,7 +174,10 @@ impl MediaService for Media {
         let permit = self.app.stream_permit(&token, id)?;
         self.open_room(id, peer.opened_at).await?;
         let (replay, mut rx) = self.rooms.watch(id.0, &peer.key);
+        // held while the stream is open: its end may start the reconnect grace
+        let watching = self.watchers.open(&self.app, &self.rooms, id.0, &peer.key);
         let stream = async_stream::stream! {
+            let _watching = watching;
             let mut last = 0;
             for s in replay {
                 last = s.seq;
