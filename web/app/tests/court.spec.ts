@@ -7,6 +7,7 @@ import type { Page } from "@playwright/test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { HearingState, Role, Visibility, type HearingEvent } from "../src/gen/court/v1/common_pb";
@@ -342,4 +343,40 @@ test("a bot's connection shows with numbers; when the bot is killed the stalled-
     await expect(page.locator('[data-problem="stall"]')).toContainText("未收到 Bot Party 的音视频");
     await expectAccessible(page, "court desk with a banner (zh)");
   });
+});
+
+test("a recording file that fails is a banner at once; the recording lost is one after, until the court dismisses it", async ({ server, people }) => {
+  const { judge: judgeApi, hearing } = await scene(server);
+  const opened = await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  const judge = await people("judge");
+  const page = judge.page;
+  await openDesk(page, server, "judge", hearing.id);
+
+  // The full disk: the first mixed recording file is named after the hearing clock when the
+  // record opens (mix-<ms>.mkv in the hearing's media directory), so every name the next
+  // seconds can take is made a link to /dev/full before going on the record.
+  const dir = path.join(server.dir, "data", "media", hearing.id);
+  const now = Date.now() - Number(opened.openedAt!.seconds) * 1000 - Math.floor(opened.openedAt!.nanos / 1e6);
+  const full: string[] = [];
+  for (let ms = Math.max(0, now - 1000); ms < now + 15_000; ms++) {
+    const file = path.join(dir, `mix-${String(ms).padStart(10, "0")}.mkv`);
+    fs.symlinkSync("/dev/full", file);
+    full.push(file);
+  }
+  await page.getByRole("button", { name: "Go on the record" }).click();
+  const fault = page.locator('[data-problem="fault"]');
+  await expect(fault).toContainText("A recording file failed", { timeout: 60_000 });
+  await expect(fault).toHaveAttribute("role", "alert");
+  await expect(timeline(page)).toContainText(/Recording file mix-\d+\.mkv failed/);
+  await screenshot(page, "court-desk-recording-fault");
+
+  // The disk has room again: a new file takes over, and what was lost is said.
+  for (const file of full) fs.rmSync(file, { force: true });
+  const lost = page.locator('[data-problem="lost"]');
+  await expect(lost).toContainText("Nothing was recorded from", { timeout: 60_000 });
+  await expect(fault).toHaveCount(0);
+  await expectAccessible(page, "court desk, recording lost");
+  await lost.getByRole("button", { name: "Dismiss" }).click();
+  await expect(lost).toHaveCount(0);
+  await expect(timeline(page)).toContainText("Nothing recorded from");
 });

@@ -175,7 +175,8 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
 
   function drawBanners(): void {
     const problems = currentProblems(live.events, live, dismissed);
-    const keys = problems.map((p) => p.key).join(",");
+    // The text too: a loss that goes on grows its span under the same key.
+    const keys = problems.map((p) => `${p.key}=${p.text}`).join("\n");
     if (keys === bannerKeys) return;
     bannerKeys = keys;
     clear(
