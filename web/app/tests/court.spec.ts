@@ -376,7 +376,16 @@ test("a recording file that fails is a banner at once; the recording lost is one
   await expect(lost).toContainText("Nothing was recorded from", { timeout: 60_000 });
   await expect(fault).toHaveCount(0);
   await expectAccessible(page, "court desk, recording lost");
-  await lost.getByRole("button", { name: "Dismiss" }).click();
-  await expect(lost).toHaveCount(0);
   await expect(timeline(page)).toContainText("Nothing recorded from");
+  // In Chinese too (banners and timeline present), and the court dismisses the banner.
+  await page.getByRole("button", { name: "中文" }).click();
+  await expect(lost).toContainText("录制内容缺失");
+  await expect(timeline(page)).toContainText("未录制");
+  await expectAccessible(page, "court desk, recording lost (zh)");
+  await lost.getByRole("button", { name: "关闭提示" }).click();
+  await expect(lost).toHaveCount(0);
+  // Dismissed stays dismissed when the desk is drawn again.
+  await page.getByRole("button", { name: "English" }).click();
+  await expect(timeline(page)).toContainText("Nothing recorded from");
+  await expect(lost).toHaveCount(0);
 });

@@ -161,7 +161,9 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
   );
   const stateLine = el.querySelector<HTMLElement>("#court-state")!;
 
-  const dismissed = new Set<string>();
+  // Dismissed banners stay dismissed for this hearing in this tab (a redraw, a language switch).
+  const dismissedKey = `oc.court.dismissed.${live.hearingId}`;
+  const dismissed = new Set<string>(JSON.parse(sessionStorage.getItem(dismissedKey) ?? "[]") as string[]);
   let bannerKeys = "";
   let controlsKey = "";
   let connections = new Map<string, PeerConnection>();
@@ -184,7 +186,7 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
       problems.map((p) => {
         const n = notice(p.kind, p.text, p.heading);
         n.dataset.problem = p.key.split(":")[0];
-        if (p.dismissable) n.append(button(T("dismiss"), () => { dismissed.add(p.key); drawBanners(); }, "link"));
+        if (p.dismissable) n.append(button(T("dismiss"), () => { dismissed.add(p.key); sessionStorage.setItem(dismissedKey, JSON.stringify([...dismissed])); drawBanners(); }, "link"));
         return n;
       }),
     );
