@@ -51,7 +51,7 @@ async function invitee(server: Server, clerk: Clients, hearingId: string, displa
 }
 
 const state = (page: Page) => page.locator("#court-state .tag").first();
-const timeline = (page: Page) => page.locator("#timeline");
+const timeline = (page: Page) => page.locator("#court-timeline");
 
 test("the judge opens the waiting room, admits, goes on and off the record, and reads it in the timeline", async ({ server, people }) => {
   const { clerk, hearing } = await scene(server);
@@ -65,14 +65,14 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await page.getByRole("button", { name: "Open the waiting room" }).click();
   await expect(state(page)).toHaveText("Waiting room open");
   await witness.api.hearings.joinHearing({ hearingId: hearing.id });
-  const waiting = page.locator("#waiting-list");
+  const waiting = page.locator("#court-waiting-list");
   await expect(waiting.locator("[data-participant]")).toContainText("Ann Witness");
-  await expect(page.locator("#waiting-h")).toHaveText("Waiting to be admitted (1)");
+  await expect(page.locator("#court-waiting-h")).toHaveText("Waiting to be admitted (1)");
   await expectAccessible(page, "court desk, someone waiting");
   await screenshot(page, "court-desk-waiting");
 
   await page.getByRole("button", { name: "Admit Ann Witness" }).click();
-  await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
+  await expect(page.locator(`#court-roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
   await expect(waiting).toContainText("Nobody is waiting.");
 
   // Mute and unmute; stand down (the reason is optional) back to the waiting room; admit again.
@@ -86,7 +86,7 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await page.getByRole("button", { name: "Stand down", exact: true }).click();
   await expect(waiting.locator(`[data-participant="${witness.id}"]`)).toContainText("Waiting");
   await page.getByRole("button", { name: "Admit Ann Witness" }).click();
-  await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
+  await expect(page.locator(`#court-roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
 
   await page.getByRole("button", { name: "Go on the record" }).click();
   await expect(state(page)).toHaveText("On the record");
@@ -175,7 +175,7 @@ test("the judge locks the room against a new arrival, unlocks it, and messages t
   await page.getByRole("button", { name: "Unlock the room" }).click();
   await expect(page.locator("#court-state")).not.toContainText("Room locked");
   await late.api.hearings.joinHearing({ hearingId: hearing.id });
-  await expect(page.locator("#waiting-list")).toContainText("Late Counsel");
+  await expect(page.locator("#court-waiting-list")).toContainText("Late Counsel");
   await expect(timeline(page)).toContainText("Room unlocked");
 
   // The message: empty and too long are refused on the field; then it reaches the waiting room.
@@ -233,7 +233,7 @@ test("a clerk on the desk sees no judge-only control but admits, locks, messages
   await c.getByLabel("Why they are removed").fill("disrupted the hearing");
   await c.getByRole("button", { name: "Remove from the hearing" }).click();
   await expect(c.locator(`[data-participant="${witness.id}"]`)).toContainText("Removed");
-  await expect(judge.page.locator("#timeline")).toContainText("Wu Witness was removed: disrupted the hearing");
+  await expect(judge.page.locator("#court-timeline")).toContainText("Wu Witness was removed: disrupted the hearing");
 
   // The judge adjourns, after a confirmation step; the controls go.
   await judge.page.getByRole("button", { name: "Adjourn…" }).click();
@@ -242,7 +242,7 @@ test("a clerk on the desk sees no judge-only control but admits, locks, messages
   await judge.page.getByRole("button", { name: "Adjourn the hearing" }).click();
   await expect(state(judge.page)).toHaveText("Adjourned");
   await expect(judge.page.getByRole("button", { name: "Go on the record" })).toHaveCount(0);
-  await expect(c.locator("#timeline")).toContainText("Hearing adjourned: evidence concluded");
+  await expect(c.locator("#court-timeline")).toContainText("Hearing adjourned: evidence concluded");
 });
 
 /** An `opencourt bot` process: its output lines, and a wait for one that contains `text`. */
@@ -323,7 +323,7 @@ test("a stall is a banner only while it lasts: the bot's dropped connection come
 test("a bot's connection shows with numbers; when the bot is killed the stalled-media banner appears", async ({ server, people, scratch }) => {
   await withBot({ server, people, scratch }, "Bot Party", [], async (page, bot, participantId) => {
     await bot.until("connected at");
-    const conn = page.locator(`#roster [data-participant="${participantId}"] .roster-conn`);
+    const conn = page.locator(`#court-roster [data-participant="${participantId}"] .roster-conn`);
     // The server's view of the bot's peer (GetConnections): connected, with measured numbers.
     // Media must be arriving before the kill (only media that started can stall): a bitrate
     // above zero says it is.
