@@ -7,6 +7,7 @@ import type { Page } from "@playwright/test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { HearingState, Role, Visibility, type HearingEvent } from "../src/gen/court/v1/common_pb";
@@ -50,7 +51,7 @@ async function invitee(server: Server, clerk: Clients, hearingId: string, displa
 }
 
 const state = (page: Page) => page.locator("#court-state .tag").first();
-const timeline = (page: Page) => page.locator("#timeline");
+const timeline = (page: Page) => page.locator("#court-timeline");
 
 test("the judge opens the waiting room, admits, goes on and off the record, and reads it in the timeline", async ({ server, people }) => {
   const { clerk, hearing } = await scene(server);
@@ -64,14 +65,14 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await page.getByRole("button", { name: "Open the waiting room" }).click();
   await expect(state(page)).toHaveText("Waiting room open");
   await witness.api.hearings.joinHearing({ hearingId: hearing.id });
-  const waiting = page.locator("#waiting-list");
+  const waiting = page.locator("#court-waiting-list");
   await expect(waiting.locator("[data-participant]")).toContainText("Ann Witness");
-  await expect(page.locator("#waiting-h")).toHaveText("Waiting to be admitted (1)");
+  await expect(page.locator("#court-waiting-h")).toHaveText("Waiting to be admitted (1)");
   await expectAccessible(page, "court desk, someone waiting");
   await screenshot(page, "court-desk-waiting");
 
   await page.getByRole("button", { name: "Admit Ann Witness" }).click();
-  await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
+  await expect(page.locator(`#court-roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
   await expect(waiting).toContainText("Nobody is waiting.");
 
   // Mute and unmute; stand down (the reason is optional) back to the waiting room; admit again.
@@ -85,7 +86,7 @@ test("the judge opens the waiting room, admits, goes on and off the record, and 
   await page.getByRole("button", { name: "Stand down", exact: true }).click();
   await expect(waiting.locator(`[data-participant="${witness.id}"]`)).toContainText("Waiting");
   await page.getByRole("button", { name: "Admit Ann Witness" }).click();
-  await expect(page.locator(`#roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
+  await expect(page.locator(`#court-roster [data-participant="${witness.id}"]`)).toContainText("In the hearing");
 
   await page.getByRole("button", { name: "Go on the record" }).click();
   await expect(state(page)).toHaveText("On the record");
@@ -174,7 +175,7 @@ test("the judge locks the room against a new arrival, unlocks it, and messages t
   await page.getByRole("button", { name: "Unlock the room" }).click();
   await expect(page.locator("#court-state")).not.toContainText("Room locked");
   await late.api.hearings.joinHearing({ hearingId: hearing.id });
-  await expect(page.locator("#waiting-list")).toContainText("Late Counsel");
+  await expect(page.locator("#court-waiting-list")).toContainText("Late Counsel");
   await expect(timeline(page)).toContainText("Room unlocked");
 
   // The message: empty and too long are refused on the field; then it reaches the waiting room.
@@ -232,7 +233,7 @@ test("a clerk on the desk sees no judge-only control but admits, locks, messages
   await c.getByLabel("Why they are removed").fill("disrupted the hearing");
   await c.getByRole("button", { name: "Remove from the hearing" }).click();
   await expect(c.locator(`[data-participant="${witness.id}"]`)).toContainText("Removed");
-  await expect(judge.page.locator("#timeline")).toContainText("Wu Witness was removed: disrupted the hearing");
+  await expect(judge.page.locator("#court-timeline")).toContainText("Wu Witness was removed: disrupted the hearing");
 
   // The judge adjourns, after a confirmation step; the controls go.
   await judge.page.getByRole("button", { name: "Adjourn…" }).click();
@@ -241,7 +242,7 @@ test("a clerk on the desk sees no judge-only control but admits, locks, messages
   await judge.page.getByRole("button", { name: "Adjourn the hearing" }).click();
   await expect(state(judge.page)).toHaveText("Adjourned");
   await expect(judge.page.getByRole("button", { name: "Go on the record" })).toHaveCount(0);
-  await expect(c.locator("#timeline")).toContainText("Hearing adjourned: evidence concluded");
+  await expect(c.locator("#court-timeline")).toContainText("Hearing adjourned: evidence concluded");
 });
 
 /** An `opencourt bot` process: its output lines, and a wait for one that contains `text`. */
@@ -322,7 +323,7 @@ test("a stall is a banner only while it lasts: the bot's dropped connection come
 test("a bot's connection shows with numbers; when the bot is killed the stalled-media banner appears", async ({ server, people, scratch }) => {
   await withBot({ server, people, scratch }, "Bot Party", [], async (page, bot, participantId) => {
     await bot.until("connected at");
-    const conn = page.locator(`#roster [data-participant="${participantId}"] .roster-conn`);
+    const conn = page.locator(`#court-roster [data-participant="${participantId}"] .roster-conn`);
     // The server's view of the bot's peer (GetConnections): connected, with measured numbers.
     // Media must be arriving before the kill (only media that started can stall): a bitrate
     // above zero says it is.
@@ -342,4 +343,49 @@ test("a bot's connection shows with numbers; when the bot is killed the stalled-
     await expect(page.locator('[data-problem="stall"]')).toContainText("未收到 Bot Party 的音视频");
     await expectAccessible(page, "court desk with a banner (zh)");
   });
+});
+
+test("a recording file that fails is a banner at once; the recording lost is one after, until the court dismisses it", async ({ server, people }) => {
+  const { judge: judgeApi, hearing } = await scene(server);
+  const opened = await judgeApi.hearings.openHearing({ hearingId: hearing.id });
+  const judge = await people("judge");
+  const page = judge.page;
+  await openDesk(page, server, "judge", hearing.id);
+
+  // The full disk: the first mixed recording file is named after the hearing clock when the
+  // record opens (mix-<ms>.mkv in the hearing's media directory), so every name the next
+  // seconds can take is made a link to /dev/full before going on the record.
+  const dir = path.join(server.dir, "data", "media", hearing.id);
+  const now = Date.now() - Number(opened.openedAt!.seconds) * 1000 - Math.floor(opened.openedAt!.nanos / 1e6);
+  const full: string[] = [];
+  for (let ms = Math.max(0, now - 1000); ms < now + 15_000; ms++) {
+    const file = path.join(dir, `mix-${String(ms).padStart(10, "0")}.mkv`);
+    fs.symlinkSync("/dev/full", file);
+    full.push(file);
+  }
+  await page.getByRole("button", { name: "Go on the record" }).click();
+  const fault = page.locator('[data-problem="fault"]');
+  await expect(fault).toContainText("A recording file failed", { timeout: 60_000 });
+  await expect(fault).toHaveAttribute("role", "alert");
+  await expect(timeline(page)).toContainText(/Recording file mix-\d+\.mkv failed/);
+  await screenshot(page, "court-desk-recording-fault");
+
+  // The disk has room again: a new file takes over, and what was lost is said.
+  for (const file of full) fs.rmSync(file, { force: true });
+  const lost = page.locator('[data-problem="lost"]');
+  await expect(lost).toContainText("Nothing was recorded from", { timeout: 60_000 });
+  await expect(fault).toHaveCount(0);
+  await expectAccessible(page, "court desk, recording lost");
+  await expect(timeline(page)).toContainText("Nothing recorded from");
+  // In Chinese too (banners and timeline present), and the court dismisses the banner.
+  await page.getByRole("button", { name: "中文" }).click();
+  await expect(lost).toContainText("录制内容缺失");
+  await expect(timeline(page)).toContainText("未录制");
+  await expectAccessible(page, "court desk, recording lost (zh)");
+  await lost.getByRole("button", { name: "关闭提示" }).click();
+  await expect(lost).toHaveCount(0);
+  // Dismissed stays dismissed when the desk is drawn again.
+  await page.getByRole("button", { name: "English" }).click();
+  await expect(timeline(page)).toContainText("Nothing recorded from");
+  await expect(lost).toHaveCount(0);
 });

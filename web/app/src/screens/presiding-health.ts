@@ -43,6 +43,9 @@ const T = strings(
   },
 );
 
+/** Losses of one recording this close together (hearing clock) are told as one. */
+const TOUCHING_MS = 5000n;
+
 /** A problem the court should see now, with a key that stays the same while it lasts. */
 export interface Problem {
   key: string;
@@ -61,7 +64,10 @@ const target = (participantId: string, mediaId = "") => participantId || `media:
 export function currentProblems(events: HearingEvent[], live: HearingLive, dismissed: Set<string>): Problem[] {
   const stalls = new Map<string, Problem>();
   const faults = new Map<string, Problem>();
+  // A failing disk fails file after file (each retry a fault, then its gap): losses of one
+  // recording that touch (within a few seconds) are one banner, from its first to its last.
   const lost: Problem[] = [];
+  const losing = new Map<string, { problem: Problem; fromMs: bigint; toMs: bigint; reason: string }>();
   for (const ev of events) {
     const p = ev.payload;
     switch (p.case) {
@@ -91,9 +97,17 @@ export function currentProblems(events: HearingEvent[], live: HearingLive, dismi
         const g = p.value;
         const after = faults.delete(target(g.participantId));
         if (!after && !/restart/i.test(g.reason)) break;
-        const span = { from: clock(g.fromMs), to: clock(g.toMs), reason: g.reason };
-        const text = g.participantId ? T("lostTrack", { ...span, name: nameOf(live, g.participantId) }) : T("lost", span);
-        lost.push({ key: `lost:${ev.seq}`, kind: "error", heading: T("lostHeading"), text, dismissable: true });
+        const t = target(g.participantId);
+        let run = losing.get(t);
+        if (!run || g.fromMs > run.toMs + TOUCHING_MS) {
+          const problem: Problem = { key: `lost:${ev.seq}`, kind: "error", heading: T("lostHeading"), text: "", dismissable: true };
+          lost.push(problem);
+          run = { problem, fromMs: g.fromMs, toMs: g.toMs, reason: g.reason };
+          losing.set(t, run);
+        }
+        if (g.toMs > run.toMs) run.toMs = g.toMs;
+        const span = { from: clock(run.fromMs), to: clock(run.toMs), reason: run.reason };
+        run.problem.text = g.participantId ? T("lostTrack", { ...span, name: nameOf(live, g.participantId) }) : T("lost", span);
         break;
       }
       default:

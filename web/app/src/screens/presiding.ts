@@ -135,12 +135,12 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
   const errors = h("div");
   const controls = h("div", { class: "button-group" });
   const controlForm = h("div");
-  const waitingList = h("ul", { class: "roster", id: "waiting-list" });
-  const waitingHeading = h("h2", { id: "waiting-h" }, T("waiting"));
-  const rosterList = h("ul", { class: "roster", id: "roster" });
+  const waitingList = h("ul", { class: "roster", id: "court-waiting-list" });
+  const waitingHeading = h("h2", { id: "court-waiting-h" }, T("waiting"));
+  const rosterList = h("ul", { class: "roster", id: "court-roster" });
   const connectionNote = h("div");
-  const timeline = h("ol", { class: "timeline", id: "timeline", reversed: true, tabindex: 0, "aria-labelledby": "timeline-h" });
-  const showAll = h("input", { type: "checkbox", id: "timeline-all" });
+  const timeline = h("ol", { class: "timeline", id: "court-timeline", reversed: true, tabindex: 0, "aria-labelledby": "court-timeline-h" });
+  const showAll = h("input", { type: "checkbox", id: "court-timeline-all" });
   const readOnly = h("div");
   const messageSlot = h("div");
 
@@ -149,19 +149,21 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
     banners,
     readOnly,
     h("section", { class: "section", "aria-labelledby": "court-controls-h" }, h("h2", { id: "court-controls-h" }, T("controls")), h("p", { id: "court-state" }), errors, controls, controlForm),
-    h("section", { class: "section panel waiting-room", "aria-labelledby": "waiting-h" }, waitingHeading, waitingList, messageSlot),
-    h("section", { class: "section", "aria-labelledby": "roster-h" }, h("h2", { id: "roster-h" }, T("present")), connectionNote, rosterList),
+    h("section", { class: "section panel waiting-room", "aria-labelledby": "court-waiting-h" }, waitingHeading, waitingList, messageSlot),
+    h("section", { class: "section", "aria-labelledby": "court-roster-h" }, h("h2", { id: "court-roster-h" }, T("present")), connectionNote, rosterList),
     h(
       "section",
-      { class: "section", "aria-labelledby": "timeline-h" },
-      h("h2", { id: "timeline-h" }, T("timeline")),
-      h("div", { class: "checkbox" }, showAll, h("label", { for: "timeline-all" }, T("showAll"))),
+      { class: "section", "aria-labelledby": "court-timeline-h" },
+      h("h2", { id: "court-timeline-h" }, T("timeline")),
+      h("div", { class: "checkbox" }, showAll, h("label", { for: "court-timeline-all" }, T("showAll"))),
       timeline,
     ),
   );
   const stateLine = el.querySelector<HTMLElement>("#court-state")!;
 
-  const dismissed = new Set<string>();
+  // Dismissed banners stay dismissed for this hearing in this tab (a redraw, a language switch).
+  const dismissedKey = `oc.court.dismissed.${live.hearingId}`;
+  const dismissed = new Set<string>(JSON.parse(sessionStorage.getItem(dismissedKey) ?? "[]") as string[]);
   let bannerKeys = "";
   let controlsKey = "";
   let connections = new Map<string, PeerConnection>();
@@ -175,7 +177,8 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
 
   function drawBanners(): void {
     const problems = currentProblems(live.events, live, dismissed);
-    const keys = problems.map((p) => p.key).join(",");
+    // The text too: a loss that goes on grows its span under the same key.
+    const keys = problems.map((p) => `${p.key}=${p.text}`).join("\n");
     if (keys === bannerKeys) return;
     bannerKeys = keys;
     clear(
@@ -183,7 +186,7 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
       problems.map((p) => {
         const n = notice(p.kind, p.text, p.heading);
         n.dataset.problem = p.key.split(":")[0];
-        if (p.dismissable) n.append(button(T("dismiss"), () => { dismissed.add(p.key); drawBanners(); }, "link"));
+        if (p.dismissable) n.append(button(T("dismiss"), () => { dismissed.add(p.key); sessionStorage.setItem(dismissedKey, JSON.stringify([...dismissed])); drawBanners(); }, "link"));
         return n;
       }),
     );
@@ -203,22 +206,22 @@ export function mountCourtPanel(el: HTMLElement, live: HearingLive): () => void 
       clear(controlForm, reasonForm({ label, confirm, required, kind, warn, send, done: () => clear(controlForm) }));
     clear(
       controls,
-      court && s === HearingState.SCHEDULED ? button(T("open"), call(() => api.hearings.openHearing({ hearingId: hid })), "primary", { id: "open-hearing" }) : null,
+      court && s === HearingState.SCHEDULED ? button(T("open"), call(() => api.hearings.openHearing({ hearingId: hid })), "primary", { id: "court-open-hearing" }) : null,
       presiding && (s === HearingState.OPEN || s === HearingState.OFF_RECORD)
-        ? button(T("onRecord"), call(() => api.hearings.goOnRecord({ hearingId: hid })), "primary", { id: "on-record" })
+        ? button(T("onRecord"), call(() => api.hearings.goOnRecord({ hearingId: hid })), "primary", { id: "court-on-record" })
         : null,
       presiding && s === HearingState.ON_RECORD
-        ? button(T("offRecord"), ask(T("offReason"), T("offConfirm"), true, "primary", (reason) => api.hearings.goOffRecord({ hearingId: hid, reason })), "secondary", { id: "off-record" })
+        ? button(T("offRecord"), ask(T("offReason"), T("offConfirm"), true, "primary", (reason) => api.hearings.goOffRecord({ hearingId: hid, reason })), "secondary", { id: "court-off-record" })
         : null,
       court && !hearing.locked && s !== HearingState.ADJOURNED && s !== HearingState.CANCELLED
-        ? button(T("lock"), call(() => api.hearings.lockHearing({ hearingId: hid, locked: true })), "secondary", { id: "lock-room", "aria-describedby": "lock-hint" })
+        ? button(T("lock"), call(() => api.hearings.lockHearing({ hearingId: hid, locked: true })), "secondary", { id: "court-lock-room", "aria-describedby": "court-lock-hint" })
         : null,
-      court && hearing.locked ? button(T("unlock"), call(() => api.hearings.lockHearing({ hearingId: hid, locked: false })), "secondary", { id: "unlock-room" }) : null,
+      court && hearing.locked ? button(T("unlock"), call(() => api.hearings.lockHearing({ hearingId: hid, locked: false })), "secondary", { id: "court-unlock-room" }) : null,
       presiding && LIVE.has(s)
-        ? button(T("adjourn"), ask(T("adjournReason"), T("adjournConfirm"), true, "warning", (reason) => api.hearings.adjournHearing({ hearingId: hid, reason }), T("adjournWarn")), "warning", { id: "adjourn" })
+        ? button(T("adjourn"), ask(T("adjournReason"), T("adjournConfirm"), true, "warning", (reason) => api.hearings.adjournHearing({ hearingId: hid, reason }), T("adjournWarn")), "warning", { id: "court-adjourn" })
         : null,
     );
-    if (court && s !== HearingState.ADJOURNED && s !== HearingState.CANCELLED) controls.append(h("p", { class: "hint", id: "lock-hint" }, T("lockHint")));
+    if (court && s !== HearingState.ADJOURNED && s !== HearingState.CANCELLED) controls.append(h("p", { class: "hint", id: "court-lock-hint" }, T("lockHint")));
   }
 
   function participantRow(p: Participant, hearing: Hearing) {
