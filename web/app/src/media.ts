@@ -98,6 +98,16 @@ export async function openDevices(choice: DeviceChoice): Promise<MediaStream> {
   }
 }
 
+/** Adds the camera to `stream` (someone who joined by microphone turns their camera on). */
+export async function addCamera(stream: MediaStream, videoId?: string): Promise<void> {
+  try {
+    const cam = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, ...(videoId ? { deviceId: { exact: videoId } } : {}) } });
+    cam.getVideoTracks().forEach((t) => stream.addTrack(t));
+  } catch (e) {
+    throw problemOf(e);
+  }
+}
+
 export function stopStream(stream: MediaStream | null | undefined): void {
   stream?.getTracks().forEach((t) => t.stop());
 }
@@ -217,7 +227,8 @@ export class MediaLink {
     void this.connect();
   };
 
-  /** Connects again now, e.g. "use this tab here" after another tab took over. */
+  /** Connects again now with a new offer: "use this tab here" after another tab took over, or
+   *  after the local tracks changed (the camera turned on). */
   takeOver(): void {
     this.delay = 1000;
     this.set("connecting");

@@ -204,3 +204,32 @@ test("a participant the court removes is told so, in words", async ({ server, pe
   await expect(page.getByRole("alert")).toContainText("removed");
   await expectAccessible(page, "removed");
 });
+
+test("someone who chose audio only turns the camera on in the room, and off again", async ({ server, people }) => {
+  const { clerk, judge, hearing } = await openScene(server);
+  const w = await invite(server, clerk, hearing.id, "Party Wu", Role.PARTY);
+  const person = await people("party");
+  const page = person.page;
+  await page.goto(w.link);
+  await expect(page.locator("#join-btn")).toBeEnabled({ timeout: 60_000 });
+  await expect(page.locator("#preview")).toBeVisible();
+  await page.getByLabel("Camera", { exact: true }).selectOption({ label: "No camera (audio only)" });
+  await expect(page.locator("#audio-only-note")).toContainText("microphone only");
+  await expect(page.locator("#preview")).toBeHidden();
+  await passPreflight(page);
+  await judge.hearings.admitParticipant({ hearingId: hearing.id, participantId: w.participant.id });
+  await expect(page.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+  await expect(page.locator("#self-view")).toBeHidden();
+  const videoTracks = () => page.locator("#self-view").evaluate((v) => ((v as HTMLVideoElement).srcObject as MediaStream).getVideoTracks().filter((t) => t.enabled).length);
+  expect(await videoTracks()).toBe(0);
+
+  await page.locator("#camera-btn", { hasText: "Turn camera on" }).click();
+  await expect(page.locator("#self-view")).toBeVisible();
+  await expect(page.locator("#camera-btn")).toHaveText("Turn camera off");
+  expect(await videoTracks()).toBe(1);
+  // A new offer with the camera in it: connected again.
+  await expect(page.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 60_000 });
+  await page.locator("#camera-btn").click();
+  await expect(page.locator("#camera-btn")).toHaveText("Turn camera on");
+  expect(await videoTracks()).toBe(0);
+});

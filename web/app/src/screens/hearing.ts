@@ -7,7 +7,7 @@ import { button, clear, empty, h, notice, tag, title } from "../dom";
 import { HearingState, Presence, type Participant } from "../gen/court/v1/common_pb";
 import type { HearingLive } from "../hearing-live";
 import { presenceName, roleName, stateName, strings } from "../i18n";
-import { useOutput, type MediaLink } from "../media";
+import { addCamera, listDevices, prepared, useOutput, type MediaLink } from "../media";
 import { go } from "../nav";
 import { mountCourtPanel } from "./presiding";
 import { enterHearing, leaveScreen } from "./room-flow";
@@ -92,9 +92,11 @@ export function roomView(live: HearingLive, link: MediaLink, me: Participant, me
   const muteNote = h("p", { id: "mute-note", role: "status" });
   const controlError = h("div");
   const muteBtn = button(T("mute"), () => void toggleMute(), "secondary", { id: "mute-btn", "aria-pressed": "false" });
-  const camBtn = button(T("cameraOff"), () => toggleCamera(), "secondary", { id: "camera-btn", "aria-pressed": "false" });
+  const camBtn = button(hasVideo() ? T("cameraOff") : T("cameraOn"), () => void toggleCamera(), "secondary", { id: "camera-btn", "aria-pressed": String(!hasVideo()) });
   camBtn.hidden = !hasVideo();
   const audioOnly = hasVideo() ? null : tag(T("audioOnly"), "grey");
+  // Joined by microphone only: the camera can still be turned on when there is one.
+  if (!hasVideo()) void listDevices().then((d) => (camBtn.hidden = d.cameras.length === 0)).catch(() => undefined);
   const leaveBtn = button(T("leave"), onLeave, "warning", { id: "leave-btn" });
   const roster = h("ul", { class: "roster", id: "roster" });
   const captions = h("ol", { class: "captions", id: "captions" });
@@ -120,8 +122,22 @@ export function roomView(live: HearingLive, link: MediaLink, me: Participant, me
     }
   }
 
-  function toggleCamera(): void {
-    const on = link.local.getVideoTracks().some((t) => t.enabled);
+  async function toggleCamera(): Promise<void> {
+    if (!hasVideo()) {
+      try {
+        await addCamera(link.local, prepared.choice.videoId);
+      } catch (e) {
+        clear(controlError, notice("error", e instanceof Error ? e.message : String(e)));
+        return;
+      }
+      clear(controlError);
+      self.srcObject = link.local;
+      self.hidden = false;
+      audioOnly?.remove();
+      link.takeOver();
+    }
+    // aria-pressed: the camera is off.
+    const on = camBtn.getAttribute("aria-pressed") === "false";
     link.local.getVideoTracks().forEach((t) => (t.enabled = !on));
     camBtn.textContent = on ? T("cameraOn") : T("cameraOff");
     camBtn.setAttribute("aria-pressed", String(on));

@@ -190,7 +190,8 @@ class Flow {
   }
 
   private onLink(): void {
-    if (this.link?.state === "closed") void this.rejoin();
+    // Ended by the server, or back after a drop the server counted as leaving: join again.
+    if (this.link?.state === "closed" || (this.link?.state === "connected" && this.mine()?.presence === Presence.DISCONNECTED)) void this.rejoin();
     this.showLink();
   }
 
