@@ -5,31 +5,12 @@
 // stalled-media banner appears. Participants come in through the API or `opencourt bot`.
 import type { Page } from "@playwright/test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
-import { HearingState, Role, Visibility, type HearingEvent } from "../src/gen/court/v1/common_pb";
-import { BIN, STAFF, clients, expect, expectAccessible, screenshot, test, type Clients, type Person, type Server, type StaffName } from "./harness";
-
-/** A public case and a hearing on it starting now, presided by Judge Wang, set up by the clerk.
- *  (The harness's `scene` predates the required case visibility.) */
-async function scene(server: Server) {
-  const clerk = await server.as("clerk");
-  const judge = await server.as("judge");
-  const judgeUser = (await clients(server.url).auth.login({ username: "judge", password: STAFF.judge[0] })).user!;
-  const c = await clerk.cases.createCase({ caseNumber: "(2026)京0105民初12345号", title: "Zhang v. Li", visibility: Visibility.PUBLIC });
-  const now = Date.now();
-  const hearing = await clerk.hearings.scheduleHearing({
-    caseId: c.id,
-    title: "Zhang v. Li: first hearing",
-    startsAt: timestampFromMs(now),
-    endsAt: timestampFromMs(now + 2 * 3600_000),
-    judgeId: judgeUser.id,
-  });
-  return { clerk, judge, case: c, hearing };
-}
+import { HearingState, Role, type HearingEvent } from "../src/gen/court/v1/common_pb";
+import { BIN, STAFF, clients, expect, scene, expectAccessible, screenshot, test, type Clients, type Person, type Server, type StaffName } from "./harness";
 
 /** Signs `who` in on the start screen and opens the court's desk for `hearingId`. */
 async function openDesk(page: Page, server: Server, who: StaffName, hearingId: string, lang: "en" | "zh" = "en"): Promise<void> {

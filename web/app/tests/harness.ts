@@ -196,11 +196,14 @@ export const test = base.extend<{ server: Server; people: (name: string, opts?: 
 
 export { expect };
 
-/** A case and a hearing on it starting now, presided by `judge`, as a clerk would set them up. */
-export async function scene(server: Server, title = "Zhang v. Li", judge: StaffName = "judge") {
+/** A case and a hearing on it starting now, presided by `judge`, as a clerk would set them up;
+ *  the clerk's and the judge's API clients. */
+export async function scene(server: Server, opts: { title?: string; judge?: StaffName; visibility?: Visibility } = {}) {
+  const { title = "Zhang v. Li", judge: judgeName = "judge", visibility = Visibility.PUBLIC } = opts;
   const clerk = await server.as("clerk");
-  const judgeUser = (await clients(server.url).auth.login({ username: judge, password: STAFF[judge][0] })).user!;
-  const c = await clerk.cases.createCase({ caseNumber: `(2026)京0105民初${Math.floor(Math.random() * 90000 + 10000)}号`, title, visibility: Visibility.PUBLIC });
+  const judge = await server.as(judgeName);
+  const judgeUser = (await clients(server.url).auth.login({ username: judgeName, password: STAFF[judgeName][0] })).user!;
+  const c = await clerk.cases.createCase({ caseNumber: `(2026)京0105民初${Math.floor(Math.random() * 90000 + 10000)}号`, title, visibility });
   const now = Date.now();
   const hearing = await clerk.hearings.scheduleHearing({
     caseId: c.id,
@@ -209,5 +212,5 @@ export async function scene(server: Server, title = "Zhang v. Li", judge: StaffN
     endsAt: timestampFromMs(now + 2 * 3600_000),
     judgeId: judgeUser.id,
   });
-  return { clerk, case: c, hearing, judgeUser };
+  return { clerk, judge, case: c, hearing, judgeUser };
 }

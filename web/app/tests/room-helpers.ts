@@ -2,30 +2,14 @@
 // links, waiting for the stored transcript, and how well speech was heard (word error rates as
 // transcriber/src/accuracy.rs computes them: words normalised, aligned by edit distance).
 import { chromium, type Page } from "@playwright/test";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Role, Visibility } from "../src/gen/court/v1/common_pb";
 import { TranscriptFormat, type Transcript } from "../src/gen/court/v1/record_pb";
-import { clients, expect, STAFF, type Clients, type Server, type StaffName } from "./harness";
+import { expect, scene, STAFF, type Clients, type Server, type StaffName } from "./harness";
 
 /** A case and a hearing on it starting now, presided by Judge Wang and opened (the waiting room
  *  open), as a clerk and judge would set them up; the judge's and clerk's API clients. */
 export async function openScene(server: Server) {
-  const clerk = await server.as("clerk");
-  const judge = await server.as("judge");
-  const judgeUser = (await clients(server.url).auth.login({ username: "judge", password: STAFF.judge[0] })).user!;
-  const c = await clerk.cases.createCase({
-    caseNumber: `(2026)京0105民初${Math.floor(Math.random() * 90000 + 10000)}号`,
-    title: "Zhang v. Li",
-    visibility: Visibility.RESTRICTED,
-  });
-  const now = Date.now();
-  const hearing = await clerk.hearings.scheduleHearing({
-    caseId: c.id,
-    title: "Zhang v. Li: first hearing",
-    startsAt: timestampFromMs(now),
-    endsAt: timestampFromMs(now + 2 * 3600_000),
-    judgeId: judgeUser.id,
-  });
+  const { clerk, judge, hearing } = await scene(server, { visibility: Visibility.RESTRICTED });
   await judge.hearings.openHearing({ hearingId: hearing.id });
   return { clerk, judge, hearing };
 }
