@@ -13,17 +13,20 @@ use hearing_core::domain::{HearingId, ParticipantId};
 use opencourt_media::Rooms;
 use uuid::Uuid;
 
+/// A hearing and a peer in it (the media node's name for a participant).
+type PeerKey = (Uuid, String);
+
 /// Per participant of a hearing: how many `WatchMedia` streams are open, and a generation that
 /// every close moves on (a grace started for an older close is void).
 #[derive(Clone, Default)]
 pub struct Watchers {
-    open: Arc<Mutex<HashMap<(Uuid, String), (usize, u64)>>>,
+    open: Arc<Mutex<HashMap<PeerKey, (usize, u64)>>>,
 }
 
 /// Held by one open `WatchMedia` stream; dropping it (the stream ended) may start the grace.
 pub struct WatchGuard {
     watchers: Watchers,
-    key: (Uuid, String),
+    key: PeerKey,
     app: App,
     rooms: Rooms,
 }
@@ -46,7 +49,7 @@ impl Watchers {
         }
     }
 
-    fn still_gone(&self, key: &(Uuid, String), generation: u64) -> bool {
+    fn still_gone(&self, key: &PeerKey, generation: u64) -> bool {
         self.open
             .lock()
             .expect("watchers lock")
