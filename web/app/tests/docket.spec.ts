@@ -230,6 +230,8 @@ test("a clerk's docket: today first among many, a page at a time, filters, no ju
   await page.locator("#docket-upcoming").getByRole("button", { name: "Show more hearings" }).click();
   await expect(coming).toHaveCount(16);
   await expect(page.locator("#docket-upcoming").getByRole("button", { name: "Show more hearings" })).toHaveCount(0);
+  // The keyboard goes on from the first hearing the button brought.
+  await expect(coming.nth(10).locator("a").first()).toBeFocused();
   const starts = await coming.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-starts")!));
   expect([...starts].sort()).toEqual(starts);
   expect(new Set(starts).size).toBe(16);

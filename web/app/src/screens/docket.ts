@@ -172,7 +172,11 @@ function section(id: string, heading: string, none: string, query: Query, withDa
     try {
       const res = await api.hearings.listHearings({ ...query, pageToken });
       status.remove();
-      for (const hr of res.hearings) rows.append(row(hr, withDate));
+      const added = res.hearings.map((hr) => row(hr, withDate));
+      rows.append(...added);
+      // After "Show more", the keyboard goes on from the first hearing it brought, not from the
+      // button that is about to go.
+      if (pageToken) added[0]?.querySelector<HTMLElement>("a, button")?.focus();
       table.hidden = rows.childElementCount === 0;
       if (rows.childElementCount === 0) el.append(empty(none));
       clear(more, res.nextPageToken ? button(T("more"), (e) => { (e.currentTarget as HTMLButtonElement).disabled = true; void load(res.nextPageToken); }, "secondary", { class: "button button-secondary more", "aria-describedby": `${id}-h` }) : null);
