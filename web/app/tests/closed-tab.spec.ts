@@ -33,7 +33,7 @@ test("a participant whose tab closes is recorded as gone after the grace; a relo
     await expect(c.page.locator("#media-state")).toHaveAttribute("data-state", "connected", { timeout: 90_000 });
     // The witness closes the tab.
     await w.close();
-    await expect.poll(() => presence(witness.participant.id), { timeout: 60_000, intervals: [1000] }).toBe(Presence.DISCONNECTED);
+    await expect.poll(() => presence(witness.participant.id), { timeout: 120_000, intervals: [1000] }).toBe(Presence.DISCONNECTED);
     expect(await presence(counsel.participant.id)).toBe(Presence.ADMITTED);
     const log = [];
     const abort = new AbortController();
@@ -47,6 +47,9 @@ test("a participant whose tab closes is recorded as gone after the grace; a relo
     expect(left.map((e) => (e.payload.case === "left" ? [e.payload.value.participantId, e.payload.value.disconnected] : []))).toEqual([
       [witness.participant.id, true],
     ]);
+  } catch (e) {
+    console.error(`server log:\n${server.log.join("").slice(-8000)}`);
+    throw e;
   } finally {
     server.stop();
   }

@@ -85,10 +85,17 @@ impl Drop for WatchGuard {
         );
         rt.spawn(async move {
             let grace = app.reconnect_grace();
-            tokio::time::sleep(grace).await;
-            if !watchers.still_gone(&key, generation) || rooms.media_arriving(key.0, &key.1, grace)
-            {
-                return;
+            // Media may outlive the stream by a moment (a closing tab's last packets), or for
+            // good (a client that sends without watching): wait until it too has stopped for a
+            // whole grace, unless a stream opens again first.
+            loop {
+                tokio::time::sleep(grace).await;
+                if !watchers.still_gone(&key, generation) {
+                    return;
+                }
+                if !rooms.media_arriving(key.0, &key.1, grace) {
+                    break;
+                }
             }
             let hearing = HearingId(key.0);
             match app.record_dropped(hearing, pid).await {
