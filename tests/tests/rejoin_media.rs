@@ -387,7 +387,9 @@ async fn a_muted_witness_is_neither_heard_kept_nor_transcribed() {
         .map(|s| s.text.as_str())
         .collect();
     let text = text.join(" ").to_lowercase();
-    for word in ["ship", "harbour", "days"] {
+    // ("days", at the end of the second sentence, tiny.en has heard as "maze" and "names": the
+    // words before it are the steady ones.)
+    for word in ["ship", "harbour", "come back"] {
         assert!(
             text.contains(word) || (word == "harbour" && text.contains("harbor")),
             "the unmuted {word:?} is missing from the transcript: {text}"
